@@ -1,0 +1,130 @@
+//! The composition root: [`Application::build`] wires configuration,
+//! store, FAQ and transport together. `main` and every integration test
+//! start the server through it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth;
+use crate::config::Config;
+use crate::crm::Store;
+use crate::faq::Faq;
+use crate::room::Hub;
+use crate::transport::{self, guard::ConnectionCounter};
+
+/// Shared state of the server: a few cheap-to-clone handles.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub faq: Faq,
+    pub hub: Arc<Hub>,
+    pub connections: Arc<ConnectionCounter>,
+    /// Cancelled when the server shuts down; sockets close on it.
+    pub shutdown: CancellationToken,
+}
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    /// A freshly generated operator token, to be shown once.
+    pub generated_operator_token: Option<String>,
+}
+
+/// How long open sockets get to close at shutdown.
+const DRAIN: Duration = Duration::from_secs(10);
+
+impl Application {
+    /// Open the data directory, prepare the FAQ and bind the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the data directory {}: {e}; choose another with --data-dir",
+                config.data_dir.display()
+            )
+        })?;
+        let store = Store::open(&config.data_dir)?;
+        let generated_operator_token =
+            auth::bootstrap_operator(&store, config.operator_token.as_deref()).await?;
+        let faq = {
+            let (store, dir) = (store.clone(), config.data_dir.clone());
+            tokio::task::spawn_blocking(move || Faq::open(store, &dir)).await??
+        };
+        if config.demo_faq {
+            if let Some(report) = faq.load_demo_if_new().await? {
+                tracing::info!(entries = report.created, "demo faq loaded");
+            }
+        }
+        let listener = TcpListener::bind(config.addr).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {}: {e}; choose another with --addr",
+                config.addr
+            )
+        })?;
+        tracing::info!(config = ?config.redacted(), "configuration");
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            faq,
+            hub: Arc::new(Hub::default()),
+            connections: Arc::new(ConnectionCounter::default()),
+            shutdown: CancellationToken::new(),
+        };
+        Ok(Self {
+            listener,
+            state,
+            generated_operator_token,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or(self.state.config.addr)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `signal` completes, then shut down in order: stop
+    /// accepting, close every socket with a close frame, wait for them
+    /// (bounded), flush the store.
+    pub async fn run_until(
+        self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let shutdown = state.shutdown.clone();
+        let router = transport::router(state.clone());
+        let serve = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown({
+            let shutdown = shutdown.clone();
+            async move {
+                tokio::select! {
+                    _ = signal => {},
+                    _ = shutdown.cancelled() => {},
+                }
+                tracing::info!("shutting down");
+                shutdown.cancel();
+            }
+        });
+        let server = tokio::spawn(async move { serve.await });
+        shutdown.cancelled().await;
+        match tokio::time::timeout(DRAIN, server).await {
+            Ok(result) => result??,
+            Err(_) => tracing::warn!("connections did not close in time"),
+        }
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.flush()).await??;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Bearer tokens for operators, agents and FAQ authors.
+//!
+//! Tokens are 256 random bits, shown once when created and stored only as
+//! their SHA-256. They never appear in logs. [`Caller`] is the axum
+//! extractor that turns an `Authorization: Bearer …` header into a
+//! credential; handlers then say which roles they accept.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use crate::app::AppState;
+use crate::crm::{Credential, Role, Store, StoreError};
+use crate::error::{ApiError, ErrorCode};
+
+/// A fresh random token with a readable prefix.
+pub fn new_token() -> String {
+    format!("fd_{}", hex::encode(random_bytes()))
+}
+
+pub fn random_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    // The OS random source failing is not recoverable for a server that
+    // must issue secrets.
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    bytes
+}
+
+pub fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Make sure an operator credential exists. A configured token replaces any
+/// earlier one; without one, a token is generated on first start and
+/// returned so the caller can show it once.
+pub async fn bootstrap_operator(
+    store: &Store,
+    configured: Option<&str>,
+) -> Result<Option<String>, StoreError> {
+    let operator = |name: &str| Credential {
+        id: "operator".into(),
+        role: Role::Operator,
+        name: name.into(),
+        created_at: Utc::now(),
+    };
+    if let Some(token) = configured {
+        if store.credential(hash(token)).await?.is_none() {
+            store.remove_credentials(Role::Operator).await?;
+            store
+                .put_credential(hash(token), operator("configured operator"))
+                .await?;
+        }
+        return Ok(None);
+    }
+    if !store.credentials(Role::Operator).await?.is_empty() {
+        return Ok(None);
+    }
+    let token = new_token();
+    store
+        .put_credential(hash(&token), operator("generated operator"))
+        .await?;
+    Ok(Some(token))
+}
+
+/// Issue a new token for an agent or author named `name`.
+pub async fn issue(
+    store: &Store,
+    role: Role,
+    name: String,
+) -> Result<(Credential, String), StoreError> {
+    let token = new_token();
+    let credential = Credential {
+        id: uuid::Uuid::new_v4().to_string(),
+        role,
+        name,
+        created_at: Utc::now(),
+    };
+    store
+        .put_credential(hash(&token), credential.clone())
+        .await?;
+    Ok((credential, token))
+}
+
+/// Look a presented token up.
+pub async fn authenticate(store: &Store, token: &str) -> Result<Credential, ApiError> {
+    store
+        .credential(hash(token))
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the token is not valid"))
+}
+
+/// The authenticated caller of a REST request.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Credential);
+
+impl Caller {
+    /// Allow the call if the caller has one of `roles`; operators may do
+    /// everything.
+    pub fn require(&self, roles: &[Role]) -> Result<&Credential, ApiError> {
+        if self.0.role == Role::Operator || roles.contains(&self.0.role) {
+            Ok(&self.0)
+        } else {
+            Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "this token may not do that",
+            ))
+        }
+    }
+}
+
+/// The token from an `Authorization: Bearer` header.
+pub fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "send the token as `Authorization: Bearer <token>`",
+            )
+        })?;
+        authenticate(&state.store, token).await.map(Caller)
+    }
+}

@@ -1,0 +1,275 @@
+//! One typed configuration tree with working defaults.
+//!
+//! Layers, later wins: built-in defaults, an optional TOML file
+//! (`--config`), then environment variables for the few settings an
+//! operator sets per deployment (`FRONTDESK_ADDR`, `FRONTDESK_DATA_DIR`,
+//! `FRONTDESK_OPERATOR_TOKEN`). Unknown keys in the file are an error so a
+//! typo never silently falls back to a default. Secrets are redacted by
+//! [`Config::redacted`] before the effective configuration is logged.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of a frontdesk server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP and websocket server listens on.
+    pub addr: SocketAddr,
+    /// Directory holding the sled store and the FAQ index.
+    pub data_dir: PathBuf,
+    /// Operator token; when unset one is generated on first start.
+    pub operator_token: Option<String>,
+    /// Load the demo FAQ into an empty store on first start.
+    pub demo_faq: bool,
+    pub limits: Limits,
+    pub origins: Origins,
+    pub bot: BotPolicy,
+}
+
+/// Limits on what one client may send. All have safe defaults.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest text frame (bytes) the chat socket accepts; larger frames get
+    /// a `too_large` error frame.
+    pub max_frame_bytes: usize,
+    /// Frames above this many bytes close the socket with 1009.
+    pub hard_max_frame_bytes: usize,
+    /// Largest message text (characters) a customer may send.
+    pub max_message_chars: usize,
+    /// Sustained chat messages per second per connection.
+    pub messages_per_second: f64,
+    /// Burst allowance on top of the sustained rate.
+    pub message_burst: u32,
+    /// Rejected frames in a row before the socket is closed with 1008.
+    pub max_strikes: u32,
+    /// Concurrent websocket connections per client IP.
+    pub connections_per_ip: usize,
+    /// How often the server pings an idle socket.
+    #[serde(with = "humantime_secs")]
+    pub ping_interval: Duration,
+    /// A socket that sends nothing (not even a pong) for this long is closed.
+    #[serde(with = "humantime_secs")]
+    pub idle_timeout: Duration,
+    /// Websocket read/write buffer size in bytes.
+    pub socket_buffer_bytes: usize,
+    /// Frames queued for a slow reader before it is disconnected.
+    pub outbound_queue: usize,
+    /// Largest REST request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Which browser origins may open a chat socket.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Origins {
+    /// Extra origins allowed besides the server's own and localhost, e.g.
+    /// `https://shop.example.com`. `*` allows every origin.
+    pub allow: Vec<String>,
+}
+
+/// Thresholds of the bot's turn policy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BotPolicy {
+    /// Minimum FAQ confidence (0..1) to answer with an entry.
+    pub answer_confidence: f32,
+    /// How many questions to offer as suggestions when unsure.
+    pub suggestions: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("frontdesk-data"),
+            operator_token: None,
+            demo_faq: true,
+            limits: Limits::default(),
+            origins: Origins::default(),
+            bot: BotPolicy::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 8 * 1024,
+            hard_max_frame_bytes: 64 * 1024,
+            max_message_chars: 2000,
+            messages_per_second: 2.0,
+            message_burst: 8,
+            max_strikes: 10,
+            connections_per_ip: 16,
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            socket_buffer_bytes: 4 * 1024,
+            outbound_queue: 64,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+impl Default for BotPolicy {
+    fn default() -> Self {
+        Self {
+            answer_confidence: 0.5,
+            suggestions: 3,
+        }
+    }
+}
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name} is invalid: {message}")]
+    Env { name: &'static str, message: String },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then the TOML file if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut config = match file {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Apply `FRONTDESK_*` overrides read through `var`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(addr) = var("FRONTDESK_ADDR") {
+            self.addr = addr.parse().map_err(|e| ConfigError::Env {
+                name: "FRONTDESK_ADDR",
+                message: format!("{e} (expected host:port such as 127.0.0.1:8080)"),
+            })?;
+        }
+        if let Some(dir) = var("FRONTDESK_DATA_DIR") {
+            self.data_dir = PathBuf::from(dir);
+        }
+        if let Some(token) = var("FRONTDESK_OPERATOR_TOKEN").filter(|t| !t.is_empty()) {
+            self.operator_token = Some(token);
+        }
+        Ok(())
+    }
+
+    /// Reject settings that cannot work, with a message naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let problem = if l.max_frame_bytes < 256 {
+            Some("limits.max_frame_bytes must be at least 256")
+        } else if l.hard_max_frame_bytes < l.max_frame_bytes {
+            Some("limits.hard_max_frame_bytes must be at least limits.max_frame_bytes")
+        } else if l.max_message_chars == 0 {
+            Some("limits.max_message_chars must be positive")
+        } else if l.messages_per_second.is_nan() || l.messages_per_second <= 0.0 {
+            Some("limits.messages_per_second must be positive")
+        } else if l.message_burst == 0 || l.connections_per_ip == 0 || l.outbound_queue == 0 {
+            Some("limits.message_burst, connections_per_ip and outbound_queue must be positive")
+        } else if l.idle_timeout <= l.ping_interval {
+            Some("limits.idle_timeout must be longer than limits.ping_interval")
+        } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
+            Some("bot.answer_confidence must be between 0 and 1")
+        } else if matches!(&self.operator_token, Some(t) if t.len() < 16) {
+            Some("operator_token must be at least 16 characters")
+        } else {
+            None
+        };
+        match problem {
+            Some(p) => Err(ConfigError::Invalid(p.to_owned())),
+            None => Ok(()),
+        }
+    }
+
+    /// The configuration with secrets replaced, fit for a log line.
+    pub fn redacted(&self) -> Self {
+        let mut copy = self.clone();
+        if copy.operator_token.is_some() {
+            copy.operator_token = Some("<redacted>".to_owned());
+        }
+        copy
+    }
+}
+
+/// Durations are written in the TOML file as seconds (float allowed).
+mod humantime_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let err = toml::from_str::<Config>("adress = \"x\"").unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+
+    #[test]
+    fn file_values_override_defaults() {
+        let c: Config =
+            toml::from_str("[limits]\nidle_timeout = 1.5\nping_interval = 0.5").unwrap();
+        assert_eq!(c.limits.idle_timeout, Duration::from_millis(1500));
+        assert_eq!(c.limits.max_frame_bytes, Limits::default().max_frame_bytes);
+    }
+
+    #[test]
+    fn environment_overrides_and_validates() {
+        let mut c = Config::default();
+        c.apply_env(|n| (n == "FRONTDESK_ADDR").then(|| "0.0.0.0:9".to_owned()))
+            .unwrap();
+        assert_eq!(c.addr.port(), 9);
+        let err = c
+            .apply_env(|n| (n == "FRONTDESK_ADDR").then(|| "nope".to_owned()))
+            .unwrap_err();
+        assert!(err.to_string().contains("FRONTDESK_ADDR"));
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = Config {
+            operator_token: Some("s3cret-s3cret-s3cret".into()),
+            ..Config::default()
+        };
+        assert!(!format!("{:?}", c.redacted()).contains("s3cret"));
+    }
+}

@@ -1,0 +1,450 @@
+//! Customers, conversations and their timeline events.
+
+use chrono::Utc;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use super::keys;
+use super::model::*;
+use super::store::{decode_record, encode_record, Store, StoreError};
+
+/// The result of appending a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Appended {
+    /// Newly stored.
+    New(Message),
+    /// The `client_id` was stored before; this is the original message.
+    Duplicate(Message),
+}
+
+impl Appended {
+    pub fn message(&self) -> &Message {
+        match self {
+            Appended::New(m) | Appended::Duplicate(m) => m,
+        }
+    }
+}
+
+/// One page of the conversation list, newest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConversationPage {
+    pub conversations: Vec<Conversation>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+enum Abort {
+    NotFound,
+    Closed,
+    Corrupt(StoreError),
+}
+
+fn abort<T>(a: Abort) -> Result<T, ConflictableTransactionError<Abort>> {
+    Err(ConflictableTransactionError::Abort(a))
+}
+
+fn unwrap_tx<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, StoreError> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        Err(TransactionError::Abort(Abort::NotFound)) => Err(StoreError::NotFound("conversation")),
+        Err(TransactionError::Abort(Abort::Closed)) => Err(StoreError::Closed),
+        Err(TransactionError::Abort(Abort::Corrupt(e))) => Err(e),
+    }
+}
+
+impl Store {
+    /// Find the customer with this external id, or create one; the profile's
+    /// name and email update the record.
+    pub async fn upsert_customer(&self, profile: CustomerProfile) -> Result<Customer, StoreError> {
+        self.blocking(move |s| s.upsert_customer_now(profile)).await
+    }
+
+    fn upsert_customer_now(&self, profile: CustomerProfile) -> Result<Customer, StoreError> {
+        let t = &self.trees;
+        let existing = match &profile.external_id {
+            Some(ext) => match t.customers_by_external.get(ext.as_bytes())? {
+                Some(id) => t
+                    .customers
+                    .get(id)?
+                    .map(|b| decode_record::<Customer>("customer", &b))
+                    .transpose()?,
+                None => None,
+            },
+            None => None,
+        };
+        let mut customer = existing.unwrap_or_else(|| Customer {
+            id: CustomerId::new(),
+            external_id: profile.external_id.clone(),
+            name: None,
+            email: None,
+            created_at: Utc::now(),
+        });
+        customer.name = profile.name.or(customer.name);
+        customer.email = profile.email.or(customer.email);
+        t.customers
+            .insert(customer.id.as_bytes(), encode_record(&customer))?;
+        if let Some(ext) = &customer.external_id {
+            t.customers_by_external
+                .insert(ext.as_bytes(), customer.id.as_bytes())?;
+        }
+        Ok(customer)
+    }
+
+    pub async fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
+        self.blocking(move |s| {
+            let bytes = s
+                .trees
+                .customers
+                .get(id.as_bytes())?
+                .ok_or(StoreError::NotFound("customer"))?;
+            decode_record("customer", &bytes)
+        })
+        .await
+    }
+
+    /// Open a new conversation for `customer`; `resume_hash` is the hash of
+    /// the resume token handed to the client. Durable on return.
+    pub async fn open_conversation(
+        &self,
+        customer: CustomerId,
+        resume_hash: [u8; 32],
+    ) -> Result<Conversation, StoreError> {
+        let conversation = self
+            .blocking(move |s| {
+                let now = Utc::now();
+                let id = ConversationId::new();
+                let conversation = Conversation {
+                    id,
+                    customer_id: customer,
+                    status: ConversationStatus::Bot,
+                    opened_at: now,
+                    closed_at: None,
+                    last_seq: 0,
+                    events: 1,
+                };
+                let opened = TimelineEvent {
+                    conversation_id: id,
+                    at: now,
+                    kind: EventKind::ConversationOpened,
+                };
+                let t = &s.trees;
+                let millis = now.timestamp_millis();
+                let trees = (
+                    &t.conversations,
+                    &t.events,
+                    &t.resume_tokens,
+                    &t.conversations_by_time,
+                    &t.customer_conversations,
+                );
+                let r = trees.transaction(|(convs, events, resume, by_time, by_customer)| {
+                    convs.insert(&id.as_bytes()[..], encode_record(&conversation))?;
+                    events.insert(&keys::conversation_seq(id, 0)[..], encode_record(&opened))?;
+                    resume.insert(&resume_hash[..], &id.as_bytes()[..])?;
+                    by_time.insert(&keys::by_time(millis, id)[..], &[][..])?;
+                    by_customer.insert(
+                        &keys::customer_conversation(customer, millis, id)[..],
+                        &[][..],
+                    )?;
+                    Ok::<_, ConflictableTransactionError<Abort>>(())
+                });
+                unwrap_tx(r)?;
+                Ok(conversation)
+            })
+            .await?;
+        self.durable().await?;
+        Ok(conversation)
+    }
+
+    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, StoreError> {
+        self.blocking(move |s| s.conversation_now(id)).await
+    }
+
+    fn conversation_now(&self, id: ConversationId) -> Result<Conversation, StoreError> {
+        let bytes = self
+            .trees
+            .conversations
+            .get(id.as_bytes())?
+            .ok_or(StoreError::NotFound("conversation"))?;
+        decode_record("conversation", &bytes)
+    }
+
+    /// The conversation a resume token (by its hash) belongs to.
+    pub async fn conversation_by_resume(
+        &self,
+        resume_hash: [u8; 32],
+    ) -> Result<Option<Conversation>, StoreError> {
+        self.blocking(move |s| match s.trees.resume_tokens.get(resume_hash)? {
+            Some(id) => {
+                let id = keys::conversation_of(&id).ok_or(StoreError::Corrupt {
+                    what: "resume token",
+                    message: "bad conversation id".into(),
+                })?;
+                s.conversation_now(id).map(Some)
+            }
+            None => Ok(None),
+        })
+        .await
+    }
+
+    /// Append a message with the next `seq`, once per `client_id`.
+    /// Durable on return.
+    pub async fn append_message(
+        &self,
+        id: ConversationId,
+        message: NewMessage,
+    ) -> Result<Appended, StoreError> {
+        let appended = self
+            .blocking(move |s| s.append_message_now(id, message))
+            .await?;
+        self.durable().await?;
+        Ok(appended)
+    }
+
+    fn append_message_now(
+        &self,
+        id: ConversationId,
+        new: NewMessage,
+    ) -> Result<Appended, StoreError> {
+        let t = &self.trees;
+        let client_key = new.client_id.as_deref().map(|c| keys::client_id(id, c));
+        let trees = (&t.conversations, &t.events, &t.messages, &t.client_ids);
+        let r = trees.transaction(|(convs, events, messages, client_ids)| {
+            if let Some(key) = &client_key {
+                if let Some(seq) = client_ids.get(key)? {
+                    return Ok(Err(keys::u64_value(&seq).unwrap_or(0)));
+                }
+            }
+            let Some(bytes) = convs.get(id.as_bytes())? else {
+                return abort(Abort::NotFound);
+            };
+            let mut conv: Conversation = match decode_record("conversation", &bytes) {
+                Ok(c) => c,
+                Err(e) => return abort(Abort::Corrupt(e)),
+            };
+            if conv.status == ConversationStatus::Closed && new.from == Sender::Customer {
+                return abort(Abort::Closed);
+            }
+            conv.last_seq += 1;
+            let event_no = conv.events;
+            conv.events += 1;
+            let message = Message {
+                seq: conv.last_seq,
+                from: new.from,
+                text: new.text.clone(),
+                at: Utc::now(),
+                client_id: new.client_id.clone(),
+                agent_name: new.agent_name.clone(),
+                suggestions: new.suggestions.clone(),
+                faq_id: new.faq_id.clone(),
+            };
+            let event = TimelineEvent {
+                conversation_id: id,
+                at: message.at,
+                kind: EventKind::Message {
+                    message: message.clone(),
+                },
+            };
+            events.insert(
+                &keys::conversation_seq(id, event_no)[..],
+                encode_record(&event),
+            )?;
+            messages.insert(
+                &keys::conversation_seq(id, message.seq)[..],
+                &event_no.to_be_bytes()[..],
+            )?;
+            if let Some(key) = &client_key {
+                client_ids.insert(key.as_slice(), &message.seq.to_be_bytes()[..])?;
+            }
+            convs.insert(&id.as_bytes()[..], encode_record(&conv))?;
+            Ok(Ok(message))
+        });
+        match unwrap_tx(r)? {
+            Ok(message) => Ok(Appended::New(message)),
+            Err(seq) => {
+                let message = self.message_now(id, seq)?.ok_or(StoreError::Corrupt {
+                    what: "message index",
+                    message: format!("client id points at missing seq {seq}"),
+                })?;
+                Ok(Appended::Duplicate(message))
+            }
+        }
+    }
+
+    /// Record a non-message event (feedback, rating, close). Durable on return.
+    pub async fn record_event(
+        &self,
+        id: ConversationId,
+        kind: EventKind,
+    ) -> Result<TimelineEvent, StoreError> {
+        let event = self
+            .blocking(move |s| {
+                let t = &s.trees;
+                let trees = (&t.conversations, &t.events);
+                let r = trees.transaction(|(convs, events)| {
+                    let Some(bytes) = convs.get(id.as_bytes())? else {
+                        return abort(Abort::NotFound);
+                    };
+                    let mut conv: Conversation = match decode_record("conversation", &bytes) {
+                        Ok(c) => c,
+                        Err(e) => return abort(Abort::Corrupt(e)),
+                    };
+                    let event = TimelineEvent {
+                        conversation_id: id,
+                        at: Utc::now(),
+                        kind: kind.clone(),
+                    };
+                    if let EventKind::ConversationClosed { .. } = kind {
+                        if conv.status == ConversationStatus::Closed {
+                            return Ok(None);
+                        }
+                        conv.status = ConversationStatus::Closed;
+                        conv.closed_at = Some(event.at);
+                    }
+                    events.insert(
+                        &keys::conversation_seq(id, conv.events)[..],
+                        encode_record(&event),
+                    )?;
+                    conv.events += 1;
+                    convs.insert(&id.as_bytes()[..], encode_record(&conv))?;
+                    Ok(Some(event))
+                });
+                unwrap_tx(r)
+            })
+            .await?;
+        self.durable().await?;
+        event.ok_or(StoreError::Closed)
+    }
+
+    /// One message by `seq`.
+    pub async fn message(
+        &self,
+        id: ConversationId,
+        seq: u64,
+    ) -> Result<Option<Message>, StoreError> {
+        self.blocking(move |s| s.message_now(id, seq)).await
+    }
+
+    fn message_now(&self, id: ConversationId, seq: u64) -> Result<Option<Message>, StoreError> {
+        let t = &self.trees;
+        let Some(event_no) = t.messages.get(keys::conversation_seq(id, seq))? else {
+            return Ok(None);
+        };
+        let event_no = keys::u64_value(&event_no).unwrap_or(u64::MAX);
+        let Some(bytes) = t.events.get(keys::conversation_seq(id, event_no))? else {
+            return Ok(None);
+        };
+        match decode_record::<TimelineEvent>("timeline event", &bytes)?.kind {
+            EventKind::Message { message: m } => Ok(Some(m)),
+            _ => Err(StoreError::Corrupt {
+                what: "message index",
+                message: format!("seq {seq} does not point at a message"),
+            }),
+        }
+    }
+
+    /// Every message with `seq > after`, in order.
+    pub async fn messages_after(
+        &self,
+        id: ConversationId,
+        after: u64,
+    ) -> Result<Vec<Message>, StoreError> {
+        self.blocking(move |s| {
+            let t = &s.trees;
+            let start = keys::conversation_seq(id, after.saturating_add(1));
+            let end = keys::conversation_seq(id, u64::MAX);
+            let mut out = Vec::new();
+            for entry in t.messages.range(start..=end) {
+                let (_, event_no) = entry?;
+                let event_no = keys::u64_value(&event_no).unwrap_or(u64::MAX);
+                if let Some(bytes) = t.events.get(keys::conversation_seq(id, event_no))? {
+                    if let EventKind::Message { message: m } =
+                        decode_record::<TimelineEvent>("timeline event", &bytes)?.kind
+                    {
+                        out.push(m);
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Every event of one conversation, in the order they happened.
+    pub async fn conversation_events(
+        &self,
+        id: ConversationId,
+    ) -> Result<Vec<TimelineEvent>, StoreError> {
+        self.blocking(move |s| s.events_now(id)).await
+    }
+
+    fn events_now(&self, id: ConversationId) -> Result<Vec<TimelineEvent>, StoreError> {
+        self.trees
+            .events
+            .scan_prefix(id.as_bytes())
+            .map(|entry| decode_record("timeline event", &entry?.1))
+            .collect()
+    }
+
+    /// A customer's whole timeline across conversations, oldest first.
+    pub async fn timeline(&self, customer: CustomerId) -> Result<Vec<TimelineEvent>, StoreError> {
+        self.blocking(move |s| {
+            if !s.trees.customers.contains_key(customer.as_bytes())? {
+                return Err(StoreError::NotFound("customer"));
+            }
+            let mut out = Vec::new();
+            for entry in s
+                .trees
+                .customer_conversations
+                .scan_prefix(customer.as_bytes())
+            {
+                let (key, _) = entry?;
+                if let Some(id) = keys::conversation_of(&key) {
+                    out.extend(s.events_now(id)?);
+                }
+            }
+            out.sort_by_key(|e| e.at);
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Conversations newest first, `limit` at a time.
+    pub async fn list_conversations(
+        &self,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<ConversationPage, StoreError> {
+        self.blocking(move |s| {
+            let t = &s.trees;
+            let end = match cursor {
+                Some(c) => hex::decode(c).map_err(|_| StoreError::NotFound("cursor"))?,
+                None => vec![0xff; 25],
+            };
+            let mut conversations = Vec::with_capacity(limit);
+            let mut next_cursor = None;
+            for entry in t.conversations_by_time.range(..end).rev() {
+                let (key, _) = entry?;
+                if conversations.len() == limit {
+                    next_cursor = Some(hex::encode(conversations_last_key(&conversations)));
+                    break;
+                }
+                if let Some(id) = keys::conversation_of(&key) {
+                    conversations.push(s.conversation_now(id)?);
+                }
+            }
+            Ok(ConversationPage {
+                conversations,
+                next_cursor,
+            })
+        })
+        .await
+    }
+}
+
+fn conversations_last_key(page: &[Conversation]) -> Vec<u8> {
+    page.last()
+        .map(|c| keys::by_time(c.opened_at.timestamp_millis(), c.id).to_vec())
+        .unwrap_or_default()
+}

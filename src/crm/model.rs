@@ -1,0 +1,204 @@
+//! The records of the CRM timeline: customers, conversations, messages and
+//! the events that make up a customer's history.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            pub fn as_bytes(&self) -> &[u8; 16] {
+                self.0.as_bytes()
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A customer of the shop, across all their conversations.
+    CustomerId
+);
+id_type!(
+    /// One chat conversation between a customer and the bot or an agent.
+    ConversationId
+);
+id_type!(
+    /// A support agent.
+    AgentId
+);
+
+/// A customer record. `external_id` is the host site's own id for the
+/// customer, when the widget passes one; it links conversations together.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: CustomerId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a customer tells about themselves in `hello`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerProfile {
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// Who currently speaks for the shop in a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Bot,
+    Queued,
+    Agent,
+    Closed,
+}
+
+/// A conversation's header. Its messages and events live beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub customer_id: CustomerId,
+    pub status: ConversationStatus,
+    pub opened_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Highest message `seq` stored; 0 before the first message.
+    pub last_seq: u64,
+    /// Number of timeline events stored for this conversation.
+    pub events: u64,
+}
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    Customer,
+    Bot,
+    Agent,
+    System,
+}
+
+/// A stored chat message. `seq` numbers the messages of one conversation
+/// from 1 without gaps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub seq: u64,
+    pub from: Sender,
+    pub text: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suggestions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faq_id: Option<String>,
+}
+
+/// A message before the store has given it a `seq` and a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub from: Sender,
+    pub text: String,
+    pub client_id: Option<String>,
+    pub agent_name: Option<String>,
+    pub suggestions: Vec<String>,
+    pub faq_id: Option<String>,
+}
+
+impl NewMessage {
+    pub fn customer(client_id: String, text: String) -> Self {
+        Self {
+            from: Sender::Customer,
+            text,
+            client_id: Some(client_id),
+            agent_name: None,
+            suggestions: Vec::new(),
+            faq_id: None,
+        }
+    }
+
+    pub fn bot(text: String) -> Self {
+        Self {
+            from: Sender::Bot,
+            text,
+            client_id: None,
+            agent_name: None,
+            suggestions: Vec::new(),
+            faq_id: None,
+        }
+    }
+}
+
+/// One entry of a customer's CRM timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    pub conversation_id: ConversationId,
+    pub at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened. Adding a variant is backwards compatible; renaming one
+/// is not (the store keeps them as JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    ConversationOpened,
+    Message {
+        message: Message,
+    },
+    Feedback {
+        seq: u64,
+        helpful: bool,
+    },
+    Rating {
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
+    ConversationClosed {
+        by: Sender,
+    },
+}

@@ -1,0 +1,282 @@
+//! The tantivy index over FAQ entries.
+//!
+//! The index is derived data: the store holds the entries, and the index
+//! can always be rebuilt from them. One [`IndexWriter`] exists per index
+//! (tantivy allows no more), guarded by a mutex; after each commit the
+//! reader is reloaded explicitly, so an edit is searchable as soon as the
+//! call that made it returns. All methods block: call them from the
+//! blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::QueryParser;
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use super::entry::FaqEntry;
+
+const ANALYZER: &str = "faq_en";
+const WRITER_MEMORY: usize = 15_000_000;
+
+/// Why the index failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("FAQ index at {path} failed: {source}. Run `frontdesk faq reindex` to rebuild it from the store")]
+    Tantivy {
+        path: PathBuf,
+        source: tantivy::TantivyError,
+    },
+    #[error("cannot prepare the FAQ index directory {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A search result: the entry id and its BM25 score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub id: String,
+    pub score: f32,
+}
+
+struct Fields {
+    id: Field,
+    question: Field,
+    phrasings: Field,
+    answer: Field,
+    tags: Field,
+}
+
+pub struct FaqIndex {
+    path: PathBuf,
+    reader: IndexReader,
+    /// The only writer of this index; held for the length of one edit.
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    parser: QueryParser,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        question: b.add_text_field("question", text.clone()),
+        phrasings: b.add_text_field("phrasings", text.clone()),
+        answer: b.add_text_field("answer", text.clone()),
+        tags: b.add_text_field("tags", text),
+    };
+    (b.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser);
+    match StopWordFilter::new(Language::English) {
+        Some(stop) => builder
+            .filter(stop)
+            .filter(Stemmer::new(Language::English))
+            .build(),
+        None => builder.filter(Stemmer::new(Language::English)).build(),
+    }
+}
+
+impl FaqIndex {
+    /// Open the index in `dir`, creating it if missing. An index that
+    /// cannot be opened (damaged files, an older schema) is moved aside and
+    /// a fresh one created; the caller then rebuilds it from the store.
+    /// Returns the index and whether it was created fresh.
+    pub fn open(dir: &Path) -> Result<(Self, bool), IndexError> {
+        let io = |source| IndexError::Io {
+            path: dir.to_owned(),
+            source,
+        };
+        match Self::open_existing(dir) {
+            Ok(Some(index)) => return Ok((index, false)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(path = %dir.display(), error = %e, "faq index unreadable; rebuilding it from the store");
+                let aside =
+                    dir.with_extension(format!("broken-{}", chrono::Utc::now().timestamp()));
+                std::fs::rename(dir, &aside).map_err(io)?;
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let (schema, _) = schema();
+        let index = Index::create_in_dir(dir, schema).map_err(|source| IndexError::Tantivy {
+            path: dir.to_owned(),
+            source,
+        })?;
+        Ok((Self::from_index(dir, index)?, true))
+    }
+
+    fn open_existing(dir: &Path) -> Result<Option<Self>, IndexError> {
+        if !dir.join("meta.json").exists() {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).map_err(|source| IndexError::Io {
+                    path: dir.to_owned(),
+                    source,
+                })?;
+            }
+            return Ok(None);
+        }
+        let err = |source| IndexError::Tantivy {
+            path: dir.to_owned(),
+            source,
+        };
+        let index = Index::open_in_dir(dir).map_err(err)?;
+        if index.schema() != schema().0 {
+            return Err(err(tantivy::TantivyError::SchemaError(
+                "the index was written with another schema".into(),
+            )));
+        }
+        Self::from_index(dir, index).map(Some)
+    }
+
+    fn from_index(dir: &Path, index: Index) -> Result<Self, IndexError> {
+        let err = |source| IndexError::Tantivy {
+            path: dir.to_owned(),
+            source,
+        };
+        index.tokenizers().register(ANALYZER, analyzer());
+        let (_, fields) = schema();
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(err)?;
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY)
+            .map_err(err)?;
+        let mut parser = QueryParser::for_index(
+            &index,
+            vec![
+                fields.question,
+                fields.phrasings,
+                fields.answer,
+                fields.tags,
+            ],
+        );
+        parser.set_field_boost(fields.question, 2.0);
+        parser.set_field_boost(fields.phrasings, 1.5);
+        parser.set_field_boost(fields.answer, 0.5);
+        Ok(Self {
+            path: dir.to_owned(),
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            parser,
+        })
+    }
+
+    fn tantivy<T>(&self, r: tantivy::Result<T>) -> Result<T, IndexError> {
+        r.map_err(|source| IndexError::Tantivy {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
+    /// Hold the single writer while `f` runs, then commit and reload.
+    /// Lets a caller update its source of truth and the index under one
+    /// lock so concurrent edits reach both in the same order.
+    pub fn edit<T>(&self, f: impl FnOnce(&mut IndexEdit<'_>) -> T) -> Result<T, IndexError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut edit = IndexEdit {
+            writer: &mut writer,
+            fields: &self.fields,
+        };
+        let out = f(&mut edit);
+        let r = writer.commit();
+        self.tantivy(r)?;
+        let r = self.reader.reload();
+        self.tantivy(r)?;
+        Ok(out)
+    }
+
+    /// Number of entries in the index.
+    pub fn entries(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The `limit` best entries for a customer's text, best first.
+    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
+        let (query, _ignored) = self.parser.parse_query_lenient(&sanitize(text));
+        let searcher = self.reader.searcher();
+        let top = self.tantivy(searcher.search(&query, &TopDocs::with_limit(limit.max(1))))?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let doc: TantivyDocument = self.tantivy(searcher.doc(address))?;
+            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
+                hits.push(Hit {
+                    id: id.to_owned(),
+                    score,
+                });
+            }
+        }
+        Ok(hits)
+    }
+}
+
+/// Changes made under the writer lock.
+pub struct IndexEdit<'a> {
+    writer: &'a mut IndexWriter,
+    fields: &'a Fields,
+}
+
+impl IndexEdit<'_> {
+    pub fn upsert(&mut self, entry: &FaqEntry) -> Result<(), tantivy::TantivyError> {
+        let f = self.fields;
+        self.writer
+            .delete_term(Term::from_field_text(f.id, &entry.id));
+        let mut d = doc!(
+            f.id => entry.id.as_str(),
+            f.question => entry.question.as_str(),
+            f.answer => entry.answer.as_str(),
+        );
+        for p in &entry.phrasings {
+            d.add_text(f.phrasings, p);
+        }
+        for t in &entry.tags {
+            d.add_text(f.tags, t);
+        }
+        self.writer.add_document(d)?;
+        Ok(())
+    }
+
+    pub fn delete(&mut self, id: &str) {
+        self.writer
+            .delete_term(Term::from_field_text(self.fields.id, id));
+    }
+
+    pub fn clear(&mut self) -> Result<(), tantivy::TantivyError> {
+        self.writer.delete_all_documents()?;
+        Ok(())
+    }
+}
+
+/// Customers type free text; the query parser's syntax characters must
+/// not turn a question into a field query or a phrase.
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,48 @@
+//! # frontdesk
+//!
+//! A customer-support chat server in one binary: a website visitor chats
+//! through a widget, a bot answers from the company's FAQ, and every
+//! conversation lands in the customer's CRM timeline.
+//!
+//! ## Layout
+//!
+//! - [`app`] — the composition root: `Application::build(config)` opens the
+//!   store and the FAQ and binds the listener; `main` and the tests both
+//!   start the server through it.
+//! - [`config`] — the one typed configuration tree (defaults, TOML file,
+//!   environment).
+//! - [`transport`] — the axum router: the customer websocket `/v1/chat`,
+//!   REST for operators and FAQ authors, health checks.
+//! - [`protocol`] — protocol v1 frames, parsed at the edge.
+//! - [`room`] — live conversations and the sockets attached to each.
+//! - [`turn`] — one customer turn: store, acknowledge, retrieve, decide,
+//!   answer.
+//! - [`dialogue`] — the bot's turn policy, a pure function.
+//! - [`faq`] — FAQ entries (in the store) and their tantivy index.
+//! - [`crm`] — the sled store: customers, conversations, timeline events,
+//!   credentials; group commit makes writes durable before they are
+//!   acknowledged.
+//! - [`auth`] — bearer tokens for operators, agents and authors.
+//! - [`error`] — the one mapping from internal errors to error codes.
+//!
+//! ## Concurrency
+//!
+//! Each socket is a reading task and a writing task joined by a bounded
+//! queue. sled and tantivy work runs on tokio's blocking pool; `fsync`s are
+//! batched by one committer thread. The turns of one conversation are
+//! serialised by its room's lock; different conversations run in parallel.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod crm;
+pub mod dialogue;
+pub mod error;
+pub mod faq;
+pub mod protocol;
+pub mod room;
+pub mod transport;
+pub mod turn;
+
+pub use app::{AppState, Application};
+pub use config::Config;

@@ -1,0 +1,609 @@
+//! The customer socket, `GET /v1/chat`.
+//!
+//! Each connection is one task reading frames and one task writing them,
+//! joined by a bounded queue: a client that does not read its frames fills
+//! the queue and is disconnected rather than buffered without bound. The
+//! reading task handles one frame at a time; a `message` frame runs the
+//! whole turn (store, ack, bot reply) before the next frame is read, which
+//! keeps a connection's frames in order and is the backpressure on a
+//! client that sends faster than turns complete.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::ws::{
+    close_code, CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade,
+};
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{broadcast, mpsc};
+use tokio::time::MissedTickBehavior;
+use tracing::Instrument;
+
+use super::guard::{origin_allowed, RateLimiter};
+use crate::app::AppState;
+use crate::auth;
+use crate::crm::{Appended, ConversationStatus, CustomerProfile, EventKind, Sender, StoreError};
+use crate::error::{ApiError, ErrorCode};
+use crate::protocol::{self, ClientFrame, ServerFrame};
+use crate::room::{Published, Room};
+use crate::turn;
+
+static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
+
+const MAX_PROFILE_FIELD: usize = 254;
+const MAX_COMMENT: usize = 2000;
+
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
+    if !origin_allowed(&headers, &state.config.origins) {
+        tracing::info!(reason = "origin", "chat connection rejected");
+        return ApiError::new(
+            ErrorCode::Forbidden,
+            "this origin may not open a chat; the operator can add it to origins.allow",
+        )
+        .into_response();
+    }
+    let limits = &state.config.limits;
+    let slot = state
+        .connections
+        .try_acquire(peer.ip(), limits.connections_per_ip);
+    let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    let span = tracing::info_span!("chat", conn, conversation_id = tracing::field::Empty);
+    ws.max_message_size(limits.hard_max_frame_bytes)
+        .max_frame_size(limits.hard_max_frame_bytes)
+        .read_buffer_size(limits.socket_buffer_bytes)
+        .write_buffer_size(limits.socket_buffer_bytes)
+        .max_write_buffer_size(limits.socket_buffer_bytes.max(limits.hard_max_frame_bytes) * 4)
+        .on_upgrade(move |socket| {
+            async move {
+                match slot {
+                    Some(_slot) => Connection::new(state).run(socket).await,
+                    None => {
+                        tracing::info!(reason = "connections_per_ip", "chat connection rejected");
+                        refuse(socket).await;
+                    }
+                }
+            }
+            .instrument(span)
+        })
+}
+
+/// Tell a client over its connection limit why, and close.
+async fn refuse(mut socket: WebSocket) {
+    let frame = ServerFrame::error(
+        ApiError::new(
+            ErrorCode::RateLimited,
+            "too many open chats from this address",
+        ),
+        None,
+    );
+    let _ = socket.send(WsMessage::Text(frame.to_json().into())).await;
+    let _ = socket
+        .send(close(close_code::POLICY, "too many connections"))
+        .await;
+}
+
+fn close(code: u16, reason: &'static str) -> WsMessage {
+    WsMessage::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// What the connection does after a frame.
+enum Flow {
+    Continue,
+    /// Close the socket with this code and reason.
+    Close(u16, &'static str),
+    /// The peer is gone or too slow; stop without a close handshake.
+    Drop,
+}
+
+enum Event {
+    Shutdown,
+    Tick,
+    Room(Result<Published, broadcast::error::RecvError>),
+    Frame(Option<Result<WsMessage, axum::Error>>),
+}
+
+struct Joined {
+    room: Arc<Room>,
+    events: broadcast::Receiver<Published>,
+    /// Highest message `seq` this socket has sent; never sent twice.
+    last_sent: u64,
+}
+
+struct Connection {
+    state: AppState,
+    out: Option<mpsc::Sender<WsMessage>>,
+    joined: Option<Joined>,
+    limiter: RateLimiter,
+    /// Rejected frames in a row.
+    strikes: u32,
+}
+
+impl Connection {
+    fn new(state: AppState) -> Self {
+        let l = &state.config.limits;
+        let limiter = RateLimiter::new(l.messages_per_second, l.message_burst);
+        Self {
+            state,
+            out: None,
+            joined: None,
+            limiter,
+            strikes: 0,
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let limits = self.state.config.limits.clone();
+        let (sink, mut stream) = socket.split();
+        let (out, rx) = mpsc::channel(limits.outbound_queue);
+        self.out = Some(out);
+        let writer = tokio::spawn(write_loop(sink, rx));
+        let mut ping = tokio::time::interval(limits.ping_interval);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        ping.tick().await;
+        let mut last_heard = Instant::now();
+        let shutdown = self.state.shutdown.clone();
+        tracing::debug!("chat connected");
+
+        let end = loop {
+            let event = tokio::select! {
+                _ = shutdown.cancelled() => Event::Shutdown,
+                _ = ping.tick() => Event::Tick,
+                r = next_published(&mut self.joined) => Event::Room(r),
+                f = stream.next() => Event::Frame(f),
+            };
+            let flow = match event {
+                Event::Shutdown => Flow::Close(close_code::AWAY, "server shutting down"),
+                Event::Tick if last_heard.elapsed() >= limits.idle_timeout => {
+                    Flow::Close(close_code::AWAY, "idle timeout")
+                }
+                Event::Tick => self.send_raw(WsMessage::Ping(Default::default())),
+                Event::Room(r) => self.forward(r).await,
+                Event::Frame(None) => Flow::Drop,
+                Event::Frame(Some(Err(e))) => read_error(e),
+                Event::Frame(Some(Ok(message))) => {
+                    last_heard = Instant::now();
+                    self.on_ws_message(message).await
+                }
+            };
+            match flow {
+                Flow::Continue => {}
+                other => break other,
+            }
+        };
+
+        if let (Flow::Close(code, reason), Some(out)) = (&end, &self.out) {
+            tracing::debug!(code, reason, "closing chat");
+            let _ = out.try_send(close(*code, reason));
+        }
+        self.out = None;
+        match end {
+            Flow::Drop => writer.abort(),
+            _ => {
+                let _ = tokio::time::timeout(limits.ping_interval, writer).await;
+            }
+        }
+        tracing::debug!("chat disconnected");
+    }
+
+    /// Queue a frame for the writer; a full queue means a client that does
+    /// not read, which is disconnected.
+    fn send_raw(&self, message: WsMessage) -> Flow {
+        let Some(out) = &self.out else {
+            return Flow::Drop;
+        };
+        match out.try_send(message) {
+            Ok(()) => Flow::Continue,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::info!(reason = "slow_reader", "chat disconnected");
+                Flow::Drop
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Flow::Drop,
+        }
+    }
+
+    fn send(&self, frame: &ServerFrame) -> Flow {
+        self.send_raw(WsMessage::Text(frame.to_json().into()))
+    }
+
+    /// An error frame for a rejected client frame; too many in a row close
+    /// the socket.
+    fn reject(&mut self, error: ApiError, client_id: Option<String>) -> Flow {
+        self.strikes += 1;
+        tracing::debug!(code = ?error.code, strikes = self.strikes, "frame rejected");
+        if self.strikes >= self.state.config.limits.max_strikes {
+            let _ = self.send(&ServerFrame::error(error, client_id));
+            return Flow::Close(close_code::POLICY, "too many rejected frames");
+        }
+        self.send(&ServerFrame::error(error, client_id))
+    }
+
+    /// Forward a frame published to the conversation, or catch up from the
+    /// store if this socket fell behind.
+    async fn forward(&mut self, published: Result<Published, broadcast::error::RecvError>) -> Flow {
+        let Some(joined) = &mut self.joined else {
+            return Flow::Continue;
+        };
+        match published {
+            Ok(p) => match p.seq {
+                Some(seq) if seq <= joined.last_sent => Flow::Continue,
+                Some(seq) => {
+                    joined.last_sent = seq;
+                    self.send_raw(WsMessage::Text(p.json))
+                }
+                None => self.send_raw(WsMessage::Text(p.json)),
+            },
+            Err(broadcast::error::RecvError::Lagged(_)) => self.replay().await,
+            Err(broadcast::error::RecvError::Closed) => Flow::Drop,
+        }
+    }
+
+    /// Send every stored message after the last one sent.
+    async fn replay(&mut self) -> Flow {
+        let Some(joined) = &mut self.joined else {
+            return Flow::Continue;
+        };
+        let missed = match self
+            .state
+            .store
+            .messages_after(joined.room.id, joined.last_sent)
+            .await
+        {
+            Ok(m) => m,
+            Err(e) => return self.send(&ServerFrame::error(ApiError::from(e), None)),
+        };
+        if let Some(last) = missed.last() {
+            joined.last_sent = last.seq;
+        }
+        for m in &missed {
+            if let f @ (Flow::Close(..) | Flow::Drop) = self.send(&ServerFrame::message(m)) {
+                return f;
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn on_ws_message(&mut self, message: WsMessage) -> Flow {
+        let text = match message {
+            WsMessage::Text(t) => t,
+            WsMessage::Binary(_) => {
+                return self.reject(
+                    ApiError::bad_request("binary frames are not supported; send JSON text"),
+                    None,
+                )
+            }
+            WsMessage::Ping(_) | WsMessage::Pong(_) => return Flow::Continue,
+            WsMessage::Close(_) => return Flow::Drop,
+        };
+        let limits = &self.state.config.limits;
+        if text.len() > limits.max_frame_bytes {
+            let limit = limits.max_frame_bytes;
+            return self.reject(
+                ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("frames are limited to {limit} bytes"),
+                ),
+                None,
+            );
+        }
+        let frame = match protocol::parse(text.as_str()) {
+            Ok(f) => f,
+            Err(bad) => return self.reject(ApiError::bad_request(bad.message), bad.client_id),
+        };
+        if !self.limiter.allow(Instant::now()) {
+            let client_id = match &frame {
+                ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            };
+            return self.reject(
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    "you are sending too fast; wait a moment and resend",
+                ),
+                client_id,
+            );
+        }
+        match (frame, self.joined.is_some()) {
+            (
+                ClientFrame::Hello {
+                    resume_token,
+                    last_seq,
+                    customer,
+                },
+                false,
+            ) => {
+                self.on_hello(resume_token, last_seq, customer.unwrap_or_default())
+                    .await
+            }
+            (ClientFrame::Hello { .. }, true) => self.reject(
+                ApiError::new(ErrorCode::Conflict, "hello was already received"),
+                None,
+            ),
+            (_, false) => self.reject(ApiError::bad_request("the first frame must be hello"), None),
+            (ClientFrame::Message { client_id, text }, true) => {
+                self.on_message(client_id, text).await
+            }
+            (ClientFrame::Typing, true) => self.accepted(),
+            (ClientFrame::Feedback { seq, helpful }, true) => self.on_feedback(seq, helpful).await,
+            (ClientFrame::Rating { score, comment }, true) => self.on_rating(score, comment).await,
+            (ClientFrame::Close, true) => self.on_close().await,
+        }
+    }
+
+    fn accepted(&mut self) -> Flow {
+        self.strikes = 0;
+        Flow::Continue
+    }
+
+    async fn on_hello(
+        &mut self,
+        resume_token: Option<String>,
+        last_seq: Option<u64>,
+        profile: CustomerProfile,
+    ) -> Flow {
+        let too_long = [&profile.external_id, &profile.name, &profile.email]
+            .into_iter()
+            .flatten()
+            .any(|f| f.chars().count() > MAX_PROFILE_FIELD);
+        if too_long {
+            return self.reject(
+                ApiError::bad_request(format!(
+                    "customer fields are limited to {MAX_PROFILE_FIELD} characters"
+                )),
+                None,
+            );
+        }
+        let store = &self.state.store;
+        let resumed = match resume_token {
+            Some(token) if token.len() <= 128 => {
+                match store.conversation_by_resume(auth::hash(&token)).await {
+                    Ok(found) => found.map(|c| (c, token)),
+                    Err(e) => return self.send(&ServerFrame::error(e.into(), None)),
+                }
+            }
+            _ => None,
+        };
+        let is_resumed = resumed.is_some();
+        let (conversation, token) = match resumed {
+            Some(found) => found,
+            None => {
+                let token = format!("rt_{}", hex::encode(auth::random_bytes()));
+                let opened = async {
+                    let customer = store.upsert_customer(profile).await?;
+                    store
+                        .open_conversation(customer.id, auth::hash(&token))
+                        .await
+                };
+                match opened.await {
+                    Ok(c) => (c, token),
+                    Err(e) => return self.send(&ServerFrame::error(e.into(), None)),
+                }
+            }
+        };
+        tracing::Span::current()
+            .record("conversation_id", tracing::field::display(conversation.id));
+        tracing::info!(resumed = is_resumed, "chat joined");
+        let room = self.state.hub.join(conversation.id);
+        let events = room.subscribe();
+        let last_sent = last_seq.unwrap_or(0).min(conversation.last_seq);
+        self.joined = Some(Joined {
+            room,
+            events,
+            last_sent,
+        });
+        self.strikes = 0;
+        let welcome = ServerFrame::Welcome {
+            conversation_id: conversation.id,
+            customer_id: conversation.customer_id,
+            resume_token: token,
+            resumed: is_resumed,
+            status: conversation.status,
+        };
+        match self.send(&welcome) {
+            Flow::Continue => self.replay().await,
+            other => other,
+        }
+    }
+
+    async fn on_message(&mut self, client_id: String, text: String) -> Flow {
+        if !protocol::valid_client_id(&client_id) {
+            return self.reject(
+                ApiError::bad_request("client_id must be 1-64 printable characters"),
+                None,
+            );
+        }
+        let text = text.trim().to_owned();
+        if text.is_empty() {
+            return self.reject(
+                ApiError::bad_request("the message text is empty"),
+                Some(client_id),
+            );
+        }
+        let max = self.state.config.limits.max_message_chars;
+        if text.chars().count() > max {
+            return self.reject(
+                ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("messages are limited to {max} characters"),
+                ),
+                Some(client_id),
+            );
+        }
+        let Some(room) = self.joined.as_ref().map(|j| j.room.clone()) else {
+            return Flow::Continue;
+        };
+        let _turn = room.turn.lock().await;
+        let appended = match turn::record_customer_message(
+            &self.state,
+            &room,
+            client_id.clone(),
+            text,
+        )
+        .await
+        {
+            Ok(a) => a,
+            Err(StoreError::Closed) => {
+                return self.reject(
+                    ApiError::new(
+                        ErrorCode::Conflict,
+                        "this conversation is closed; start a new one",
+                    ),
+                    Some(client_id),
+                )
+            }
+            Err(e) => return self.send(&ServerFrame::error(e.into(), Some(client_id))),
+        };
+        self.strikes = 0;
+        let seq = appended.message().seq;
+        if let f @ (Flow::Close(..) | Flow::Drop) = self.send(&ServerFrame::Ack { client_id, seq })
+        {
+            return f;
+        }
+        let Appended::New(message) = appended else {
+            return Flow::Continue;
+        };
+        match turn::bot_reply(&self.state, &room, &message.text).await {
+            Ok(_) => Flow::Continue,
+            Err(e) => {
+                tracing::error!(error = %e, "bot turn failed");
+                self.send(&ServerFrame::error(
+                    ApiError::new(
+                        ErrorCode::Unavailable,
+                        "the assistant cannot answer right now; please try again",
+                    ),
+                    None,
+                ))
+            }
+        }
+    }
+
+    async fn on_feedback(&mut self, seq: u64, helpful: bool) -> Flow {
+        let Some(id) = self.joined.as_ref().map(|j| j.room.id) else {
+            return Flow::Continue;
+        };
+        let store = &self.state.store;
+        match store.message(id, seq).await {
+            Ok(Some(m)) if m.from == Sender::Bot => {}
+            Ok(_) => {
+                return self.reject(
+                    ApiError::not_found(format!("there is no bot message with seq {seq}")),
+                    None,
+                )
+            }
+            Err(e) => return self.send(&ServerFrame::error(e.into(), None)),
+        }
+        match store
+            .record_event(id, EventKind::Feedback { seq, helpful })
+            .await
+        {
+            Ok(_) => self.accepted(),
+            Err(e) => self.send(&ServerFrame::error(e.into(), None)),
+        }
+    }
+
+    async fn on_rating(&mut self, score: u8, comment: Option<String>) -> Flow {
+        if !(1..=5).contains(&score) {
+            return self.reject(ApiError::bad_request("score must be 1 to 5"), None);
+        }
+        let comment = comment
+            .map(|c| c.trim().to_owned())
+            .filter(|c| !c.is_empty());
+        if comment
+            .as_ref()
+            .is_some_and(|c| c.chars().count() > MAX_COMMENT)
+        {
+            return self.reject(
+                ApiError::new(
+                    ErrorCode::TooLarge,
+                    format!("comments are limited to {MAX_COMMENT} characters"),
+                ),
+                None,
+            );
+        }
+        let Some(id) = self.joined.as_ref().map(|j| j.room.id) else {
+            return Flow::Continue;
+        };
+        match self
+            .state
+            .store
+            .record_event(id, EventKind::Rating { score, comment })
+            .await
+        {
+            Ok(_) => self.accepted(),
+            Err(e) => self.send(&ServerFrame::error(e.into(), None)),
+        }
+    }
+
+    async fn on_close(&mut self) -> Flow {
+        let Some(room) = self.joined.as_ref().map(|j| j.room.clone()) else {
+            return Flow::Continue;
+        };
+        let closed = ServerFrame::Status {
+            status: ConversationStatus::Closed,
+            position: None,
+            reason: None,
+        };
+        let _turn = room.turn.lock().await;
+        let event = EventKind::ConversationClosed {
+            by: Sender::Customer,
+        };
+        match self.state.store.record_event(room.id, event).await {
+            Ok(_) => {
+                tracing::info!("conversation closed by the customer");
+                room.publish(&closed);
+                self.accepted()
+            }
+            // Closing twice is not an error; tell this socket again.
+            Err(StoreError::Closed) => self.send(&closed),
+            Err(e) => self.send(&ServerFrame::error(e.into(), None)),
+        }
+    }
+}
+
+/// The next frame published to the joined room; pending before `hello`.
+async fn next_published(
+    joined: &mut Option<Joined>,
+) -> Result<Published, broadcast::error::RecvError> {
+    match joined {
+        Some(j) => j.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A read error: frames over the hard limit close with 1009, anything else
+/// means the connection is gone.
+fn read_error(e: axum::Error) -> Flow {
+    let text = e.to_string();
+    if text.contains("Space limit exceeded")
+        || text.contains("too long")
+        || text.contains("Message too big")
+    {
+        Flow::Close(close_code::SIZE, "frame too large")
+    } else {
+        tracing::debug!(error = %text, "chat read failed");
+        Flow::Drop
+    }
+}
+
+async fn write_loop(mut sink: SplitSink<WebSocket, WsMessage>, mut rx: mpsc::Receiver<WsMessage>) {
+    while let Some(message) = rx.recv().await {
+        let closing = matches!(message, WsMessage::Close(_));
+        if sink.send(message).await.is_err() || closing {
+            break;
+        }
+    }
+    let _ = sink.close().await;
+}

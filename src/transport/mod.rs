@@ -1,0 +1,57 @@
+//! HTTP surface: the customer socket, REST, health.
+//!
+//! [`router`] is the whole route table. Handlers are thin: they check the
+//! caller, parse input, call one domain module and map its error through
+//! [`crate::error`].
+
+mod chat;
+mod crm_api;
+mod faq_api;
+pub mod guard;
+mod json;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub fn router(state: AppState) -> Router {
+    let body_limit = state.config.limits.max_body_bytes;
+    Router::new()
+        .route("/v1/chat", get(chat::upgrade))
+        .route("/v1/customers/{id}/timeline", get(crm_api::timeline))
+        .route("/v1/conversations", get(crm_api::conversations))
+        .route("/v1/conversations/{id}", get(crm_api::transcript))
+        .route(
+            "/v1/agents",
+            post(crm_api::create_agent).get(crm_api::agents),
+        )
+        .route("/v1/authors", post(crm_api::create_author))
+        .route("/v1/faq", get(faq_api::list).post(faq_api::create))
+        .route("/v1/faq/search", get(faq_api::search))
+        .route(
+            "/v1/faq/{id}",
+            get(faq_api::get)
+                .put(faq_api::update)
+                .delete(faq_api::delete),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .fallback(|| async { ApiError::not_found("no such endpoint; see docs/api.md") })
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Ready while the server is not shutting down and the store answers.
+async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    match state.store.durable().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+    }
+}

@@ -1,0 +1,258 @@
+//! Protocol v1 end to end.
+
+use serde_json::json;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn hello_message_ack_and_faq_answer() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    assert_eq!(welcome["resumed"], false);
+    assert_eq!(welcome["status"], "bot");
+    assert!(welcome["resume_token"]
+        .as_str()
+        .is_some_and(|t| t.len() > 20));
+
+    chat.send(json!({"type": "message", "client_id": "c1", "text": "How long do I have to return an item?"}))
+        .await;
+    let frames = chat.until_bot_message().await;
+    let types: Vec<&str> = frames.iter().map(|f| f["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["ack", "message", "message"], "{frames:?}");
+    assert_eq!(
+        frames[0],
+        json!({"type": "ack", "client_id": "c1", "seq": 1})
+    );
+    assert_eq!(frames[1]["seq"], 1);
+    assert_eq!(frames[1]["from"], "customer");
+    assert_eq!(frames[1]["client_id"], "c1");
+    let reply = &frames[2];
+    assert_eq!(reply["seq"], 2);
+    assert_eq!(reply["faq_id"], "returns-window");
+    let (_, entry) = app.get("/v1/faq/returns-window", OPERATOR).await;
+    assert_eq!(reply["text"], entry["answer"]);
+    assert!(chrono::DateTime::parse_from_rfc3339(reply["at"].as_str().unwrap()).is_ok());
+}
+
+#[tokio::test]
+async fn an_unclear_question_gets_suggestions_or_a_rephrase() {
+    let app = spawn_app().await;
+    let (mut chat, _) = app.conversation().await;
+    let (_, reply) = chat.ask("c1", "account").await;
+    assert!(reply.get("faq_id").is_none(), "{reply}");
+    let suggestions = reply["suggestions"].as_array().expect("suggestions");
+    assert!(!suggestions.is_empty() && suggestions.len() <= 3, "{reply}");
+
+    let (_, reply) = chat.ask("c2", "zxqv blorft").await;
+    assert!(
+        reply.get("faq_id").is_none() && reply.get("suggestions").is_none(),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn resume_replays_exactly_the_missed_messages() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    let token = welcome["resume_token"].as_str().unwrap().to_owned();
+    chat.ask("c1", "Which payment methods do you accept?").await;
+    chat.ask("c2", "How do I reset my password?").await;
+    drop(chat);
+
+    // The client had seen up to seq 2; it must get 3 and 4, in order, once.
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello", "resume_token": token, "last_seq": 2}))
+        .await;
+    let welcome2 = chat.recv_type("welcome").await;
+    assert_eq!(welcome2["resumed"], true);
+    assert_eq!(welcome2["conversation_id"], welcome["conversation_id"]);
+    let m3 = chat.recv().await;
+    let m4 = chat.recv().await;
+    assert_eq!(
+        (m3["seq"].as_u64(), m3["from"].as_str()),
+        (Some(3), Some("customer"))
+    );
+    assert_eq!(
+        (m4["seq"].as_u64(), m4["from"].as_str()),
+        (Some(4), Some("bot"))
+    );
+
+    // Nothing replayed twice: the next frames are the new turn's.
+    let (ack, reply) = chat.ask("c3", "Do you have a store?").await;
+    assert_eq!(ack["seq"], 5);
+    assert_eq!(reply["seq"], 6);
+}
+
+#[tokio::test]
+async fn a_resent_client_id_is_acked_with_its_seq_and_stored_once() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    let (ack, _) = chat.ask("same", "How much does shipping cost?").await;
+    assert_eq!(ack["seq"], 1);
+
+    // A resend after reconnecting (the ack was lost, say).
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello", "resume_token": welcome["resume_token"], "last_seq": 2}))
+        .await;
+    chat.recv_type("welcome").await;
+    chat.send(
+        json!({"type": "message", "client_id": "same", "text": "How much does shipping cost?"}),
+    )
+    .await;
+    assert_eq!(
+        chat.recv_type("ack").await,
+        json!({"type": "ack", "client_id": "same", "seq": 1})
+    );
+
+    let messages = app
+        .transcript(welcome["conversation_id"].as_str().unwrap())
+        .await;
+    let seqs: Vec<u64> = messages
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, [1, 2], "stored once, no bot reply to the duplicate");
+}
+
+#[tokio::test]
+async fn two_sockets_on_one_conversation_both_see_every_message() {
+    let app = spawn_app().await;
+    let (mut first, welcome) = app.conversation().await;
+    let mut second = app.chat().await;
+    second
+        .send(json!({"type": "hello", "resume_token": welcome["resume_token"]}))
+        .await;
+    second.recv_type("welcome").await;
+    first.ask("c1", "Do you ship to Switzerland?").await;
+    let m1 = second.recv_type("message").await;
+    let m2 = second.recv_type("message").await;
+    assert_eq!((m1["seq"].as_u64(), m2["seq"].as_u64()), (Some(1), Some(2)));
+}
+
+#[tokio::test]
+async fn feedback_rating_and_close_land_in_the_timeline() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    let (_, reply) = chat.ask("c1", "How do I reset my password?").await;
+    chat.send(json!({"type": "typing"})).await;
+    chat.send(json!({"type": "feedback", "seq": reply["seq"], "helpful": true}))
+        .await;
+    chat.send(json!({"type": "close"})).await;
+    let status = chat.recv_type("status").await;
+    assert_eq!(status["status"], "closed");
+    chat.send(json!({"type": "rating", "score": 5, "comment": "quick!"}))
+        .await;
+    // A message after close is refused, and says so.
+    chat.send(json!({"type": "message", "client_id": "late", "text": "hello?"}))
+        .await;
+    let error = chat.recv_type("error").await;
+    assert_eq!(
+        (error["code"].as_str(), error["client_id"].as_str()),
+        (Some("conflict"), Some("late"))
+    );
+
+    let customer = welcome["customer_id"].as_str().unwrap();
+    let (status, timeline) = app
+        .get(&format!("/v1/customers/{customer}/timeline"), OPERATOR)
+        .await;
+    assert_eq!(status, 200);
+    let kinds: Vec<&str> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "conversation_opened",
+            "message",
+            "message",
+            "feedback",
+            "conversation_closed",
+            "rating"
+        ]
+    );
+    let events = timeline["events"].as_array().unwrap();
+    assert_eq!(events[1]["message"]["from"], "customer");
+    assert_eq!(events[3]["helpful"], true);
+    assert_eq!(events[5]["score"], 5);
+}
+
+#[tokio::test]
+async fn returning_customers_share_one_timeline() {
+    let app = spawn_app().await;
+    let mut ids = Vec::new();
+    for q in [
+        "How do I reset my password?",
+        "How much does shipping cost?",
+    ] {
+        let mut chat = app.chat().await;
+        chat.send(json!({"type": "hello", "customer": {"external_id": "shop-42", "name": "Kim"}}))
+            .await;
+        let welcome = chat.recv_type("welcome").await;
+        chat.ask("c1", q).await;
+        ids.push(welcome["customer_id"].clone());
+    }
+    assert_eq!(ids[0], ids[1]);
+    let (_, timeline) = app
+        .get(
+            &format!("/v1/customers/{}/timeline", ids[0].as_str().unwrap()),
+            OPERATOR,
+        )
+        .await;
+    assert_eq!(timeline["customer"]["name"], "Kim");
+    let opened = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "conversation_opened");
+    assert_eq!(opened.count(), 2);
+}
+
+#[tokio::test]
+async fn conversations_are_listed_newest_first_in_pages() {
+    let app = spawn_app().await;
+    let mut opened = Vec::new();
+    for _ in 0..5 {
+        let (_, welcome) = app.conversation().await;
+        opened.push(welcome["conversation_id"].as_str().unwrap().to_owned());
+    }
+    let mut seen = Vec::new();
+    let mut path = "/v1/conversations?limit=2".to_owned();
+    loop {
+        let (status, page) = app.get(&path, OPERATOR).await;
+        assert_eq!(status, 200, "{page}");
+        let items = page["conversations"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(items.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/conversations?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let mut expected = opened.clone();
+    expected.sort();
+    let mut got = seen.clone();
+    got.sort();
+    assert_eq!(got, expected, "every conversation exactly once");
+    let (status, _) = app.get("/v1/conversations?limit=0", OPERATOR).await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn shutdown_closes_sockets_with_a_close_frame_and_keeps_the_data() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    chat.ask("c1", "How do I reset my password?").await;
+    let stopping = tokio::spawn(app.stop());
+    let frame = chat.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1001);
+    let dir = stopping.await.unwrap();
+
+    let app = spawn_in(dir, |_| {}).await;
+    let messages = app
+        .transcript(welcome["conversation_id"].as_str().unwrap())
+        .await;
+    assert_eq!(messages.len(), 2);
+}

@@ -1,0 +1,212 @@
+//! Bad input and limits on the customer socket: each gets a typed error
+//! frame or a standard close code, nothing acknowledged is lost, and the
+//! server keeps serving.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::*;
+
+async fn expect_error(chat: &mut Chat, code: &str) -> serde_json::Value {
+    let frame = chat.recv_type("error").await;
+    assert_eq!(frame["code"], code, "{frame}");
+    assert!(frame["message"].as_str().is_some_and(|m| !m.is_empty()));
+    frame
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_frames_get_bad_frame_and_the_socket_lives_on() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "message", "client_id": "c0", "text": "before hello"}))
+        .await;
+    expect_error(&mut chat, "bad_frame").await;
+    chat.send_raw(Message::Text("{nope".into())).await;
+    expect_error(&mut chat, "bad_frame").await;
+    chat.send(json!({"no_type": 1})).await;
+    expect_error(&mut chat, "bad_frame").await;
+    chat.send(json!({"type": "dance"})).await;
+    expect_error(&mut chat, "bad_frame").await;
+    chat.send_raw(Message::Binary(vec![1, 2, 3].into())).await;
+    expect_error(&mut chat, "bad_frame").await;
+
+    chat.send(json!({"type": "hello"})).await;
+    chat.recv_type("welcome").await;
+    chat.send(json!({"type": "hello"})).await;
+    expect_error(&mut chat, "conflict").await;
+    chat.send(json!({"type": "message", "client_id": "c1"}))
+        .await;
+    let e = expect_error(&mut chat, "bad_frame").await;
+    assert_eq!(e["client_id"], "c1");
+    chat.send(json!({"type": "message", "client_id": "x".repeat(65), "text": "hi"}))
+        .await;
+    expect_error(&mut chat, "bad_frame").await;
+    chat.send(json!({"type": "message", "client_id": "c2", "text": "   "}))
+        .await;
+    expect_error(&mut chat, "bad_frame").await;
+    chat.send(json!({"type": "rating", "score": 9})).await;
+    expect_error(&mut chat, "bad_frame").await;
+    chat.send(json!({"type": "feedback", "seq": 99, "helpful": false}))
+        .await;
+    expect_error(&mut chat, "not_found").await;
+
+    let (ack, _) = chat.ask("c3", "How do I reset my password?").await;
+    assert_eq!(ack["seq"], 1, "rejected frames stored nothing");
+}
+
+#[tokio::test]
+async fn oversized_frames_get_too_large_then_close_1009() {
+    let app = spawn_with(|c| {
+        c.limits.max_frame_bytes = 1024;
+        c.limits.hard_max_frame_bytes = 4096;
+        c.limits.max_message_chars = 100;
+    })
+    .await;
+    let (mut chat, _) = app.conversation().await;
+    chat.send(json!({"type": "message", "client_id": "long", "text": "a".repeat(101)}))
+        .await;
+    let e = expect_error(&mut chat, "too_large").await;
+    assert_eq!(e["client_id"], "long");
+    chat.send(json!({"type": "message", "client_id": "big", "text": "a".repeat(2000)}))
+        .await;
+    expect_error(&mut chat, "too_large").await;
+    let (ack, _) = chat.ask("ok", "How do I reset my password?").await;
+    assert_eq!(ack["seq"], 1);
+
+    chat.send(json!({"type": "message", "client_id": "huge", "text": "a".repeat(10_000)}))
+        .await;
+    let frame = chat.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1009);
+    let (status, _) = app.get("/healthz", OPERATOR).await;
+    assert_eq!(status, 200, "the server lives on");
+}
+
+#[tokio::test]
+async fn sending_too_fast_is_rate_limited_and_acked_messages_survive() {
+    let app = spawn_with(|c| {
+        c.limits.messages_per_second = 0.001;
+        c.limits.message_burst = 4;
+        c.limits.max_strikes = 3;
+    })
+    .await;
+    let (mut chat, welcome) = app.conversation().await; // hello takes one token
+    for i in 0..3 {
+        let (ack, _) = chat
+            .ask(&format!("ok{i}"), "How much does shipping cost?")
+            .await;
+        assert_eq!(ack["seq"], 1 + 2 * i);
+    }
+    chat.send(json!({"type": "message", "client_id": "fast1", "text": "again"}))
+        .await;
+    let e = expect_error(&mut chat, "rate_limited").await;
+    assert_eq!(e["client_id"], "fast1");
+    chat.send(json!({"type": "message", "client_id": "fast2", "text": "again"}))
+        .await;
+    expect_error(&mut chat, "rate_limited").await;
+    chat.send(json!({"type": "message", "client_id": "fast3", "text": "again"}))
+        .await;
+    expect_error(&mut chat, "rate_limited").await;
+    let frame = chat.closed().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1008);
+
+    let messages = app
+        .transcript(welcome["conversation_id"].as_str().unwrap())
+        .await;
+    assert_eq!(messages.len(), 6, "the three acked turns are all there");
+}
+
+#[tokio::test]
+async fn connections_per_ip_are_capped() {
+    let app = spawn_with(|c| c.limits.connections_per_ip = 2).await;
+    let _a = app.chat().await;
+    let mut b = app.chat().await;
+    let mut c = app.chat().await;
+    expect_error(&mut c, "rate_limited").await;
+    assert_eq!(u16::from(c.closed().await.expect("close").code), 1008);
+    // The two admitted sockets still work.
+    b.send(json!({"type": "hello"})).await;
+    b.recv_type("welcome").await;
+}
+
+#[tokio::test]
+async fn foreign_origins_are_refused_and_allowed_ones_admitted() {
+    let app = spawn_with(|c| c.origins.allow = vec!["https://shop.example".into()]).await;
+    let mut request = app.ws_url().into_client_request().unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "https://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(request)
+        .await
+        .expect_err("refused");
+    match err {
+        tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
+        other => panic!("expected an HTTP 403, got {other:?}"),
+    }
+    for origin in ["https://shop.example", "http://localhost:5173"] {
+        let mut request = app.ws_url().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        assert!(
+            tokio_tungstenite::connect_async(request).await.is_ok(),
+            "{origin}"
+        );
+    }
+}
+
+/// A peer that completes the handshake and then never answers a ping is
+/// closed with 1001 after the idle timeout.
+#[tokio::test]
+async fn a_silent_peer_is_closed_after_the_idle_timeout() {
+    let app = spawn_with(|c| {
+        c.limits.ping_interval = Duration::from_millis(100);
+        c.limits.idle_timeout = Duration::from_millis(400);
+    })
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let handshake = format!(
+        "GET /v1/chat HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        app.addr
+    );
+    tcp.write_all(handshake.as_bytes()).await.unwrap();
+    let mut received = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(FRAME_WAIT, read_all)
+        .await
+        .expect("the server closes the socket");
+    // An unmasked close frame (0x88) whose payload starts with 1001.
+    let close = received
+        .windows(4)
+        .any(|w| w[0] == 0x88 && w[2..4] == 1001u16.to_be_bytes());
+    assert!(
+        close,
+        "no 1001 close frame in {:?}",
+        String::from_utf8_lossy(&received)
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_resume_token_starts_a_new_conversation() {
+    let app = spawn_app().await;
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello", "resume_token": "rt_forged", "last_seq": 7}))
+        .await;
+    let welcome = chat.recv_type("welcome").await;
+    assert_eq!(welcome["resumed"], false);
+    assert_ne!(welcome["resume_token"], "rt_forged");
+    let (ack, _) = chat.ask("c1", "hi").await;
+    assert_eq!(ack["seq"], 1);
+}

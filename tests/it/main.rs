@@ -1,0 +1,11 @@
+//! Integration tests: the real server on port 0, a temp data directory, a
+//! real websocket client. One binary, one module per area.
+
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod chat;
+mod crash;
+mod faq;
+mod helpers;
+mod limits;
