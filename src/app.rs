@@ -14,6 +14,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::crm::Store;
 use crate::faq::Faq;
+use crate::nlu::{intents, Nlu, Understanding};
 use crate::room::Hub;
 use crate::transport::{self, guard::ConnectionCounter};
 
@@ -23,6 +24,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub faq: Faq,
+    pub understanding: Understanding,
     pub hub: Arc<Hub>,
     pub connections: Arc<ConnectionCounter>,
     /// Cancelled when the server shuts down; sockets close on it.
@@ -61,6 +63,8 @@ impl Application {
                 tracing::info!(entries = report.created, "demo faq loaded");
             }
         }
+        let understanding = Self::understanding(&config).await?;
+        faq.attach_encoder(understanding.nlu.clone()).await?;
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot listen on {}: {e}; choose another with --addr",
@@ -72,6 +76,7 @@ impl Application {
             config: Arc::new(config),
             store,
             faq,
+            understanding,
             hub: Arc::new(Hub::default()),
             connections: Arc::new(ConnectionCounter::default()),
             shutdown: CancellationToken::new(),
@@ -81,6 +86,20 @@ impl Application {
             state,
             generated_operator_token,
         })
+    }
+
+    /// Load the models and train the intent classifier.
+    async fn understanding(config: &Config) -> anyhow::Result<Understanding> {
+        let settings = config.models.clone();
+        let nlu = tokio::task::spawn_blocking(move || {
+            Nlu::load(&settings.dir, settings.threads, settings.batching())
+        })
+        .await??;
+        let defs = intents::load_dir(&config.models.intents_dir)?;
+        let intents =
+            intents::Intents::trained(&nlu, defs, config.models.intent_thresholds).await?;
+        tracing::info!(intents = intents.defs().len(), "models loaded");
+        Ok(Understanding { nlu, intents })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

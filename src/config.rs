@@ -28,6 +28,52 @@ pub struct Config {
     pub limits: Limits,
     pub origins: Origins,
     pub bot: BotPolicy,
+    pub models: ModelSettings,
+}
+
+/// Where the models and intents are, and how inference runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelSettings {
+    /// Directory with `encoder.onnx`, `sentiment.onnx`, `tokenizer.json`.
+    pub dir: PathBuf,
+    /// Directory of intent definitions (`*.yaml`).
+    pub intents_dir: PathBuf,
+    /// ONNX Runtime threads per model run.
+    pub threads: usize,
+    /// Most texts in one batched model run.
+    pub max_batch: usize,
+    /// Longest wait (ms) for more requests before running a batch.
+    pub max_wait_ms: u64,
+    /// Requests that may wait for the models; more are refused as busy.
+    pub queue: usize,
+    /// Out-of-scope thresholds of the intent classifier.
+    pub intent_thresholds: crate::nlu::intents::Thresholds,
+}
+
+impl Default for ModelSettings {
+    fn default() -> Self {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        Self {
+            dir: root.join("models"),
+            intents_dir: root.join("intents"),
+            threads: 1,
+            max_batch: 32,
+            max_wait_ms: 2,
+            queue: 256,
+            intent_thresholds: Default::default(),
+        }
+    }
+}
+
+impl ModelSettings {
+    pub fn batching(&self) -> crate::nlu::worker::Batching {
+        crate::nlu::worker::Batching {
+            max_batch: self.max_batch,
+            max_wait: Duration::from_millis(self.max_wait_ms),
+            queue: self.queue,
+        }
+    }
 }
 
 /// Limits on what one client may send. All have safe defaults.
@@ -92,6 +138,7 @@ impl Default for Config {
             limits: Limits::default(),
             origins: Origins::default(),
             bot: BotPolicy::default(),
+            models: ModelSettings::default(),
         }
     }
 }
@@ -193,8 +240,12 @@ impl Config {
             Some("limits.messages_per_second must be positive")
         } else if l.message_burst == 0 || l.connections_per_ip == 0 || l.outbound_queue == 0 {
             Some("limits.message_burst, connections_per_ip and outbound_queue must be positive")
+        } else if l.ping_interval.is_zero() {
+            Some("limits.ping_interval must be above 0")
         } else if l.idle_timeout <= l.ping_interval {
             Some("limits.idle_timeout must be longer than limits.ping_interval")
+        } else if self.models.threads == 0 || self.models.max_batch == 0 || self.models.queue == 0 {
+            Some("models.threads, models.max_batch and models.queue must be positive")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
             Some("bot.answer_confidence must be between 0 and 1")
         } else if matches!(&self.operator_token, Some(t) if t.len() < 16) {

@@ -17,11 +17,24 @@ pub struct FaqCandidate {
     pub confidence: f32,
 }
 
+/// The recognised intent of the customer's message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentCandidate<'a> {
+    pub name: &'a str,
+    pub confidence: f32,
+    /// Replies the intent's author wrote; the first is used.
+    pub responses: &'a [String],
+    /// The intent needs a human (`escalate`) or asks for one (`handoff`).
+    pub needs_human: bool,
+}
+
 /// Everything the policy looks at for one customer message.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurnInput<'a> {
     /// FAQ candidates, best first.
     pub faq: &'a [FaqCandidate],
+    /// The intent, if the message was in scope.
+    pub intent: Option<IntentCandidate<'a>>,
 }
 
 /// What the bot does.
@@ -33,6 +46,8 @@ pub enum Decision {
         text: String,
         confidence: f32,
     },
+    /// Answer with the recognised intent's response.
+    Intent { name: String, text: String },
     /// Not sure: say so and offer questions the customer may have meant.
     Clarify {
         text: String,
@@ -45,6 +60,7 @@ impl Decision {
     pub fn reason(&self) -> &'static str {
         match self {
             Decision::Answer { .. } => "faq_match",
+            Decision::Intent { .. } => "intent_match",
             Decision::Clarify { suggestions, .. } if suggestions.is_empty() => "no_match",
             Decision::Clarify { .. } => "low_confidence",
         }
@@ -57,7 +73,22 @@ pub const CLARIFY_WITHOUT_SUGGESTIONS: &str =
     "I'm not sure I can answer that. Could you say it in other words?";
 
 /// Decide the bot's reply to one customer message.
+///
+/// An intent that needs a human wins; then a confident FAQ answer; then any
+/// other in-scope intent with a response; otherwise the bot says it is not
+/// sure and offers the closest questions.
 pub fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
+    let intent_reply = input.intent.as_ref().and_then(|i| {
+        i.responses.first().map(|text| Decision::Intent {
+            name: i.name.to_owned(),
+            text: text.clone(),
+        })
+    });
+    if input.intent.as_ref().is_some_and(|i| i.needs_human) {
+        if let Some(reply) = intent_reply {
+            return reply;
+        }
+    }
     if let Some(best) = input.faq.first() {
         if best.confidence >= policy.answer_confidence {
             return Decision::Answer {
@@ -67,9 +98,14 @@ pub fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
             };
         }
     }
+    if let Some(reply) = intent_reply {
+        return reply;
+    }
+    // Entries with no confidence at all are unrelated, not suggestions.
     let suggestions: Vec<String> = input
         .faq
         .iter()
+        .filter(|c| c.confidence > 0.0)
         .take(policy.suggestions)
         .map(|c| c.question.clone())
         .collect();
@@ -100,7 +136,13 @@ mod tests {
     #[test]
     fn a_confident_match_is_answered() {
         let faq = [candidate("a", 0.9), candidate("b", 0.4)];
-        let d = decide(&TurnInput { faq: &faq }, &BotPolicy::default());
+        let d = decide(
+            &TurnInput {
+                faq: &faq,
+                intent: None,
+            },
+            &BotPolicy::default(),
+        );
         assert_eq!(
             d,
             Decision::Answer {
@@ -121,7 +163,13 @@ mod tests {
             candidate("d", 0.1),
         ];
         let policy = BotPolicy::default();
-        let d = decide(&TurnInput { faq: &faq }, &policy);
+        let d = decide(
+            &TurnInput {
+                faq: &faq,
+                intent: None,
+            },
+            &policy,
+        );
         let Decision::Clarify { suggestions, .. } = &d else {
             panic!("expected clarify, got {d:?}");
         };
@@ -132,8 +180,75 @@ mod tests {
 
     #[test]
     fn nothing_found_asks_to_rephrase() {
-        let d = decide(&TurnInput { faq: &[] }, &BotPolicy::default());
+        let d = decide(
+            &TurnInput {
+                faq: &[],
+                intent: None,
+            },
+            &BotPolicy::default(),
+        );
         assert_eq!(d.reason(), "no_match");
+    }
+
+    fn intent<'a>(
+        name: &'a str,
+        responses: &'a [String],
+        needs_human: bool,
+    ) -> Option<IntentCandidate<'a>> {
+        Some(IntentCandidate {
+            name,
+            confidence: 0.9,
+            responses,
+            needs_human,
+        })
+    }
+
+    #[test]
+    fn a_confident_faq_answer_beats_a_plain_intent() {
+        let faq = [candidate("a", 0.9)];
+        let responses = ["Hi!".to_owned()];
+        let d = decide(
+            &TurnInput {
+                faq: &faq,
+                intent: intent("greeting", &responses, false),
+            },
+            &BotPolicy::default(),
+        );
+        assert_eq!(d.reason(), "faq_match");
+    }
+
+    #[test]
+    fn an_intent_answers_when_the_faq_is_unsure() {
+        let faq = [candidate("a", 0.1)];
+        let responses = ["Hi!".to_owned()];
+        let d = decide(
+            &TurnInput {
+                faq: &faq,
+                intent: intent("greeting", &responses, false),
+            },
+            &BotPolicy::default(),
+        );
+        assert_eq!(
+            d,
+            Decision::Intent {
+                name: "greeting".into(),
+                text: "Hi!".into()
+            }
+        );
+    }
+
+    #[test]
+    fn an_intent_that_needs_a_human_beats_the_faq() {
+        let faq = [candidate("a", 0.99)];
+        let responses = ["Getting a person.".to_owned()];
+        let d = decide(
+            &TurnInput {
+                faq: &faq,
+                intent: intent("human_agent", &responses, true),
+            },
+            &BotPolicy::default(),
+        );
+        assert_eq!(d.reason(), "intent_match");
     }
 
     #[test]
@@ -141,7 +256,14 @@ mod tests {
         let policy = BotPolicy::default();
         let faq = [candidate("a", policy.answer_confidence)];
         assert_eq!(
-            decide(&TurnInput { faq: &faq }, &policy).reason(),
+            decide(
+                &TurnInput {
+                    faq: &faq,
+                    intent: None
+                },
+                &policy
+            )
+            .reason(),
             "faq_match"
         );
     }

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::crm::StoreError;
 use crate::faq::FaqError;
+use crate::nlu::NluError;
 
 /// Machine-readable error codes of the protocol and the REST API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,6 +113,16 @@ impl From<FaqError> for ApiError {
             FaqError::NotFound(_) => ApiError::not_found(e.to_string()),
             FaqError::Exists(_) => ApiError::new(ErrorCode::Conflict, e.to_string()),
             FaqError::Store(s) => s.into(),
+            FaqError::Embed(n) => n.into(),
+            other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<NluError> for ApiError {
+    fn from(e: NluError) -> Self {
+        match e {
+            NluError::Overloaded => ApiError::new(ErrorCode::Unavailable, e.to_string()),
             other => ApiError::internal(&other),
         }
     }

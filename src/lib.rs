@@ -39,6 +39,7 @@ pub mod crm;
 pub mod dialogue;
 pub mod error;
 pub mod faq;
+pub mod nlu;
 pub mod protocol;
 pub mod room;
 pub mod transport;

@@ -1,130 +1,192 @@
-//! One customer turn, the hot path: store the message, acknowledge it,
-//! then let the bot retrieve, decide and answer.
+//! One customer turn, the hot path: understand the message, store it with
+//! its analysis, acknowledge it, then let the bot decide and answer.
 //!
 //! The caller holds the room's turn lock, so the bot's reply always
 //! follows the message it answers. Every step that a client is told about
-//! is durable first.
+//! is durable first. If the models are busy or down the message is still
+//! stored and acknowledged, without analysis, and the bot falls back to
+//! BM25 retrieval.
 
 use std::time::Instant;
 
 use crate::app::AppState;
 use crate::crm::{
-    Appended, ConversationId, ConversationStatus, Message, NewMessage, Sender, StoreError,
+    Appended, ConversationStatus, FaqScore, Message, MessageAnalysis, NewMessage, Sender,
+    StoreError,
 };
-use crate::dialogue::{self, Decision, FaqCandidate, TurnInput};
-use crate::faq::ScoredEntry;
+use crate::dialogue::{self, Decision, FaqCandidate, IntentCandidate, TurnInput};
+use crate::faq::{hybrid_score, FaqError, ScoredEntry, BM25_HALF};
+use crate::nlu::Analysis;
 use crate::protocol::ServerFrame;
 use crate::room::Room;
 
 /// FAQ candidates fetched per turn.
 const CANDIDATES: usize = 5;
+/// FAQ scores kept with the message in the timeline.
+const STORED_SCORES: usize = 3;
 
-/// Store a customer message; publish it if new. The caller acks with the
-/// returned message's `seq`.
+/// What a turn learned about a customer message before storing it.
+#[derive(Debug, Clone)]
+pub struct Understood {
+    pub analysis: Option<Analysis>,
+    pub faq: Vec<ScoredEntry>,
+    pub candidates: Vec<FaqCandidate>,
+}
+
+impl Understood {
+    /// The analysis as stored with the message.
+    pub fn stored(&self) -> Option<MessageAnalysis> {
+        self.analysis.as_ref().map(|a| MessageAnalysis {
+            sentiment: a.sentiment,
+            intent: a.intent.clone(),
+            faq: self
+                .faq
+                .iter()
+                .zip(&self.candidates)
+                .take(STORED_SCORES)
+                .map(|(s, c)| FaqScore {
+                    id: s.entry.id.clone(),
+                    bm25: s.score,
+                    similarity: s.similarity,
+                    confidence: c.confidence,
+                })
+                .collect(),
+        })
+    }
+}
+
+/// Run the models and the FAQ search over `text`.
+pub async fn understand(state: &AppState, text: &str) -> Result<Understood, FaqError> {
+    let started = Instant::now();
+    let analyzed = match state.understanding.analyze(text).await {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::warn!(error = %e, "message analysis unavailable");
+            None
+        }
+    };
+    let infer_ms = started.elapsed().as_millis() as u64;
+    let (analysis, embedding) = analyzed.unzip();
+    let faq = state
+        .faq
+        .search_hybrid(text.to_owned(), embedding, CANDIDATES)
+        .await?;
+    let candidates = candidates(&faq);
+    tracing::debug!(
+        infer_ms,
+        search_ms = started.elapsed().as_millis() as u64 - infer_ms,
+        "message understood"
+    );
+    Ok(Understood {
+        analysis,
+        faq,
+        candidates,
+    })
+}
+
+/// Store a customer message with its analysis; publish it if new. The
+/// caller acks with the returned message's `seq`.
 pub async fn record_customer_message(
     state: &AppState,
     room: &Room,
     client_id: String,
     text: String,
+    understood: &Understood,
 ) -> Result<Appended, StoreError> {
-    let started = Instant::now();
-    let appended = state
-        .store
-        .append_message(room.id, NewMessage::customer(client_id, text))
-        .await?;
+    let message = NewMessage::customer(client_id, text, understood.stored());
+    let appended = state.store.append_message(room.id, message).await?;
     if let Appended::New(m) = &appended {
         room.publish(&ServerFrame::message(m));
-        tracing::debug!(
-            seq = m.seq,
-            store_ms = started.elapsed().as_millis() as u64,
-            "customer message stored"
-        );
     }
     Ok(appended)
 }
 
-/// The bot's answer to `customer_text`, stored and published. Does
-/// nothing unless the bot owns the conversation.
+/// The bot's answer, stored and published. Does nothing unless the bot
+/// owns the conversation.
 pub async fn bot_reply(
     state: &AppState,
     room: &Room,
-    customer_text: &str,
-) -> Result<Option<Message>, TurnError> {
+    understood: &Understood,
+) -> Result<Option<Message>, StoreError> {
     let conversation = state.store.conversation(room.id).await?;
     if conversation.status != ConversationStatus::Bot {
         return Ok(None);
     }
     room.publish(&ServerFrame::Typing { from: Sender::Bot });
-
-    let started = Instant::now();
-    let found = state
-        .faq
-        .search(customer_text.to_owned(), CANDIDATES)
-        .await
-        .map_err(|e| TurnError::Faq(e.to_string()))?;
-    let search_ms = started.elapsed().as_millis() as u64;
-    let candidates = candidates(&found);
-    let decision = dialogue::decide(&TurnInput { faq: &candidates }, &state.config.bot);
-    tracing::info!(reason = decision.reason(), search_ms, "bot decided");
-
+    let intent = understood.analysis.as_ref().and_then(|a| {
+        let name = a.intent.name.as_deref()?;
+        let def = state.understanding.intents.get(name)?;
+        Some(IntentCandidate {
+            name,
+            confidence: a.intent.confidence,
+            responses: &def.responses,
+            needs_human: def.escalate || def.handoff,
+        })
+    });
+    let input = TurnInput {
+        faq: &understood.candidates,
+        intent,
+    };
+    let decision = dialogue::decide(&input, &state.config.bot);
+    tracing::info!(reason = decision.reason(), "bot decided");
     let reply = match decision {
         Decision::Answer { faq_id, text, .. } => NewMessage {
             faq_id: Some(faq_id),
             ..NewMessage::bot(text)
         },
+        Decision::Intent { text, .. } => NewMessage::bot(text),
         Decision::Clarify { text, suggestions } => NewMessage {
             suggestions,
             ..NewMessage::bot(text)
         },
     };
-    let stored = store_bot_message(state, room.id, reply).await?;
+    let stored = state
+        .store
+        .append_message(room.id, reply)
+        .await?
+        .message()
+        .clone();
     room.publish(&ServerFrame::message(&stored));
     Ok(Some(stored))
 }
 
-async fn store_bot_message(
-    state: &AppState,
-    id: ConversationId,
-    m: NewMessage,
-) -> Result<Message, StoreError> {
-    Ok(state.store.append_message(id, m).await?.message().clone())
-}
+/// Ranking score at which the semantic confidence starts to rise, and the
+/// width of the rise to 1.
+const SCORE_FLOOR: f32 = 0.4;
+const SCORE_SPAN: f32 = 0.4;
+/// How much a lead over the next entry counts: a lead of 0.1 in ranking
+/// score gives full confidence.
+const LEAD_WEIGHT: f32 = 5.0;
 
-/// BM25 score at which the absolute part of the confidence is 0.5.
-pub const FAQ_SCORE_HALF: f32 = 6.0;
-
-/// Turn BM25 hits (best first) into candidates with a 0..1 confidence.
+/// Turn search hits (best first) into candidates with a 0..1 confidence.
 ///
-/// BM25 scores are unbounded and say nothing about ambiguity: "account"
-/// scores the same for three account questions. The confidence is the
-/// score squashed to 0..1, times a factor for the lead over the next hit,
-/// so a hit that barely beats its neighbour is offered as a suggestion
-/// rather than answered.
-fn candidates(found: &[ScoredEntry]) -> Vec<FaqCandidate> {
+/// With embeddings the confidence comes from the hybrid ranking score
+/// (cosine similarity plus a little BM25); without, BM25 is squashed to
+/// 0..1. Either is scaled down when the next entry is nearly as close, so
+/// an ambiguous question is offered as suggestions rather than answered.
+pub fn candidates(found: &[ScoredEntry]) -> Vec<FaqCandidate> {
+    let rank = |s: &ScoredEntry| match s.similarity {
+        Some(_) => hybrid_score(s.score, s.similarity),
+        None => s.score / (s.score + BM25_HALF),
+    };
     found
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let absolute = s.score / (s.score + FAQ_SCORE_HALF);
+            let own = match s.similarity {
+                Some(_) => ((rank(s) - SCORE_FLOOR) / SCORE_SPAN).clamp(0.0, 1.0),
+                None => rank(s),
+            };
             let lead = match found.get(i + 1) {
-                Some(next) if s.score > 0.0 => (s.score - next.score) / s.score,
-                _ => 0.5,
+                Some(next) => ((rank(s) - rank(next)) * LEAD_WEIGHT).max(0.0),
+                None => 0.5,
             };
             FaqCandidate {
                 id: s.entry.id.clone(),
                 question: s.entry.question.clone(),
                 answer: s.entry.answer.clone(),
-                confidence: absolute * (0.5 + lead).min(1.0),
+                confidence: own * (0.5 + lead).min(1.0),
             }
         })
         .collect()
-}
-
-/// Why the bot could not answer.
-#[derive(Debug, thiserror::Error)]
-pub enum TurnError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("FAQ search failed: {0}")]
-    Faq(String),
 }

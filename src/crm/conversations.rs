@@ -238,6 +238,7 @@ impl Store {
                 agent_name: new.agent_name.clone(),
                 suggestions: new.suggestions.clone(),
                 faq_id: new.faq_id.clone(),
+                analysis: new.analysis.clone(),
             };
             let event = TimelineEvent {
                 conversation_id: id,

@@ -134,6 +134,31 @@ pub struct Message {
     pub suggestions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faq_id: Option<String>,
+    /// What the models made of a customer message; absent when the models
+    /// were unavailable (the message is stored all the same).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<MessageAnalysis>,
+}
+
+/// The analysis stored with a customer message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageAnalysis {
+    pub sentiment: crate::nlu::Sentiment,
+    pub intent: crate::nlu::IntentMatch,
+    /// The best FAQ entries and how sure the search was of each.
+    pub faq: Vec<FaqScore>,
+}
+
+/// One FAQ entry's scores for a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaqScore {
+    pub id: String,
+    /// BM25 score (0 if only the semantic search found it).
+    pub bm25: f32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<f32>,
+    /// The policy's 0..1 confidence.
+    pub confidence: f32,
 }
 
 /// A message before the store has given it a `seq` and a time.
@@ -145,10 +170,11 @@ pub struct NewMessage {
     pub agent_name: Option<String>,
     pub suggestions: Vec<String>,
     pub faq_id: Option<String>,
+    pub analysis: Option<MessageAnalysis>,
 }
 
 impl NewMessage {
-    pub fn customer(client_id: String, text: String) -> Self {
+    pub fn customer(client_id: String, text: String, analysis: Option<MessageAnalysis>) -> Self {
         Self {
             from: Sender::Customer,
             text,
@@ -156,6 +182,7 @@ impl NewMessage {
             agent_name: None,
             suggestions: Vec::new(),
             faq_id: None,
+            analysis,
         }
     }
 
@@ -167,6 +194,7 @@ impl NewMessage {
             agent_name: None,
             suggestions: Vec::new(),
             faq_id: None,
+            analysis: None,
         }
     }
 }

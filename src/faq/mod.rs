@@ -12,13 +12,15 @@ mod entry;
 mod index;
 pub mod io;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 pub use entry::{valid_id, FaqDraft, FaqEntry, InvalidEntry};
 pub use index::IndexError;
 
 use crate::crm::{Store, StoreError};
+use crate::nlu::{cosine, Nlu, NluError};
 use index::FaqIndex;
 
 /// The demo FAQ of a fictional shop, loaded into an empty store once.
@@ -42,14 +44,24 @@ pub enum FaqError {
     Write(#[from] tantivy::TantivyError),
     #[error("FAQ task failed: {0}")]
     Task(String),
+    #[error("cannot embed FAQ entries: {0}")]
+    Embed(#[from] NluError),
 }
 
-/// An entry found by a search, with its BM25 score.
+/// An entry found by a search: its BM25 score (0 if only the semantic
+/// search found it) and, when the encoder is attached, the cosine
+/// similarity of the query to the closest of its question and phrasings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScoredEntry {
     pub entry: FaqEntry,
     pub score: f32,
+    pub similarity: Option<f32>,
 }
+
+/// BM25 candidates fetched for re-ranking.
+const BM25_CANDIDATES: usize = 10;
+/// Entries the semantic search adds that BM25 missed.
+const SEMANTIC_CANDIDATES: usize = 5;
 
 /// How an import went.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -67,6 +79,12 @@ pub struct Faq {
 struct Inner {
     store: Store,
     index: FaqIndex,
+    /// Embeddings of each entry's question and phrasings, by entry id;
+    /// computed when entries change, read by every search. Locked only to
+    /// copy in or read out, never across an await.
+    vectors: RwLock<HashMap<String, Vec<Vec<f32>>>>,
+    /// The encoder, once attached.
+    encoder: RwLock<Option<Nlu>>,
 }
 
 impl Faq {
@@ -75,7 +93,12 @@ impl Faq {
     pub fn open(store: Store, data_dir: &Path) -> Result<Self, FaqError> {
         let (index, fresh) = FaqIndex::open(&data_dir.join("faq-index"))?;
         let faq = Self {
-            inner: Arc::new(Inner { store, index }),
+            inner: Arc::new(Inner {
+                store,
+                index,
+                vectors: RwLock::default(),
+                encoder: RwLock::default(),
+            }),
         };
         let stored = faq.inner.store.faq_tree().len() as u64;
         if fresh || faq.inner.index.entries() != stored {
@@ -110,26 +133,73 @@ impl Faq {
         Ok(entries.len())
     }
 
+    /// Attach the encoder: embed every entry now, and every changed entry
+    /// from now on, so searches re-rank by meaning.
+    pub async fn attach_encoder(&self, nlu: Nlu) -> Result<(), FaqError> {
+        let entries = self.list().await?;
+        let vectors = embed_entries(&nlu, &entries).await?;
+        *self
+            .inner
+            .vectors
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = vectors;
+        *self
+            .inner
+            .encoder
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(nlu);
+        Ok(())
+    }
+
+    fn encoder(&self) -> Option<Nlu> {
+        self.inner
+            .encoder
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Embed entries before they are written, so an entry is never
+    /// searchable without its vectors.
+    async fn prepare(&self, entries: &[FaqEntry]) -> Result<(), FaqError> {
+        if let Some(nlu) = self.encoder() {
+            let vectors = embed_entries(&nlu, entries).await?;
+            self.inner
+                .vectors
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(vectors);
+        }
+        Ok(())
+    }
+
     pub async fn create(&self, draft: FaqDraft) -> Result<FaqEntry, FaqError> {
-        self.blocking(move |inner| {
-            let id = draft.id.clone().unwrap_or_else(entry::new_id);
-            let entry = draft.into_entry(id)?;
-            inner.write(entry, Mode::Create)
-        })
-        .await
+        let id = draft.id.clone().unwrap_or_else(entry::new_id);
+        let entry = draft.into_entry(id)?;
+        if self.get(entry.id.clone()).await.is_ok() {
+            return Err(FaqError::Exists(entry.id));
+        }
+        self.prepare(std::slice::from_ref(&entry)).await?;
+        self.blocking(move |inner| inner.write(entry, Mode::Create))
+            .await
     }
 
     pub async fn update(&self, id: String, mut draft: FaqDraft) -> Result<FaqEntry, FaqError> {
-        self.blocking(move |inner| {
-            draft.id = Some(id.clone());
-            let entry = draft.into_entry(id)?;
-            inner.write(entry, Mode::Update)
-        })
-        .await
+        draft.id = Some(id.clone());
+        let entry = draft.into_entry(id)?;
+        self.get(entry.id.clone()).await?;
+        self.prepare(std::slice::from_ref(&entry)).await?;
+        self.blocking(move |inner| inner.write(entry, Mode::Update))
+            .await
     }
 
     pub async fn delete(&self, id: String) -> Result<(), FaqError> {
         self.blocking(move |inner| {
+            inner
+                .vectors
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&id);
             inner.index.edit(|edit| -> Result<(), FaqError> {
                 let tree = inner.store.faq_tree();
                 if tree
@@ -157,17 +227,58 @@ impl Faq {
         self.blocking(|inner| inner.all()).await
     }
 
-    /// The `limit` best entries for `text`, best first.
+    /// The `limit` best entries for `text`, best first, by BM25 alone.
     pub async fn search(&self, text: String, limit: usize) -> Result<Vec<ScoredEntry>, FaqError> {
+        self.search_hybrid(text, None, limit).await
+    }
+
+    /// The `limit` best entries for `text`. With the text's embedding the
+    /// BM25 candidates, plus the entries closest in meaning, are re-ranked
+    /// by cosine similarity; without it, BM25 alone ranks.
+    pub async fn search_hybrid(
+        &self,
+        text: String,
+        embedding: Option<Vec<f32>>,
+        limit: usize,
+    ) -> Result<Vec<ScoredEntry>, FaqError> {
         self.blocking(move |inner| {
-            let hits = inner.index.search(&text, limit)?;
-            let mut out = Vec::with_capacity(hits.len());
-            for hit in hits {
+            let hits = inner.index.search(&text, BM25_CANDIDATES.max(limit))?;
+            let mut scored: Vec<(String, f32, Option<f32>)> = Vec::new();
+            match &embedding {
+                None => scored.extend(hits.into_iter().map(|h| (h.id, h.score, None))),
+                Some(query) => {
+                    let vectors = inner.vectors.read().unwrap_or_else(|p| p.into_inner());
+                    let similarity = |id: &str| {
+                        vectors
+                            .get(id)
+                            .map(|vs| vs.iter().map(|v| cosine(query, v)).fold(f32::MIN, f32::max))
+                    };
+                    let mut by_meaning: Vec<(&String, f32)> = vectors
+                        .keys()
+                        .filter_map(|id| similarity(id).map(|s| (id, s)))
+                        .collect();
+                    by_meaning.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    for h in hits {
+                        let s = similarity(&h.id);
+                        scored.push((h.id, h.score, s));
+                    }
+                    for (id, s) in by_meaning.into_iter().take(SEMANTIC_CANDIDATES) {
+                        if !scored.iter().any(|(known, ..)| known == id) {
+                            scored.push((id.clone(), 0.0, Some(s)));
+                        }
+                    }
+                    scored
+                        .sort_by(|a, b| hybrid_score(b.1, b.2).total_cmp(&hybrid_score(a.1, a.2)));
+                }
+            }
+            let mut out = Vec::with_capacity(limit);
+            for (id, score, similarity) in scored.into_iter().take(limit) {
                 // An entry deleted between search and read is skipped.
-                if let Some(entry) = inner.get(&hit.id)? {
+                if let Some(entry) = inner.get(&id)? {
                     out.push(ScoredEntry {
                         entry,
-                        score: hit.score,
+                        score,
+                        similarity,
                     });
                 }
             }
@@ -178,7 +289,9 @@ impl Faq {
 
     /// Create or update every draft (by id) in one index commit.
     pub async fn import(&self, drafts: Vec<FaqDraft>) -> Result<ImportReport, FaqError> {
-        self.blocking(move |inner| inner.import(drafts)).await
+        let entries = entries_of(drafts)?;
+        self.prepare(&entries).await?;
+        self.blocking(move |inner| inner.import(entries)).await
     }
 
     /// Load the demo FAQ if this store never had it and holds no entries.
@@ -192,7 +305,7 @@ impl Faq {
             }
             let drafts =
                 io::parse(DEMO_FAQ, io::Format::Yaml).map_err(|e| InvalidEntry(e.to_string()))?;
-            let report = inner.import(drafts)?;
+            let report = inner.import(entries_of(drafts)?)?;
             meta.insert(DEMO_LOADED, &[1u8][..])
                 .map_err(StoreError::from)?;
             inner.store.flush()?;
@@ -250,16 +363,7 @@ impl Inner {
         })?
     }
 
-    fn import(&self, drafts: Vec<FaqDraft>) -> Result<ImportReport, FaqError> {
-        let entries = drafts
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| {
-                let id = d.id.clone().unwrap_or_else(entry::new_id);
-                d.into_entry(id)
-                    .map_err(|e| InvalidEntry(format!("entry {}: {e}", i + 1)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+    fn import(&self, entries: Vec<FaqEntry>) -> Result<ImportReport, FaqError> {
         self.index.edit(|edit| {
             let tree = self.store.faq_tree();
             let mut report = ImportReport::default();
@@ -278,4 +382,51 @@ impl Inner {
             Ok(report)
         })?
     }
+}
+
+/// BM25 score at which its squashed 0..1 form is 0.5.
+pub const BM25_HALF: f32 = 6.0;
+/// Weight of the squashed BM25 score next to the cosine similarity.
+pub const BM25_WEIGHT: f32 = 0.3;
+
+/// The ranking score of an entry: cosine similarity to its closest
+/// phrasing plus a little of BM25, which keeps exact product words (a
+/// "parcel", a "refund") from losing to a vaguely similar question.
+pub fn hybrid_score(bm25: f32, similarity: Option<f32>) -> f32 {
+    similarity.unwrap_or(-1.0) + BM25_WEIGHT * bm25 / (bm25 + BM25_HALF)
+}
+
+/// Validate drafts, numbering the first bad one.
+fn entries_of(drafts: Vec<FaqDraft>) -> Result<Vec<FaqEntry>, FaqError> {
+    Ok(drafts
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let id = d.id.clone().unwrap_or_else(entry::new_id);
+            d.into_entry(id)
+                .map_err(|e| InvalidEntry(format!("entry {}: {e}", i + 1)))
+        })
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// The texts a customer's question is compared with: the question and
+/// every phrasing.
+async fn embed_entries(
+    nlu: &Nlu,
+    entries: &[FaqEntry],
+) -> Result<HashMap<String, Vec<Vec<f32>>>, FaqError> {
+    let mut texts = Vec::new();
+    let mut owners = Vec::new();
+    for e in entries {
+        for t in std::iter::once(&e.question).chain(&e.phrasings) {
+            texts.push(t.clone());
+            owners.push(e.id.clone());
+        }
+    }
+    let embeddings = nlu.embed(texts).await?;
+    let mut out: HashMap<String, Vec<Vec<f32>>> = HashMap::new();
+    for (id, v) in owners.into_iter().zip(embeddings) {
+        out.entry(id).or_default().push(v);
+    }
+    Ok(out)
 }

@@ -446,11 +446,16 @@ impl Connection {
             return Flow::Continue;
         };
         let _turn = room.turn.lock().await;
+        let understood = match turn::understand(&self.state, &text).await {
+            Ok(u) => u,
+            Err(e) => return self.send(&ServerFrame::error(e.into(), Some(client_id))),
+        };
         let appended = match turn::record_customer_message(
             &self.state,
             &room,
             client_id.clone(),
             text,
+            &understood,
         )
         .await
         {
@@ -472,10 +477,10 @@ impl Connection {
         {
             return f;
         }
-        let Appended::New(message) = appended else {
+        if let Appended::Duplicate(_) = appended {
             return Flow::Continue;
-        };
-        match turn::bot_reply(&self.state, &room, &message.text).await {
+        }
+        match turn::bot_reply(&self.state, &room, &understood).await {
             Ok(_) => Flow::Continue,
             Err(e) => {
                 tracing::error!(error = %e, "bot turn failed");

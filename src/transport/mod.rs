@@ -4,6 +4,7 @@
 //! caller, parse input, call one domain module and map its error through
 //! [`crate::error`].
 
+mod analyze_api;
 mod chat;
 mod crm_api;
 mod faq_api;
@@ -38,6 +39,7 @@ pub fn router(state: AppState) -> Router {
                 .put(faq_api::update)
                 .delete(faq_api::delete),
         )
+        .route("/v1/analyze", post(analyze_api::analyze))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/api.md") })

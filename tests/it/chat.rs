@@ -38,7 +38,7 @@ async fn hello_message_ack_and_faq_answer() {
 async fn an_unclear_question_gets_suggestions_or_a_rephrase() {
     let app = spawn_app().await;
     let (mut chat, _) = app.conversation().await;
-    let (_, reply) = chat.ask("c1", "account").await;
+    let (_, reply) = chat.ask("c1", "change").await;
     assert!(reply.get("faq_id").is_none(), "{reply}");
     let suggestions = reply["suggestions"].as_array().expect("suggestions");
     assert!(!suggestions.is_empty() && suggestions.len() <= 3, "{reply}");

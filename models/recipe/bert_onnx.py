@@ -1,0 +1,149 @@
+"""Build a BERT encoder as an ONNX graph directly from safetensors weights.
+
+No torch and no exporter: the graph is written op by op with `onnx.helper`,
+using only standard ONNX ops at opset 17 (LayerNormalization is opset 17).
+
+Inputs  (int64, dynamic axes): input_ids, attention_mask, token_type_ids  [batch, seq]
+Outputs (one of):
+  * head="embedding":  sentence_embedding float32 [batch, hidden]
+        = attention-masked mean of the last hidden state, L2-normalised
+          (exactly sentence-transformers' Pooling(mean) + Normalize()).
+  * head="classifier": probabilities float32 [batch, n_classes]
+        = softmax(W · meanpool(last hidden) + b) (mean pooling NOT normalised),
+          used for the fine-tuned sentiment model.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+
+
+class _G:
+    """Tiny graph-building helper that invents unique tensor names."""
+
+    def __init__(self):
+        self.nodes, self.inits, self.n = [], [], 0
+
+    def name(self, hint):
+        self.n += 1
+        return f"{hint}_{self.n}"
+
+    def const(self, name, array):
+        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def op(self, op_type, inputs, hint=None, **attrs):
+        out = self.name(hint or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [out], **attrs))
+        return out
+
+    def linear(self, x, w, b, prefix):
+        """x @ W^T + b with W stored [out, in] as in PyTorch."""
+        wt = self.const(prefix + ".weight_t", w.T.astype(np.float32))
+        bb = self.const(prefix + ".bias", b.astype(np.float32))
+        return self.op("Add", [self.op("MatMul", [x, wt]), bb])
+
+    def layer_norm(self, x, gamma, beta, eps, prefix):
+        g = self.const(prefix + ".weight", gamma.astype(np.float32))
+        b = self.const(prefix + ".bias", beta.astype(np.float32))
+        return self.op("LayerNormalization", [x, g, b], axis=-1, epsilon=float(eps))
+
+
+def build_bert(weights: dict, config: dict, head: str = "embedding", classifier=None,
+               prefix: str = "") -> onnx.ModelProto:
+    """weights: name -> np.ndarray using HF BertModel names (optionally under `prefix`).
+    classifier: (W [n_classes, hidden], b [n_classes]) when head == "classifier"."""
+    W = lambda k: np.asarray(weights[prefix + k], dtype=np.float32)  # noqa: E731
+    hidden = config["hidden_size"]
+    heads = config["num_attention_heads"]
+    head_dim = hidden // heads
+    eps = config.get("layer_norm_eps", 1e-12)
+    assert config.get("hidden_act", "gelu") == "gelu", "only exact (erf) GELU is implemented"
+
+    g = _G()
+    one = g.const("one_f", np.array(1.0, np.float32))
+    neg_big = g.const("mask_neg", np.array(-10000.0, np.float32))
+
+    # ---- embeddings -------------------------------------------------------
+    word = g.op("Gather", [g.const("embeddings.word_embeddings.weight", W("embeddings.word_embeddings.weight")), "input_ids"], axis=0)
+    # position embeddings: the first `seq` rows of the table (1-D starts/ends for Slice)
+    seq_len = g.op("Slice", [g.op("Shape", ["input_ids"]), g.const("one_1d", np.array([1], np.int64)),
+                             g.const("two_1d", np.array([2], np.int64))])
+    pos = g.op("Slice", [g.const("embeddings.position_embeddings.weight", W("embeddings.position_embeddings.weight")),
+                         g.const("zero_1d", np.array([0], np.int64)), seq_len, g.const("zero_axis", np.array([0], np.int64))])
+    tt = g.op("Gather", [g.const("embeddings.token_type_embeddings.weight", W("embeddings.token_type_embeddings.weight")), "token_type_ids"], axis=0)
+    x = g.op("Add", [g.op("Add", [word, pos]), tt])
+    x = g.layer_norm(x, W("embeddings.LayerNorm.weight"), W("embeddings.LayerNorm.bias"), eps, "embeddings.LayerNorm")
+
+    # ---- attention mask: [batch, seq] -> additive bias [batch, 1, 1, seq] --
+    mask_f = g.op("Cast", ["attention_mask"], to=TensorProto.FLOAT)
+    bias = g.op("Mul", [g.op("Sub", [one, mask_f]), neg_big])
+    bias = g.op("Unsqueeze", [bias, g.const("axes12", np.array([1, 2], np.int64))])
+
+    split_shape = g.const("shape_split", np.array([0, 0, heads, head_dim], np.int64))
+    merge_shape = g.const("shape_merge", np.array([0, 0, hidden], np.int64))
+    scale = g.const("attn_scale", np.array(1.0 / math.sqrt(head_dim), np.float32))
+    sqrt2 = g.const("sqrt2", np.array(math.sqrt(2.0), np.float32))
+    half = g.const("half", np.array(0.5, np.float32))
+
+    # ---- transformer layers ----------------------------------------------
+    for i in range(config["num_hidden_layers"]):
+        p = f"encoder.layer.{i}."
+        q = g.linear(x, W(p + "attention.self.query.weight"), W(p + "attention.self.query.bias"), p + "attention.self.query")
+        k = g.linear(x, W(p + "attention.self.key.weight"), W(p + "attention.self.key.bias"), p + "attention.self.key")
+        v = g.linear(x, W(p + "attention.self.value.weight"), W(p + "attention.self.value.bias"), p + "attention.self.value")
+        q = g.op("Transpose", [g.op("Reshape", [q, split_shape])], perm=[0, 2, 1, 3])  # [b,h,s,d]
+        k = g.op("Transpose", [g.op("Reshape", [k, split_shape])], perm=[0, 2, 3, 1])  # [b,h,d,s]
+        v = g.op("Transpose", [g.op("Reshape", [v, split_shape])], perm=[0, 2, 1, 3])  # [b,h,s,d]
+        scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), scale]), bias])
+        probs = g.op("Softmax", [scores], axis=-1)
+        ctx = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3]), merge_shape])
+        attn = g.linear(ctx, W(p + "attention.output.dense.weight"), W(p + "attention.output.dense.bias"), p + "attention.output.dense")
+        x = g.layer_norm(g.op("Add", [attn, x]), W(p + "attention.output.LayerNorm.weight"),
+                         W(p + "attention.output.LayerNorm.bias"), eps, p + "attention.output.LayerNorm")
+        h = g.linear(x, W(p + "intermediate.dense.weight"), W(p + "intermediate.dense.bias"), p + "intermediate.dense")
+        # exact GELU: 0.5 * h * (1 + erf(h / sqrt(2)))
+        h = g.op("Mul", [g.op("Mul", [h, half]), g.op("Add", [g.op("Erf", [g.op("Div", [h, sqrt2])]), one])])
+        out = g.linear(h, W(p + "output.dense.weight"), W(p + "output.dense.bias"), p + "output.dense")
+        x = g.layer_norm(g.op("Add", [out, x]), W(p + "output.LayerNorm.weight"), W(p + "output.LayerNorm.bias"),
+                         eps, p + "output.LayerNorm")
+
+    # ---- masked mean pooling ---------------------------------------------
+    m3 = g.op("Unsqueeze", [mask_f, g.const("axes2", np.array([2], np.int64))])  # [b,s,1]
+    axis1 = g.const("axes1", np.array([1], np.int64))
+    summed = g.op("ReduceSum", [g.op("Mul", [x, m3]), axis1], keepdims=0)        # [b,hidden]
+    count = g.op("Max", [g.op("ReduceSum", [m3, axis1], keepdims=0), g.const("min_count", np.array(1e-9, np.float32))])
+    mean = g.op("Div", [summed, count])
+
+    if head == "embedding":
+        norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [mean, mean]), axis1], keepdims=1)])
+        norm = g.op("Max", [norm, g.const("min_norm", np.array(1e-12, np.float32))])
+        g.nodes.append(helper.make_node("Div", [mean, norm], ["sentence_embedding"]))
+        out_vi = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])
+    elif head == "classifier":
+        cw, cb = classifier
+        logits = g.linear(mean, np.asarray(cw, np.float32), np.asarray(cb, np.float32), "classifier")
+        g.nodes.append(helper.make_node("Softmax", [logits], ["probabilities"], axis=-1))
+        out_vi = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", int(np.asarray(cw).shape[0])])
+    else:
+        raise ValueError(head)
+
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
+              for n in ("input_ids", "attention_mask", "token_type_ids")]
+    graph = helper.make_graph(g.nodes, "bert_" + head, inputs, [out_vi], initializer=g.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="frontdesk-recipe")
+    model.ir_version = 8  # readable by every onnxruntime >= 1.10
+    onnx.checker.check_model(model)
+    return model
+
+
+def quantize_int8(fp32_path, int8_path):
+    """Dynamic int8 quantisation, per-channel weights (per-tensor loses too much accuracy)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32_path), str(int8_path), per_channel=True, weight_type=QuantType.QInt8)
