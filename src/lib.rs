@@ -38,6 +38,7 @@ pub mod config;
 pub mod crm;
 pub mod dialogue;
 pub mod error;
+pub mod eval;
 pub mod faq;
 pub mod nlu;
 pub mod protocol;

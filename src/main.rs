@@ -25,6 +25,66 @@ enum Command {
     /// Manage FAQ entries offline (the server must not be running).
     #[command(subcommand)]
     Faq(FaqCommand),
+    /// Measure the models against labelled datasets.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Intent accuracy: train on one split, test on another. A `.csv` is
+    /// `text,category` (Banking77); a `.json` is CLINC150's
+    /// data_oos_plus.json, whose out-of-scope thresholds are chosen on its
+    /// validation split.
+    Intents {
+        #[arg(long)]
+        train: PathBuf,
+        /// Test split (CSV); for CLINC150 the same JSON file as --train.
+        #[arg(long)]
+        test: PathBuf,
+        /// Train on this many examples per intent.
+        #[arg(long)]
+        shots: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Lowest in-scope accuracy on validation when choosing thresholds.
+        #[arg(long, default_value_t = 0.95)]
+        in_scope_floor: f64,
+        #[command(flatten)]
+        training: TrainingArgs,
+    },
+    /// Sentiment macro-averaged recall on a labelled test set: a SemEval
+    /// TSV (`id<TAB>label<TAB>text`), or TweetEval text with --labels.
+    Sentiment {
+        #[arg(long)]
+        test: PathBuf,
+        #[arg(long)]
+        labels: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct TrainingArgs {
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    learning_rate: Option<f32>,
+    #[arg(long)]
+    l2: Option<f32>,
+    #[arg(long)]
+    scale: Option<f32>,
+}
+
+impl TrainingArgs {
+    fn training(&self) -> frontdesk::nlu::classifier::Training {
+        let d = frontdesk::nlu::classifier::Training::default();
+        frontdesk::nlu::classifier::Training {
+            epochs: self.epochs.unwrap_or(d.epochs),
+            learning_rate: self.learning_rate.unwrap_or(d.learning_rate),
+            l2: self.l2.unwrap_or(d.l2),
+            scale: self.scale.unwrap_or(d.scale),
+        }
+    }
 }
 
 #[derive(Args, Clone, Default)]
@@ -65,7 +125,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ort=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -82,15 +142,31 @@ fn main() -> ExitCode {
             None => serve(cli.serve).await,
             Some(Command::Serve(args)) => serve(args).await,
             Some(Command::Faq(cmd)) => faq(cmd, cli.serve.common).await,
+            Some(Command::Eval(cmd)) => eval(cmd, cli.serve.common).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("frontdesk: {e:#}");
+            eprintln!("frontdesk: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, skipping causes the message already quotes.
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 fn load_config(common: &Common) -> anyhow::Result<Config> {
@@ -177,5 +253,100 @@ async fn faq(cmd: FaqCommand, common: Common) -> anyhow::Result<()> {
         }
     }
     store.flush()?;
+    Ok(())
+}
+
+async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
+    use frontdesk::eval;
+    let config = load_config(&common)?;
+    let settings = config.models.clone();
+    let nlu = tokio::task::spawn_blocking(move || {
+        frontdesk::nlu::Nlu::load(&settings.dir, settings.threads.max(2), settings.batching())
+    })
+    .await??;
+    match cmd {
+        EvalCommand::Intents {
+            train,
+            test,
+            shots,
+            seed,
+            in_scope_floor,
+            training,
+        } => {
+            let training = training.training();
+            let clinc = train.extension().is_some_and(|e| e == "json");
+            let mut train_set = if clinc {
+                eval::read_clinc(&train, "train")?
+            } else {
+                eval::read_csv(&train)?
+            };
+            if let Some(n) = shots {
+                train_set = eval::few_shot(&train_set, n, seed);
+            }
+            println!(
+                "training on {} examples ({training:?})",
+                train_set.texts.len()
+            );
+            let trained = eval::train(&nlu, &train_set, training).await?;
+            if clinc {
+                let val = eval::read_clinc(&test, "val")?;
+                let oos_val = eval::read_clinc(&test, "oos_val")?;
+                let pv = eval::predict(&nlu, &trained, &val.texts).await?;
+                let po = eval::predict(&nlu, &trained, &oos_val.texts).await?;
+                let chosen =
+                    eval::choose_thresholds(&trained, &pv, &val.labels, &po, in_scope_floor);
+                println!(
+                    "thresholds chosen on validation: min_probability {:.3}, min_similarity {:.3} \
+                     (validation: in-scope accuracy {:.4}, oos recall {:.4})",
+                    chosen.min_probability,
+                    chosen.min_similarity,
+                    chosen.in_scope_accuracy,
+                    chosen.oos_recall
+                );
+                let test_set = eval::read_clinc(&test, "test")?;
+                let oos_test = eval::read_clinc(&test, "oos_test")?;
+                let pt = eval::predict(&nlu, &trained, &test_set.texts).await?;
+                let pot = eval::predict(&nlu, &trained, &oos_test.texts).await?;
+                let closed = eval::accuracy(&trained, &pt, &test_set.labels);
+                let s = eval::oos_score(
+                    &trained,
+                    &pt,
+                    &test_set.labels,
+                    &pot,
+                    chosen.min_probability,
+                    chosen.min_similarity,
+                );
+                println!("test: in-scope accuracy without rejection {closed:.4}");
+                println!(
+                    "test: in-scope accuracy {:.4}, out-of-scope recall {:.4}, out-of-scope precision {:.4}",
+                    s.in_scope_accuracy, s.oos_recall, s.oos_precision
+                );
+            } else {
+                let test_set = eval::read_csv(&test)?;
+                let predictions = eval::predict(&nlu, &trained, &test_set.texts).await?;
+                let acc = eval::accuracy(&trained, &predictions, &test_set.labels);
+                println!("test: accuracy {acc:.4} on {} texts", test_set.texts.len());
+            }
+        }
+        EvalCommand::Sentiment { test, labels } => {
+            let (texts, truth) = eval::read_sentiment(&test, labels.as_deref())?;
+            let mut predicted = Vec::with_capacity(texts.len());
+            for chunk in texts.chunks(64) {
+                for (_, s) in nlu.encode_many(chunk.to_vec()).await? {
+                    predicted.push(s.label);
+                }
+            }
+            let (macro_recall, accuracy, per) = eval::sentiment_scores(&predicted, &truth);
+            println!(
+                "{}: {} texts, macro-averaged recall {macro_recall:.4}, accuracy {accuracy:.4}, \
+                 recall negative {:.4} neutral {:.4} positive {:.4}",
+                test.display(),
+                texts.len(),
+                per[0],
+                per[1],
+                per[2]
+            );
+        }
+    }
     Ok(())
 }

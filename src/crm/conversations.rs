@@ -81,8 +81,10 @@ impl Store {
             email: None,
             created_at: Utc::now(),
         });
-        customer.name = profile.name.or(customer.name);
-        customer.email = profile.email.or(customer.email);
+        // An empty field says nothing; it does not erase what is known.
+        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        customer.name = given(profile.name).or(customer.name);
+        customer.email = given(profile.email).or(customer.email);
         t.customers
             .insert(customer.id.as_bytes(), encode_record(&customer))?;
         if let Some(ext) = &customer.external_id {

@@ -74,9 +74,9 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
 }
 
-/// What a customer tells about themselves in `hello`.
+/// What a customer tells about themselves in `hello`. Unknown fields are
+/// ignored, like everywhere in protocol v1.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct CustomerProfile {
     pub external_id: Option<String>,
     pub name: Option<String>,

@@ -43,9 +43,11 @@ const MAX_ANSWER: usize = 5_000;
 const MAX_LIST: usize = 30;
 const MAX_TAG: usize = 40;
 
-/// Whether `id` is a valid entry id: 1–64 of `a-z 0-9 - _`.
+/// Whether `id` is a valid entry id: 1–64 of `a-z 0-9 - _`, and not
+/// `search` (which is the search endpoint's path).
 pub fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
+    id != "search"
+        && (1..=64).contains(&id.len())
         && id
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')

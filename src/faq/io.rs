@@ -47,17 +47,21 @@ impl Format {
 }
 
 #[derive(Deserialize)]
-#[serde(untagged)]
-enum Document {
-    List(Vec<FaqDraft>),
-    Wrapped { entries: Vec<FaqDraft> },
+#[serde(deny_unknown_fields)]
+struct Wrapped {
+    entries: Vec<FaqDraft>,
 }
 
-impl From<Document> for Vec<FaqDraft> {
-    fn from(d: Document) -> Self {
-        match d {
-            Document::List(l) | Document::Wrapped { entries: l } => l,
-        }
+/// A list of entries, or an object with `entries`; errors name the entry
+/// and field that is wrong.
+fn document<E>(
+    text: &str,
+    list: impl Fn(&str) -> Result<Vec<FaqDraft>, E>,
+    wrapped: impl Fn(&str) -> Result<Wrapped, E>,
+) -> Result<Vec<FaqDraft>, E> {
+    match list(text) {
+        Ok(l) => Ok(l),
+        Err(list_error) => wrapped(text).map(|w| w.entries).map_err(|_| list_error),
     }
 }
 
@@ -87,8 +91,16 @@ fn split(cell: &str) -> Vec<String> {
 /// Parse a file's text into drafts.
 pub fn parse(text: &str, format: Format) -> Result<Vec<FaqDraft>, FormatError> {
     Ok(match format {
-        Format::Json => serde_json::from_str::<Document>(text)?.into(),
-        Format::Yaml => serde_yaml::from_str::<Document>(text)?.into(),
+        Format::Json => document(
+            text,
+            |t| serde_json::from_str(t),
+            |t| serde_json::from_str(t),
+        )?,
+        Format::Yaml => document(
+            text,
+            |t| serde_yaml::from_str(t),
+            |t| serde_yaml::from_str(t),
+        )?,
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new()
                 .trim(csv::Trim::All)

@@ -477,8 +477,13 @@ impl Connection {
         {
             return f;
         }
-        if let Appended::Duplicate(_) = appended {
-            return Flow::Continue;
+        if let Appended::Duplicate(m) = &appended {
+            // A resend is answered again only if the bot never answered it
+            // (the server stopped between the ack and the reply).
+            let unanswered = matches!(self.state.store.conversation(room.id).await, Ok(c) if c.last_seq == m.seq);
+            if !unanswered {
+                return Flow::Continue;
+            }
         }
         match turn::bot_reply(&self.state, &room, &understood).await {
             Ok(_) => Flow::Continue,

@@ -9,3 +9,4 @@ mod crash;
 mod faq;
 mod helpers;
 mod limits;
+mod nlu;

@@ -1,0 +1,327 @@
+//! `loadgen`: drive a running frontdesk server with concurrent customer
+//! chats and report throughput and latency.
+//!
+//! Each of `--connections` tasks opens a customer websocket, sends `hello`,
+//! then `--messages` `message` frames one after another. A turn is timed
+//! from sending the message to its `ack` and to the bot's reply (`message`
+//! with `from: "bot"`); the echo, `typing` and `status` frames are skipped.
+//! The run stops after the last turn or at `--duration-secs`, whichever
+//! comes first. Only loopback servers are accepted: this is a benchmark
+//! tool, not a way to load someone else's server.
+//!
+//! The server's per-connection rate limit (2 messages/s by default) and
+//! per-IP connection limit (16) apply; raise them in the server's config
+//! to measure capacity rather than the limits (see docs/benchmarks.md).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::time::{timeout_at, Instant};
+use tokio_tungstenite::tungstenite::http::Uri;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Realistic questions for a small online shop; some are answered by the
+/// demo FAQ, some need clarification, some are chit-chat or complaints.
+const QUESTIONS: &[&str] = &[
+    "How long do I have to return an item?",
+    "Can I send back shoes I already wore outside?",
+    "How much does shipping cost?",
+    "Do you ship to Switzerland?",
+    "Where is my parcel? It was supposed to arrive yesterday",
+    "Do you offer express or next-day delivery?",
+    "I forgot my password, how do I reset it?",
+    "I never got the password reset email",
+    "Which payment methods do you accept?",
+    "Can I pay with PayPal or by invoice?",
+    "My card was charged twice for the same order!",
+    "Hi there",
+    "Good morning, is anyone there?",
+    "This is the third time my order is late, I'm really annoyed",
+    "The jacket arrived torn, this is unacceptable",
+    "When will I get my refund?",
+    "Can I change the delivery address after ordering?",
+    "How do I cancel my order?",
+    "Do you have a discount code for students?",
+    "Thanks, that helped a lot!",
+];
+
+/// How long one turn (message → bot reply) may take before it counts as
+/// a timeout.
+const TURN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pause after a `rate_limited` error before the next message.
+const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(1);
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadgen",
+    about = "Concurrent customer chats against a local frontdesk server"
+)]
+struct Args {
+    /// Customer websocket URL; the host must be 127.0.0.1, localhost or [::1].
+    #[arg(long, default_value = "ws://127.0.0.1:8080/v1/chat")]
+    url: String,
+    /// Concurrent customer connections.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    /// Messages each connection sends, one turn after another.
+    #[arg(long, default_value_t = 20)]
+    messages: usize,
+    /// Upper bound on the run; unfinished turns are abandoned.
+    #[arg(long, default_value_t = 60)]
+    duration_secs: u64,
+    /// PID of the server, to report its peak RSS (VmHWM in /proc/PID/status).
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// What one connection measured.
+#[derive(Default)]
+struct Stats {
+    turns: usize,
+    ack: Vec<Duration>,
+    reply: Vec<Duration>,
+    /// Error frames by `code`, plus client-side failures as `client:*`.
+    errors: BTreeMap<String, u64>,
+}
+
+impl Stats {
+    fn error(&mut self, code: &str) {
+        *self.errors.entry(code.to_owned()).or_default() += 1;
+    }
+
+    fn merge(&mut self, other: Stats) {
+        self.turns += other.turns;
+        self.ack.extend(other.ack);
+        self.reply.extend(other.reply);
+        for (code, n) in other.errors {
+            *self.errors.entry(code).or_default() += n;
+        }
+    }
+}
+
+/// Refuse anything but a ws:// URL on the loopback interface.
+fn check_loopback(url: &str) -> Result<(), String> {
+    let uri: Uri = url
+        .parse()
+        .map_err(|e| format!("invalid URL {url:?}: {e}"))?;
+    if uri.scheme_str() != Some("ws") {
+        return Err(format!("{url}: only ws:// URLs are supported"));
+    }
+    match uri.host() {
+        Some("127.0.0.1" | "localhost" | "[::1]" | "::1") => Ok(()),
+        other => Err(format!(
+            "{url}: host {:?} is not loopback; loadgen only targets 127.0.0.1, localhost or [::1]",
+            other.unwrap_or("")
+        )),
+    }
+}
+
+/// Tiny xorshift generator: reproducible question order per connection
+/// without another dependency.
+fn next_random(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Read the next text frame as JSON before `deadline`. `Err` names a
+/// client-side failure (timeout, closed socket, unparseable frame).
+async fn next_frame<S>(ws: &mut S, deadline: Instant) -> Result<Value, &'static str>
+where
+    S: StreamExt<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        match timeout_at(deadline, ws.next()).await {
+            Err(_) => return Err("client:timeout"),
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return Err("client:closed"),
+            Ok(Some(Ok(Message::Text(text)))) => {
+                return serde_json::from_str(text.as_str()).map_err(|_| "client:bad_json")
+            }
+            // Pings are answered by tungstenite itself; nothing else is expected.
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}
+
+/// One customer: hello, then `messages` turns, stopping at `end`.
+async fn customer(id: usize, url: String, messages: usize, end: Instant) -> Stats {
+    let mut stats = Stats::default();
+    let mut ws = match timeout_at(end, tokio_tungstenite::connect_async(url.as_str())).await {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(_)) => {
+            stats.error("client:connect");
+            return stats;
+        }
+        Err(_) => {
+            stats.error("client:timeout");
+            return stats;
+        }
+    };
+    if ws
+        .send(Message::text(json!({"type": "hello"}).to_string()))
+        .await
+        .is_err()
+    {
+        stats.error("client:closed");
+        return stats;
+    }
+    // Wait for `welcome`; the server may first refuse us (connection limit).
+    loop {
+        match next_frame(&mut ws, end).await {
+            Ok(f) if f["type"] == "welcome" => break,
+            Ok(f) if f["type"] == "error" => stats.error(f["code"].as_str().unwrap_or("unknown")),
+            Ok(_) => {}
+            Err(e) => {
+                stats.error(e);
+                return stats;
+            }
+        }
+    }
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (id as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+    for n in 0..messages {
+        if Instant::now() >= end {
+            break;
+        }
+        let client_id = format!("lg-{id}-{n}");
+        let text = QUESTIONS[(next_random(&mut rng) % QUESTIONS.len() as u64) as usize];
+        let frame = json!({"type": "message", "client_id": client_id, "text": text});
+        let sent = Instant::now();
+        if ws.send(Message::text(frame.to_string())).await.is_err() {
+            stats.error("client:closed");
+            return stats;
+        }
+        let deadline = (sent + TURN_TIMEOUT).min(end);
+        // Read until the bot's reply, or an error that ends this turn.
+        loop {
+            let f = match next_frame(&mut ws, deadline).await {
+                Ok(f) => f,
+                // Past the run's end the turn is abandoned, not failed.
+                Err("client:timeout") if deadline == end => return stats,
+                Err(e) => {
+                    stats.error(e);
+                    return stats;
+                }
+            };
+            match f["type"].as_str() {
+                Some("ack") if f["client_id"] == client_id.as_str() => {
+                    stats.ack.push(sent.elapsed())
+                }
+                Some("message") if f["from"] == "bot" => {
+                    stats.reply.push(sent.elapsed());
+                    stats.turns += 1;
+                    break;
+                }
+                Some("error") => {
+                    let code = f["code"].as_str().unwrap_or("unknown");
+                    stats.error(code);
+                    // An error for our message, or the bot giving up
+                    // (`unavailable` has no client_id), ends the turn.
+                    if f["client_id"] == client_id.as_str() || f.get("client_id").is_none() {
+                        if code == "rate_limited" {
+                            tokio::time::sleep(RATE_LIMIT_BACKOFF).await;
+                        }
+                        break;
+                    }
+                }
+                // Echo, typing, status: not part of the measurement.
+                _ => {}
+            }
+        }
+    }
+    let _ = ws.close(None).await;
+    stats
+}
+
+/// Nearest-rank percentile of sorted `v`.
+fn percentile(v: &[Duration], p: f64) -> Duration {
+    if v.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
+    v[rank.clamp(1, v.len()) - 1]
+}
+
+fn latency_line(name: &str, v: &mut [Duration]) {
+    v.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "{name:<16} n={:<6} p50={:>8.2} ms  p90={:>8.2} ms  p99={:>8.2} ms  max={:>8.2} ms",
+        v.len(),
+        ms(percentile(v, 50.0)),
+        ms(percentile(v, 90.0)),
+        ms(percentile(v, 99.0)),
+        ms(v.last().copied().unwrap_or_default()),
+    );
+}
+
+/// Peak and current resident memory of `pid`, in KiB, from /proc.
+fn server_memory(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmHWM:")?, field("VmRSS:")?))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    if let Err(e) = check_loopback(&args.url) {
+        eprintln!("loadgen: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    if args.connections == 0 {
+        eprintln!("loadgen: --connections must be at least 1");
+        return std::process::ExitCode::FAILURE;
+    }
+    let before = args.server_pid.and_then(server_memory);
+    let started = Instant::now();
+    let end = started + Duration::from_secs(args.duration_secs);
+    let tasks: Vec<_> = (0..args.connections)
+        .map(|id| tokio::spawn(customer(id, args.url.clone(), args.messages, end)))
+        .collect();
+    let mut total = Stats::default();
+    for task in tasks {
+        match task.await {
+            Ok(stats) => total.merge(stats),
+            Err(_) => total.error("client:task_failed"),
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+
+    println!(
+        "connections={} messages/conn={} url={}",
+        args.connections, args.messages, args.url
+    );
+    println!(
+        "turns: {} in {elapsed:.2} s = {:.1} turns/s",
+        total.turns,
+        total.turns as f64 / elapsed
+    );
+    latency_line("message→ack", &mut total.ack);
+    latency_line("message→reply", &mut total.reply);
+    if total.errors.is_empty() {
+        println!("errors: none");
+    } else {
+        for (code, n) in &total.errors {
+            println!("error {code}: {n}");
+        }
+    }
+    if let Some(pid) = args.server_pid {
+        match (before, server_memory(pid)) {
+            (Some((hwm0, _)), Some((hwm, rss))) => println!(
+                "server pid {pid}: peak RSS (VmHWM) {:.1} MiB (was {:.1} MiB before the run), current RSS {:.1} MiB",
+                hwm as f64 / 1024.0,
+                hwm0 as f64 / 1024.0,
+                rss as f64 / 1024.0
+            ),
+            _ => println!("server pid {pid}: /proc/{pid}/status not readable"),
+        }
+    }
+    std::process::ExitCode::SUCCESS
+}

@@ -1,0 +1,302 @@
+//! Measuring the models against labelled datasets: `frontdesk eval …`.
+//!
+//! Intents: a classifier is trained from a training split exactly as the
+//! server trains one from `intents/` (same embeddings, same classifier),
+//! then scored on a test split. Out-of-scope thresholds are chosen on the
+//! validation split only. Sentiment: the shipped model is scored on a
+//! labelled test set. The datasets are read from the paths given; nothing
+//! is copied.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+
+use crate::nlu::classifier::{Classifier, Prediction, Training};
+use crate::nlu::models::DIM;
+use crate::nlu::{Nlu, SentimentLabel};
+
+/// Labelled texts.
+pub struct Labelled {
+    pub texts: Vec<String>,
+    pub labels: Vec<String>,
+}
+
+/// `text,category` CSV (Banking77).
+pub fn read_csv(path: &Path) -> anyhow::Result<Labelled> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (mut texts, mut labels) = (Vec::new(), Vec::new());
+    for row in reader.records() {
+        let row = row.with_context(|| format!("{}: bad CSV row", path.display()))?;
+        if row.len() < 2 {
+            bail!("{}: expected text,category rows", path.display());
+        }
+        texts.push(row[0].to_owned());
+        labels.push(row[1].to_owned());
+    }
+    Ok(Labelled { texts, labels })
+}
+
+/// One split of CLINC150's `data_oos_plus.json` (`[[text, intent], …]`).
+pub fn read_clinc(path: &Path, split: &str) -> anyhow::Result<Labelled> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let all: HashMap<String, Vec<(String, String)>> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not CLINC150 JSON", path.display()))?;
+    let rows = all
+        .get(split)
+        .with_context(|| format!("{}: no split {split:?}", path.display()))?;
+    Ok(Labelled {
+        texts: rows.iter().map(|r| r.0.clone()).collect(),
+        labels: rows.iter().map(|r| r.1.clone()).collect(),
+    })
+}
+
+/// A deterministic shuffle (xorshift) so few-shot samples are repeatable.
+fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    for i in (1..n).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        order.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    order
+}
+
+/// Keep `shots` examples per label, chosen with `seed`.
+pub fn few_shot(data: &Labelled, shots: usize, seed: u64) -> Labelled {
+    let mut taken: HashMap<&str, usize> = HashMap::new();
+    let mut out = Labelled {
+        texts: Vec::new(),
+        labels: Vec::new(),
+    };
+    for i in shuffled(data.texts.len(), seed) {
+        let n = taken.entry(data.labels[i].as_str()).or_insert(0);
+        if *n < shots {
+            *n += 1;
+            out.texts.push(data.texts[i].clone());
+            out.labels.push(data.labels[i].clone());
+        }
+    }
+    out
+}
+
+async fn embed(nlu: &Nlu, texts: &[String]) -> anyhow::Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(texts.len() * DIM);
+    for chunk in texts.chunks(64) {
+        for e in nlu.embed(chunk.to_vec()).await? {
+            out.extend(e);
+        }
+    }
+    Ok(out)
+}
+
+/// A classifier trained on `train`, with its label names.
+pub struct Trained {
+    pub classifier: Classifier,
+    pub names: Vec<String>,
+}
+
+pub async fn train(nlu: &Nlu, train: &Labelled, training: Training) -> anyhow::Result<Trained> {
+    let mut names: Vec<String> = train.labels.clone();
+    names.sort();
+    names.dedup();
+    let index: HashMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let labels: Vec<usize> = train.labels.iter().map(|l| index[l.as_str()]).collect();
+    let x = embed(nlu, &train.texts).await?;
+    let classes = names.len();
+    let classifier =
+        tokio::task::spawn_blocking(move || Classifier::train(x, labels, classes, DIM, training))
+            .await?;
+    Ok(Trained { classifier, names })
+}
+
+pub async fn predict(
+    nlu: &Nlu,
+    trained: &Trained,
+    texts: &[String],
+) -> anyhow::Result<Vec<Prediction>> {
+    let x = embed(nlu, texts).await?;
+    Ok(x.chunks_exact(DIM)
+        .map(|e| trained.classifier.predict(e))
+        .collect())
+}
+
+/// Share of predictions whose label matches.
+pub fn accuracy(trained: &Trained, predictions: &[Prediction], truth: &[String]) -> f64 {
+    let right = predictions
+        .iter()
+        .zip(truth)
+        .filter(|(p, t)| trained.names[p.class] == **t)
+        .count();
+    right as f64 / truth.len().max(1) as f64
+}
+
+/// Out-of-scope figures for thresholds on probability and similarity.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OosScore {
+    pub min_probability: f32,
+    pub min_similarity: f32,
+    /// In-scope texts given the right intent (rejections count as wrong).
+    pub in_scope_accuracy: f64,
+    pub oos_recall: f64,
+    pub oos_precision: f64,
+}
+
+pub fn oos_score(
+    trained: &Trained,
+    in_scope: &[Prediction],
+    truth: &[String],
+    oos: &[Prediction],
+    min_probability: f32,
+    min_similarity: f32,
+) -> OosScore {
+    let rejected =
+        |p: &Prediction| p.probability < min_probability || p.similarity < min_similarity;
+    let right = in_scope
+        .iter()
+        .zip(truth)
+        .filter(|(p, t)| !rejected(p) && trained.names[p.class] == **t)
+        .count();
+    let false_rejections = in_scope.iter().filter(|p| rejected(p)).count();
+    let caught = oos.iter().filter(|p| rejected(p)).count();
+    OosScore {
+        min_probability,
+        min_similarity,
+        in_scope_accuracy: right as f64 / in_scope.len().max(1) as f64,
+        oos_recall: caught as f64 / oos.len().max(1) as f64,
+        oos_precision: caught as f64 / (caught + false_rejections).max(1) as f64,
+    }
+}
+
+/// The thresholds with the best out-of-scope recall whose in-scope
+/// accuracy stays at or above `floor`.
+pub fn choose_thresholds(
+    trained: &Trained,
+    in_scope: &[Prediction],
+    truth: &[String],
+    oos: &[Prediction],
+    floor: f64,
+) -> OosScore {
+    let mut best = oos_score(trained, in_scope, truth, oos, 0.0, -1.0);
+    for p in 0..=40 {
+        for s in 0..=40 {
+            let score = oos_score(
+                trained,
+                in_scope,
+                truth,
+                oos,
+                p as f32 / 40.0,
+                0.2 + s as f32 / 50.0,
+            );
+            if score.in_scope_accuracy >= floor && score.oos_recall > best.oos_recall {
+                best = score;
+            }
+        }
+    }
+    best
+}
+
+/// Sentiment test data: TweetEval (`*_text.txt` + `*_labels.txt`, 0/1/2)
+/// or SemEval TSV (`id<TAB>label<TAB>text`).
+pub fn read_sentiment(
+    path: &Path,
+    labels: Option<&Path>,
+) -> anyhow::Result<(Vec<String>, Vec<SentimentLabel>)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let parse = |l: &str| match l.trim() {
+        "0" | "negative" => Ok(SentimentLabel::Negative),
+        "1" | "neutral" | "objective" | "objective-OR-neutral" => Ok(SentimentLabel::Neutral),
+        "2" | "positive" => Ok(SentimentLabel::Positive),
+        other => bail!("unknown sentiment label {other:?}"),
+    };
+    match labels {
+        Some(labels_path) => {
+            let labels = std::fs::read_to_string(labels_path)
+                .with_context(|| format!("cannot read {}", labels_path.display()))?;
+            let texts: Vec<String> = text.lines().map(String::from).collect();
+            let labels = labels
+                .lines()
+                .map(parse)
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            if texts.len() != labels.len() {
+                bail!("{} texts but {} labels", texts.len(), labels.len());
+            }
+            Ok((texts, labels))
+        }
+        None => {
+            let (mut texts, mut out) = (Vec::new(), Vec::new());
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let mut cols = line.splitn(3, '\t');
+                let (_, label, body) = (cols.next(), cols.next(), cols.next());
+                let (Some(label), Some(body)) = (label, body) else {
+                    bail!("{}: expected id<TAB>label<TAB>text", path.display());
+                };
+                out.push(parse(label)?);
+                texts.push(body.to_owned());
+            }
+            Ok((texts, out))
+        }
+    }
+}
+
+/// Macro-averaged recall, accuracy and the per-class recalls
+/// (negative, neutral, positive).
+pub fn sentiment_scores(
+    predicted: &[SentimentLabel],
+    truth: &[SentimentLabel],
+) -> (f64, f64, [f64; 3]) {
+    let classes = [
+        SentimentLabel::Negative,
+        SentimentLabel::Neutral,
+        SentimentLabel::Positive,
+    ];
+    let mut recalls = [0.0; 3];
+    for (i, c) in classes.iter().enumerate() {
+        let total = truth.iter().filter(|t| *t == c).count();
+        let hit = predicted
+            .iter()
+            .zip(truth)
+            .filter(|(p, t)| *t == c && p == t)
+            .count();
+        recalls[i] = hit as f64 / total.max(1) as f64;
+    }
+    let accuracy = predicted.iter().zip(truth).filter(|(p, t)| p == t).count() as f64
+        / truth.len().max(1) as f64;
+    (recalls.iter().sum::<f64>() / 3.0, accuracy, recalls)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_shot_keeps_n_per_label_repeatably() {
+        let data = Labelled {
+            texts: (0..20).map(|i| i.to_string()).collect(),
+            labels: (0..20).map(|i| (i % 2).to_string()).collect(),
+        };
+        let a = few_shot(&data, 3, 7);
+        assert_eq!(a.texts.len(), 6);
+        assert_eq!(a.texts, few_shot(&data, 3, 7).texts);
+    }
+
+    #[test]
+    fn macro_recall_averages_the_classes() {
+        use SentimentLabel::*;
+        let truth = [Negative, Negative, Neutral, Positive];
+        let predicted = [Negative, Neutral, Neutral, Positive];
+        let (macro_recall, accuracy, per) = sentiment_scores(&predicted, &truth);
+        assert_eq!(per, [0.5, 1.0, 1.0]);
+        assert!((macro_recall - 2.5 / 3.0).abs() < 1e-9);
+        assert!((accuracy - 0.75).abs() < 1e-9);
+    }
+}
