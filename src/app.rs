@@ -52,8 +52,6 @@ impl Application {
             )
         })?;
         let store = Store::open(&config.data_dir)?;
-        let generated_operator_token =
-            auth::bootstrap_operator(&store, config.operator_token.as_deref()).await?;
         let faq = {
             let (store, dir) = (store.clone(), config.data_dir.clone());
             tokio::task::spawn_blocking(move || Faq::open(store, &dir)).await??
@@ -71,6 +69,10 @@ impl Application {
                 config.addr
             )
         })?;
+        // Last, so a start that fails earlier never generates a token it
+        // cannot show.
+        let generated_operator_token =
+            auth::bootstrap_operator(&store, config.operator_token.as_deref()).await?;
         tracing::info!(config = ?config.redacted(), "configuration");
         let state = AppState {
             config: Arc::new(config),

@@ -234,14 +234,20 @@ pub fn read_sentiment(
         }
         None => {
             let (mut texts, mut out) = (Vec::new(), Vec::new());
+            // `id<TAB>label<TAB>text`, or with a second id column before
+            // the label (the SMS and LiveJournal sets).
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                let mut cols = line.splitn(3, '\t');
-                let (_, label, body) = (cols.next(), cols.next(), cols.next());
-                let (Some(label), Some(body)) = (label, body) else {
-                    bail!("{}: expected id<TAB>label<TAB>text", path.display());
+                let cols: Vec<&str> = line.split('\t').collect();
+                let label = cols
+                    .get(1..cols.len().saturating_sub(1))
+                    .unwrap_or_default()
+                    .iter()
+                    .find_map(|c| parse(c).ok());
+                let (Some(label), Some(body)) = (label, cols.last().filter(|_| cols.len() >= 3)) else {
+                    bail!("{}: expected id<TAB>label<TAB>text, got {line:?}", path.display());
                 };
-                out.push(parse(label)?);
-                texts.push(body.to_owned());
+                out.push(label);
+                texts.push((*body).to_owned());
             }
             Ok((texts, out))
         }

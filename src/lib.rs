@@ -18,18 +18,23 @@
 //! - [`turn`] — one customer turn: store, acknowledge, retrieve, decide,
 //!   answer.
 //! - [`dialogue`] — the bot's turn policy, a pure function.
-//! - [`faq`] — FAQ entries (in the store) and their tantivy index.
+//! - [`nlu`] — the ONNX models (sentence encoder, sentiment) on a batching
+//!   inference thread, and intents learned from `intents/` at start-up.
+//! - [`faq`] — FAQ entries (in the store), their tantivy index and their
+//!   embeddings for hybrid retrieval.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
 //!   credentials; group commit makes writes durable before they are
 //!   acknowledged.
 //! - [`auth`] — bearer tokens for operators, agents and authors.
 //! - [`error`] — the one mapping from internal errors to error codes.
+//! - [`eval`] — measuring the models against labelled datasets.
 //!
 //! ## Concurrency
 //!
 //! Each socket is a reading task and a writing task joined by a bounded
 //! queue. sled and tantivy work runs on tokio's blocking pool; `fsync`s are
-//! batched by one committer thread. The turns of one conversation are
+//! batched by one committer thread; model inference runs on its own thread
+//! behind a bounded queue. The turns of one conversation are
 //! serialised by its room's lock; different conversations run in parallel.
 
 pub mod app;
