@@ -27,6 +27,8 @@ pub enum ErrorCode {
     /// Valid credentials without the role the action needs (REST only).
     Forbidden,
     NotFound,
+    /// The endpoint exists but not with this HTTP method (REST only).
+    MethodNotAllowed,
     Conflict,
     /// Overloaded or shutting down; retry later.
     Unavailable,
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Conflict => StatusCode::CONFLICT,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,

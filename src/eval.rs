@@ -243,8 +243,12 @@ pub fn read_sentiment(
                     .unwrap_or_default()
                     .iter()
                     .find_map(|c| parse(c).ok());
-                let (Some(label), Some(body)) = (label, cols.last().filter(|_| cols.len() >= 3)) else {
-                    bail!("{}: expected id<TAB>label<TAB>text, got {line:?}", path.display());
+                let (Some(label), Some(body)) = (label, cols.last().filter(|_| cols.len() >= 3))
+                else {
+                    bail!(
+                        "{}: expected id<TAB>label<TAB>text, got {line:?}",
+                        path.display()
+                    );
                 };
                 out.push(label);
                 texts.push((*body).to_owned());

@@ -116,6 +116,28 @@ impl From<FaqEntry> for FaqDraft {
     }
 }
 
+/// The id an imported entry without one gets: a slug of its question, so
+/// importing the same file twice updates instead of duplicating.
+pub fn slug_id(question: &str) -> String {
+    let mut slug = String::new();
+    for c in question.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 64 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-').to_owned();
+    if valid_id(&slug) {
+        slug
+    } else {
+        new_id()
+    }
+}
+
 /// A fresh id for an entry created without one.
 pub fn new_id() -> String {
     let uuid = uuid::Uuid::new_v4().simple().to_string();
@@ -150,5 +172,11 @@ mod tests {
     #[test]
     fn generated_ids_are_valid() {
         assert!(valid_id(&new_id()));
+        assert_eq!(
+            slug_id("How do I reset my password?"),
+            "how-do-i-reset-my-password"
+        );
+        assert!(valid_id(&slug_id(&"long question ".repeat(20))));
+        assert!(valid_id(&slug_id("¿?")));
     }
 }

@@ -402,7 +402,7 @@ fn entries_of(drafts: Vec<FaqDraft>) -> Result<Vec<FaqEntry>, FaqError> {
         .into_iter()
         .enumerate()
         .map(|(i, d)| {
-            let id = d.id.clone().unwrap_or_else(entry::new_id);
+            let id = d.id.clone().unwrap_or_else(|| entry::slug_id(&d.question));
             d.into_entry(id)
                 .map_err(|e| InvalidEntry(format!("entry {}: {e}", i + 1)))
         })

@@ -1,11 +1,11 @@
 //! REST for operators: timelines, transcripts, conversations, tokens.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::json::JsonBody;
+use super::json::{JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::auth::{self, Caller};
 use crate::crm::{
@@ -86,7 +86,7 @@ pub struct PageQuery {
 pub async fn conversations(
     caller: Caller,
     State(state): State<AppState>,
-    Query(q): Query<PageQuery>,
+    QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ConversationPage>, ApiError> {
     caller.require(&[Role::Agent])?;
     let limit = q.limit.unwrap_or(50);

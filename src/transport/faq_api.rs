@@ -1,11 +1,11 @@
 //! REST for FAQ authors: `/v1/faq`.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::json::JsonBody;
+use super::json::{JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::crm::Role;
@@ -89,7 +89,7 @@ pub struct SearchHit {
 pub async fn search(
     caller: Caller,
     State(state): State<AppState>,
-    Query(q): Query<SearchQuery>,
+    QueryParams(q): QueryParams<SearchQuery>,
 ) -> Result<Json<Vec<SearchHit>>, ApiError> {
     caller.require(READERS)?;
     let limit = q.limit.unwrap_or(5);

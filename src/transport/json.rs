@@ -1,7 +1,7 @@
-//! A JSON body extractor whose rejections are typed [`ApiError`]s.
+//! Body and query extractors whose rejections are typed [`ApiError`]s.
 
-use axum::extract::rejection::JsonRejection;
-use axum::extract::FromRequest;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -23,5 +23,16 @@ impl From<JsonRejection> for ApiError {
             }
             other => ApiError::bad_request(other.body_text()),
         }
+    }
+}
+
+/// Like `axum::extract::Query`, with the API's error shape.
+#[derive(Debug, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct QueryParams<T>(pub T);
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request(r.body_text())
     }
 }

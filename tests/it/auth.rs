@@ -135,4 +135,16 @@ async fn health_and_unknown_routes() {
     assert_eq!(body["error"]["code"], "not_found");
     let (status, _) = app.get("/v1/conversations/not-a-uuid", OPERATOR).await;
     assert_eq!(status, 404);
+    let (status, body) = app.get("/v1/conversations?limit=lots", OPERATOR).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("bad_frame")),
+        "{body}"
+    );
+    let (status, body) = app.get("/v1/faq/search", OPERATOR).await;
+    assert_eq!(status, 400, "a search without q: {body}");
+    let r = app.http().delete(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "method_not_allowed");
 }
