@@ -6,7 +6,9 @@
 //! reading task handles one frame at a time; a `message` frame runs the
 //! whole turn (store, ack, bot reply) before the next frame is read, which
 //! keeps a connection's frames in order and is the backpressure on a
-//! client that sends faster than turns complete.
+//! client that sends faster than turns complete. This file is the socket
+//! plumbing (admission, the read/write loop, delivery of published
+//! frames); [`frames`] handles each protocol frame.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,17 +29,13 @@ use tracing::Instrument;
 
 use super::guard::{origin_allowed, RateLimiter};
 use crate::app::AppState;
-use crate::auth;
-use crate::crm::{Appended, ConversationStatus, CustomerProfile, EventKind, Sender, StoreError};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{self, ClientFrame, ServerFrame};
 use crate::room::{Published, Room};
-use crate::turn;
+
+mod frames;
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
-
-const MAX_PROFILE_FIELD: usize = 254;
-const MAX_COMMENT: usize = 2000;
 
 pub async fn upgrade(
     ws: WebSocketUpgrade,
@@ -346,240 +344,6 @@ impl Connection {
     fn accepted(&mut self) -> Flow {
         self.strikes = 0;
         Flow::Continue
-    }
-
-    async fn on_hello(
-        &mut self,
-        resume_token: Option<String>,
-        last_seq: Option<u64>,
-        profile: CustomerProfile,
-    ) -> Flow {
-        let too_long = [&profile.external_id, &profile.name, &profile.email]
-            .into_iter()
-            .flatten()
-            .any(|f| f.chars().count() > MAX_PROFILE_FIELD);
-        if too_long {
-            return self.reject(
-                ApiError::bad_request(format!(
-                    "customer fields are limited to {MAX_PROFILE_FIELD} characters"
-                )),
-                None,
-            );
-        }
-        let store = &self.state.store;
-        let resumed = match resume_token {
-            Some(token) if token.len() <= 128 => {
-                match store.conversation_by_resume(auth::hash(&token)).await {
-                    Ok(found) => found.map(|c| (c, token)),
-                    Err(e) => return self.send(&ServerFrame::error(e.into(), None)),
-                }
-            }
-            _ => None,
-        };
-        let is_resumed = resumed.is_some();
-        let (conversation, token) = match resumed {
-            Some(found) => found,
-            None => {
-                let token = format!("rt_{}", hex::encode(auth::random_bytes()));
-                let opened = async {
-                    let customer = store.upsert_customer(profile).await?;
-                    store
-                        .open_conversation(customer.id, auth::hash(&token))
-                        .await
-                };
-                match opened.await {
-                    Ok(c) => (c, token),
-                    Err(e) => return self.send(&ServerFrame::error(e.into(), None)),
-                }
-            }
-        };
-        tracing::Span::current()
-            .record("conversation_id", tracing::field::display(conversation.id));
-        tracing::info!(resumed = is_resumed, "chat joined");
-        let room = self.state.hub.join(conversation.id);
-        let events = room.subscribe();
-        let last_sent = last_seq.unwrap_or(0).min(conversation.last_seq);
-        self.joined = Some(Joined {
-            room,
-            events,
-            last_sent,
-        });
-        self.strikes = 0;
-        let welcome = ServerFrame::Welcome {
-            conversation_id: conversation.id,
-            customer_id: conversation.customer_id,
-            resume_token: token,
-            resumed: is_resumed,
-            status: conversation.status,
-        };
-        match self.send(&welcome) {
-            Flow::Continue => self.replay().await,
-            other => other,
-        }
-    }
-
-    async fn on_message(&mut self, client_id: String, text: String) -> Flow {
-        if !protocol::valid_client_id(&client_id) {
-            return self.reject(
-                ApiError::bad_request("client_id must be 1-64 printable characters"),
-                None,
-            );
-        }
-        let text = text.trim().to_owned();
-        if text.is_empty() {
-            return self.reject(
-                ApiError::bad_request("the message text is empty"),
-                Some(client_id),
-            );
-        }
-        let max = self.state.config.limits.max_message_chars;
-        if text.chars().count() > max {
-            return self.reject(
-                ApiError::new(
-                    ErrorCode::TooLarge,
-                    format!("messages are limited to {max} characters"),
-                ),
-                Some(client_id),
-            );
-        }
-        let Some(room) = self.joined.as_ref().map(|j| j.room.clone()) else {
-            return Flow::Continue;
-        };
-        let _turn = room.turn.lock().await;
-        let understood = match turn::understand(&self.state, &text).await {
-            Ok(u) => u,
-            Err(e) => return self.send(&ServerFrame::error(e.into(), Some(client_id))),
-        };
-        let appended = match turn::record_customer_message(
-            &self.state,
-            &room,
-            client_id.clone(),
-            text,
-            &understood,
-        )
-        .await
-        {
-            Ok(a) => a,
-            Err(StoreError::Closed) => {
-                return self.reject(
-                    ApiError::new(
-                        ErrorCode::Conflict,
-                        "this conversation is closed; start a new one",
-                    ),
-                    Some(client_id),
-                )
-            }
-            Err(e) => return self.send(&ServerFrame::error(e.into(), Some(client_id))),
-        };
-        self.strikes = 0;
-        let seq = appended.message().seq;
-        if let f @ (Flow::Close(..) | Flow::Drop) = self.send(&ServerFrame::Ack { client_id, seq })
-        {
-            return f;
-        }
-        if let Appended::Duplicate(m) = &appended {
-            // A resend is answered again only if the bot never answered it
-            // (the server stopped between the ack and the reply).
-            let unanswered = matches!(self.state.store.conversation(room.id).await, Ok(c) if c.last_seq == m.seq);
-            if !unanswered {
-                return Flow::Continue;
-            }
-        }
-        match turn::bot_reply(&self.state, &room, &understood).await {
-            Ok(_) => Flow::Continue,
-            Err(e) => {
-                tracing::error!(error = %e, "bot turn failed");
-                self.send(&ServerFrame::error(
-                    ApiError::new(
-                        ErrorCode::Unavailable,
-                        "the assistant cannot answer right now; please try again",
-                    ),
-                    None,
-                ))
-            }
-        }
-    }
-
-    async fn on_feedback(&mut self, seq: u64, helpful: bool) -> Flow {
-        let Some(id) = self.joined.as_ref().map(|j| j.room.id) else {
-            return Flow::Continue;
-        };
-        let store = &self.state.store;
-        match store.message(id, seq).await {
-            Ok(Some(m)) if m.from == Sender::Bot => {}
-            Ok(_) => {
-                return self.reject(
-                    ApiError::not_found(format!("there is no bot message with seq {seq}")),
-                    None,
-                )
-            }
-            Err(e) => return self.send(&ServerFrame::error(e.into(), None)),
-        }
-        match store
-            .record_event(id, EventKind::Feedback { seq, helpful })
-            .await
-        {
-            Ok(_) => self.accepted(),
-            Err(e) => self.send(&ServerFrame::error(e.into(), None)),
-        }
-    }
-
-    async fn on_rating(&mut self, score: u8, comment: Option<String>) -> Flow {
-        if !(1..=5).contains(&score) {
-            return self.reject(ApiError::bad_request("score must be 1 to 5"), None);
-        }
-        let comment = comment
-            .map(|c| c.trim().to_owned())
-            .filter(|c| !c.is_empty());
-        if comment
-            .as_ref()
-            .is_some_and(|c| c.chars().count() > MAX_COMMENT)
-        {
-            return self.reject(
-                ApiError::new(
-                    ErrorCode::TooLarge,
-                    format!("comments are limited to {MAX_COMMENT} characters"),
-                ),
-                None,
-            );
-        }
-        let Some(id) = self.joined.as_ref().map(|j| j.room.id) else {
-            return Flow::Continue;
-        };
-        match self
-            .state
-            .store
-            .record_event(id, EventKind::Rating { score, comment })
-            .await
-        {
-            Ok(_) => self.accepted(),
-            Err(e) => self.send(&ServerFrame::error(e.into(), None)),
-        }
-    }
-
-    async fn on_close(&mut self) -> Flow {
-        let Some(room) = self.joined.as_ref().map(|j| j.room.clone()) else {
-            return Flow::Continue;
-        };
-        let closed = ServerFrame::Status {
-            status: ConversationStatus::Closed,
-            position: None,
-            reason: None,
-        };
-        let _turn = room.turn.lock().await;
-        let event = EventKind::ConversationClosed {
-            by: Sender::Customer,
-        };
-        match self.state.store.record_event(room.id, event).await {
-            Ok(_) => {
-                tracing::info!("conversation closed by the customer");
-                room.publish(&closed);
-                self.accepted()
-            }
-            // Closing twice is not an error; tell this socket again.
-            Err(StoreError::Closed) => self.send(&closed),
-            Err(e) => self.send(&ServerFrame::error(e.into(), None)),
-        }
     }
 }
 
