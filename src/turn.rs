@@ -34,28 +34,34 @@ pub struct Understood {
 }
 
 impl Understood {
+    /// The FAQ scores kept with the message, best first.
+    pub fn scores(&self) -> Vec<FaqScore> {
+        self.faq
+            .iter()
+            .zip(&self.candidates)
+            .take(STORED_SCORES)
+            .map(|(s, c)| FaqScore {
+                id: s.entry.id.clone(),
+                bm25: s.score,
+                similarity: s.similarity,
+                confidence: c.confidence,
+            })
+            .collect()
+    }
+
     /// The analysis as stored with the message.
     pub fn stored(&self) -> Option<MessageAnalysis> {
         self.analysis.as_ref().map(|a| MessageAnalysis {
             sentiment: a.sentiment,
             intent: a.intent.clone(),
-            faq: self
-                .faq
-                .iter()
-                .zip(&self.candidates)
-                .take(STORED_SCORES)
-                .map(|(s, c)| FaqScore {
-                    id: s.entry.id.clone(),
-                    bm25: s.score,
-                    similarity: s.similarity,
-                    confidence: c.confidence,
-                })
-                .collect(),
+            faq: self.scores(),
         })
     }
 }
 
-/// Run the models and the FAQ search over `text`.
+/// Run the models and the FAQ search over `text`. Busy or failing models
+/// are logged and leave the analysis empty; the FAQ search then ranks by
+/// BM25 alone.
 pub async fn understand(state: &AppState, text: &str) -> Result<Understood, FaqError> {
     let started = Instant::now();
     let analyzed = match state.understanding.analyze(text).await {
@@ -67,16 +73,28 @@ pub async fn understand(state: &AppState, text: &str) -> Result<Understood, FaqE
     };
     let infer_ms = started.elapsed().as_millis() as u64;
     let (analysis, embedding) = analyzed.unzip();
-    let faq = state
-        .faq
-        .search_hybrid(text.to_owned(), embedding, CANDIDATES)
-        .await?;
-    let candidates = candidates(&faq);
+    let understood = retrieve(state, text, analysis, embedding).await?;
     tracing::debug!(
         infer_ms,
         search_ms = started.elapsed().as_millis() as u64 - infer_ms,
         "message understood"
     );
+    Ok(understood)
+}
+
+/// The FAQ search for `text`, re-ranked by meaning when its embedding is
+/// there.
+pub async fn retrieve(
+    state: &AppState,
+    text: &str,
+    analysis: Option<Analysis>,
+    embedding: Option<Vec<f32>>,
+) -> Result<Understood, FaqError> {
+    let faq = state
+        .faq
+        .search_hybrid(text.to_owned(), embedding, CANDIDATES)
+        .await?;
+    let candidates = candidates(&faq);
     Ok(Understood {
         analysis,
         faq,

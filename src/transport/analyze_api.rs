@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::json::JsonBody;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::crm::{FaqScore, MessageAnalysis};
+use crate::crm::MessageAnalysis;
 use crate::error::ApiError;
 use crate::turn;
 
@@ -42,27 +42,20 @@ pub async fn analyze(
     // The same analysis a customer turn runs; busy models are an error
     // here rather than a silent fallback.
     let (analysis, embedding) = state.understanding.analyze(text).await?;
-    let found = state
+    let understood = turn::retrieve(&state, text, None, Some(embedding)).await?;
+    let analysis = MessageAnalysis {
+        sentiment: analysis.sentiment,
+        intent: analysis.intent,
+        faq: understood.scores(),
+    };
+    let faq_questions = understood
         .faq
-        .search_hybrid(text.to_owned(), Some(embedding), 5)
-        .await?;
-    let candidates = turn::candidates(&found);
-    let faq = found
-        .iter()
-        .zip(&candidates)
-        .map(|(s, c)| FaqScore {
-            id: s.entry.id.clone(),
-            bm25: s.score,
-            similarity: s.similarity,
-            confidence: c.confidence,
-        })
+        .into_iter()
+        .take(analysis.faq.len())
+        .map(|s| s.entry.question)
         .collect();
     Ok(Json(Analyzed {
-        analysis: MessageAnalysis {
-            sentiment: analysis.sentiment,
-            intent: analysis.intent,
-            faq,
-        },
-        faq_questions: found.into_iter().map(|s| s.entry.question).collect(),
+        analysis,
+        faq_questions,
     }))
 }
