@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -122,8 +123,16 @@ impl Application {
         let state = self.state.clone();
         let shutdown = state.shutdown.clone();
         let router = transport::router(state.clone());
+        // Replies are small frames written right after reading one: without
+        // TCP_NODELAY, Nagle's algorithm holds each back until the client's
+        // delayed ACK (about 40 ms a turn; docs/benchmarks.md).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         let serve = axum::serve(
-            self.listener,
+            listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown({
