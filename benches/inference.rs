@@ -1,4 +1,4 @@
-//! Inference benchmark: the sentence encoder (+ sentiment head) and the
+//! Inference benchmark: the sentence encoder, the sentiment model and the
 //! FAQ search, through the library's public API.
 //!
 //!     cargo bench --bench inference
@@ -12,10 +12,16 @@
 //!   (e.g. built by models/recipe/export_encoder.py). If `tokenizer.json`
 //!   and `sentiment.onnx` are not beside it, they are taken from models/
 //!   through a temporary directory.
+//! - `FRONTDESK_BENCH_MODELS`: more complete model directories to compare,
+//!   as `label=dir,label=dir` (e.g. the int8 encoder with the light
+//!   sentiment head instead of the fine-tuned sentiment model).
 //! - `FRONTDESK_BENCH_RUNS`: timed runs per case (default 50).
 //!
-//! Every encoder case runs the tokenizer, the encoder and the sentiment
-//! model, as one customer turn does (`Understanding::analyze`).
+//! Every model case includes tokenisation. "encoder" cases run the sentence
+//! encoder alone; "encoder + sentiment" cases also run `sentiment.onnx`, as
+//! a customer turn does (`Understanding::analyze`). For an fp32 directory
+//! without its own `sentiment.onnx` that is the shipped one from models/,
+//! so only the "encoder" rows compare int8 with fp32.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -99,7 +105,9 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     std::process::exit(1);
 }
 
-/// Per-message latency and batched throughput of the models in `dir`.
+/// Per-message latency and batched throughput of the models in `dir`:
+/// the encoder alone (what int8 vs fp32 compares), and the encoder plus
+/// the sentiment model (what a customer turn runs).
 fn bench_encoder(label: &str, dir: &Path, runs: usize, rows: &mut Vec<Row>) {
     for &threads in THREADS {
         let started = Instant::now();
@@ -110,23 +118,47 @@ fn bench_encoder(label: &str, dir: &Path, runs: usize, rows: &mut Vec<Row>) {
             started.elapsed()
         );
         let t = threads.to_string();
-        // Per-message latency: one text per run, cycling through all texts,
-        // so the figure mixes short and long messages like real traffic.
-        let times = measure(TEXTS.len(), runs.max(TEXTS.len() * 4), |i| {
-            let texts = batch_of(1, i);
-            models
-                .encode(&texts, true)
-                .unwrap_or_else(|e| fail("encode", e));
-        });
-        rows.push(row(label, &t, "per-message latency", 1, &times));
-        for &batch in BATCHES {
-            let times = measure(3, runs, |i| {
-                let texts = batch_of(batch, i * batch);
+        for (sentiment, what) in [(false, "encoder"), (true, "encoder + sentiment")] {
+            // Per-message latency: one text per run, cycling through all
+            // texts, so the figure mixes short and long messages like real
+            // traffic.
+            let times = measure(TEXTS.len(), runs.max(TEXTS.len() * 4), |i| {
                 models
-                    .encode(&texts, true)
+                    .encode(&batch_of(1, i), sentiment)
                     .unwrap_or_else(|e| fail("encode", e));
             });
-            rows.push(row(label, &t, "batch throughput", batch, &times));
+            rows.push(row(
+                label,
+                &t,
+                &format!("{what}: per-message latency"),
+                1,
+                &times,
+            ));
+            for &batch in BATCHES {
+                let times = measure(3, runs, |i| {
+                    models
+                        .encode(&batch_of(batch, i * batch), sentiment)
+                        .unwrap_or_else(|e| fail("encode", e));
+                });
+                rows.push(row(label, &t, &format!("{what}: batch"), batch, &times));
+            }
+        }
+        // One text repeated: no padding, so this shows what batching gains
+        // when every text in a batch has the same length.
+        for &batch in &[1usize, 32] {
+            let texts = vec![TEXTS[0]; batch];
+            let times = measure(3, runs, |_| {
+                models
+                    .encode(&texts, false)
+                    .unwrap_or_else(|e| fail("encode", e));
+            });
+            rows.push(row(
+                label,
+                &t,
+                "encoder: batch of one text repeated",
+                batch,
+                &times,
+            ));
         }
     }
 }
@@ -199,7 +231,13 @@ fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
                 }
             })
         });
-        rows.push(row("int8", "1", "worker, concurrent requests", n, &times));
+        rows.push(row(
+            "int8",
+            "1",
+            "worker (encoder + sentiment), concurrent requests",
+            n,
+            &times,
+        ));
     }
 
     // FAQ search alone: the query embeddings are computed beforehand.
@@ -254,10 +292,35 @@ fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
     rows.push(row(
         "int8",
         "1",
-        "encode + search_hybrid (one turn)",
+        "Nlu::encode + search_hybrid (a turn's understanding)",
         1,
         &times,
     ));
+}
+
+/// Token counts of the texts: batches are padded to their longest text,
+/// so the spread matters for batched throughput.
+fn report_lengths(models: &Path) {
+    let mut tokenizer = tokenizers::Tokenizer::from_file(models.join("tokenizer.json"))
+        .unwrap_or_else(|e| fail("tokenizer", e));
+    // The file pads to 128; `Models` pads to the longest text instead.
+    tokenizer.with_padding(None);
+    let lengths: Vec<usize> = TEXTS
+        .iter()
+        .map(|t| {
+            tokenizer
+                .encode(*t, true)
+                .map(|e| e.get_ids().len())
+                .unwrap_or(0)
+        })
+        .collect();
+    let mean = lengths.iter().sum::<usize>() as f64 / lengths.len() as f64;
+    eprintln!(
+        "{} texts, tokens with [CLS]/[SEP]: {lengths:?} (mean {mean:.1}, max {}); \"one text repeated\" uses {} tokens",
+        TEXTS.len(),
+        lengths.iter().max().unwrap_or(&0),
+        lengths[0]
+    );
 }
 
 fn main() {
@@ -267,6 +330,7 @@ fn main() {
         .unwrap_or(50)
         .max(1);
     let int8 = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
+    report_lengths(&int8);
     let mut rows = Vec::new();
 
     bench_encoder("int8", &int8, runs, &mut rows);
@@ -276,6 +340,15 @@ fn main() {
             bench_encoder("fp32", &dir, runs, &mut rows);
         }
         None => eprintln!("FRONTDESK_FP32_MODELS is not set: skipping the fp32 encoder"),
+    }
+    // Further complete model directories to compare, as `label=dir,…`.
+    for spec in std::env::var("FRONTDESK_BENCH_MODELS")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if let Some((label, dir)) = spec.split_once('=') {
+            bench_encoder(label, Path::new(dir), runs, &mut rows);
+        }
     }
     bench_server_path(&int8, runs, &mut rows);
 

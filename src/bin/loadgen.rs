@@ -9,6 +9,10 @@
 //! comes first. Only loopback servers are accepted: this is a benchmark
 //! tool, not a way to load someone else's server.
 //!
+//! With `--server-pid` it also reports the server's peak RSS and its CPU
+//! use during the run by thread name (from /proc), and always its own CPU
+//! use, since loadgen shares the machine with the server.
+//!
 //! The server's per-connection rate limit (2 messages/s by default) and
 //! per-IP connection limit (16) apply; raise them in the server's config
 //! to measure capacity rather than the limits (see docs/benchmarks.md).
@@ -268,6 +272,62 @@ fn server_memory(pid: u32) -> Option<(u64, u64)> {
     Some((field("VmHWM:")?, field("VmRSS:")?))
 }
 
+/// CPU time (user + system) of `pid` ("self" for loadgen) and of its live
+/// threads by name, in clock ticks: 1/100 s (USER_HZ on Linux).
+fn cpu_ticks(pid: &str) -> (u64, BTreeMap<String, u64>) {
+    // "id (comm) state …": comm may hold spaces, so split at the last ')';
+    // utime and stime are the 12th and 13th fields after it.
+    let parse = |stat: &str| -> Option<(String, u64)> {
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let fields: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+        Some((
+            stat.get(open + 1..close)?.to_owned(),
+            ticks(11)? + ticks(12)?,
+        ))
+    };
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).ok();
+    let total = read(format!("/proc/{pid}/stat").into())
+        .and_then(|s| parse(&s))
+        .map_or(0, |(_, t)| t);
+    let mut threads = BTreeMap::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            if let Some((name, t)) = read(task.path().join("stat")).and_then(|s| parse(&s)) {
+                *threads.entry(name).or_default() += t;
+            }
+        }
+    }
+    (total, threads)
+}
+
+/// Average CPU use between two `cpu_ticks` readings, as "% of one core",
+/// with the busiest thread names.
+fn cpu_line(
+    before: &(u64, BTreeMap<String, u64>),
+    after: &(u64, BTreeMap<String, u64>),
+    secs: f64,
+) -> String {
+    let pct = |ticks: u64| ticks as f64 / secs; // ticks/100 s ÷ secs × 100 %
+    let mut threads: Vec<(&String, u64)> = after
+        .1
+        .iter()
+        .map(|(name, t)| (name, t.saturating_sub(*before.1.get(name).unwrap_or(&0))))
+        .filter(|(_, t)| *t > 0)
+        .collect();
+    threads.sort_by_key(|t| std::cmp::Reverse(t.1));
+    let top: Vec<String> = threads
+        .iter()
+        .take(4)
+        .map(|(name, t)| format!("{name} {:.0}%", pct(*t)))
+        .collect();
+    format!(
+        "{:.0}% of one core (threads: {})",
+        pct(after.0.saturating_sub(before.0)),
+        top.join(", ")
+    )
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
@@ -280,6 +340,8 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::FAILURE;
     }
     let before = args.server_pid.and_then(server_memory);
+    let server_pid = args.server_pid.map(|p| p.to_string());
+    let cpu_before = (server_pid.as_deref().map(cpu_ticks), cpu_ticks("self"));
     let started = Instant::now();
     let end = started + Duration::from_secs(args.duration_secs);
     let tasks: Vec<_> = (0..args.connections)
@@ -293,6 +355,7 @@ async fn main() -> std::process::ExitCode {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu_after = (server_pid.as_deref().map(cpu_ticks), cpu_ticks("self"));
 
     println!(
         "connections={} messages/conn={} url={}",
@@ -322,6 +385,13 @@ async fn main() -> std::process::ExitCode {
             ),
             _ => println!("server pid {pid}: /proc/{pid}/status not readable"),
         }
+        if let (Some(b), Some(a)) = (&cpu_before.0, &cpu_after.0) {
+            println!("server CPU: {}", cpu_line(b, a, elapsed));
+        }
     }
+    println!(
+        "loadgen CPU: {}",
+        cpu_line(&cpu_before.1, &cpu_after.1, elapsed)
+    );
     std::process::ExitCode::SUCCESS
 }
