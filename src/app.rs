@@ -109,10 +109,6 @@ impl Application {
         self.listener.local_addr().unwrap_or(self.state.config.addr)
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
-    }
-
     /// Serve until `signal` completes, then shut down in order: stop
     /// accepting, close every socket with a close frame, wait for them
     /// (bounded), flush the store.

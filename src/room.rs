@@ -85,10 +85,4 @@ impl Hub {
         }
         room
     }
-
-    /// The room of `id` if someone is in it.
-    pub fn get(&self, id: ConversationId) -> Option<Arc<Room>> {
-        let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
-        rooms.map.get(&id).and_then(Weak::upgrade)
-    }
 }

@@ -139,10 +139,6 @@ impl Classifier {
         }
     }
 
-    pub fn classes(&self) -> usize {
-        self.classes
-    }
-
     /// Class probabilities for one embedding.
     pub fn probabilities(&self, x: &[f32]) -> Vec<f32> {
         let mut logits: Vec<f32> = (0..self.classes)
