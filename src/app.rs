@@ -15,6 +15,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::crm::Store;
 use crate::faq::Faq;
+use crate::handoff::Handoff;
 use crate::nlu::{intents, Nlu, Understanding};
 use crate::room::Hub;
 use crate::transport::{self, guard::ConnectionCounter};
@@ -27,6 +28,7 @@ pub struct AppState {
     pub faq: Faq,
     pub understanding: Understanding,
     pub hub: Arc<Hub>,
+    pub handoff: Arc<Handoff>,
     pub connections: Arc<ConnectionCounter>,
     /// Cancelled when the server shuts down; sockets close on it.
     pub shutdown: CancellationToken,
@@ -70,6 +72,15 @@ impl Application {
                 config.addr
             )
         })?;
+        let hub = Arc::new(Hub::default());
+        let shutdown = CancellationToken::new();
+        let handoff = Handoff::start(
+            store.clone(),
+            hub.clone(),
+            config.handoff.clone(),
+            shutdown.clone(),
+        )
+        .await?;
         // Last, so a start that fails earlier never generates a token it
         // cannot show.
         let generated_operator_token =
@@ -80,9 +91,10 @@ impl Application {
             store,
             faq,
             understanding,
-            hub: Arc::new(Hub::default()),
+            hub,
+            handoff,
             connections: Arc::new(ConnectionCounter::default()),
-            shutdown: CancellationToken::new(),
+            shutdown,
         };
         Ok(Self {
             listener,

@@ -28,7 +28,105 @@ pub struct Config {
     pub limits: Limits,
     pub origins: Origins,
     pub bot: BotPolicy,
+    pub escalation: EscalationPolicy,
+    pub handoff: HandoffSettings,
     pub models: ModelSettings,
+}
+
+/// When the bot hands a conversation to a person (see
+/// `dialogue::escalation`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationPolicy {
+    /// Negative probability (0..1) of one message that escalates at once.
+    pub strong_negative: f32,
+    /// Customer messages the negative trend is averaged over.
+    pub trend_turns: usize,
+    /// Mean negative probability over `trend_turns` messages that escalates.
+    pub trend_negative: f32,
+    /// Turns in a row without a confident answer that escalate.
+    pub unresolved_turns: u32,
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        Self {
+            strong_negative: 0.97,
+            trend_turns: 3,
+            trend_negative: 0.8,
+            unresolved_turns: 3,
+        }
+    }
+}
+
+/// The agent queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HandoffSettings {
+    /// Conversations one agent may own at once.
+    pub agent_capacity: usize,
+    /// A conversation queued longer than this is flagged overdue and
+    /// raised in priority.
+    #[serde(with = "humantime_secs")]
+    pub overdue_after: Duration,
+    /// Priority added to an overdue conversation.
+    pub overdue_boost: u32,
+    /// Priority of each escalation reason; higher is served first, equal
+    /// priorities first come, first served.
+    pub priority: ReasonPriority,
+}
+
+/// Queue priority per escalation reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReasonPriority {
+    pub handoff_requested: u32,
+    pub intent_needs_human: u32,
+    pub negative_sentiment: u32,
+    pub negative_trend: u32,
+    pub not_helpful: u32,
+    pub unresolved: u32,
+    pub agent_takeover: u32,
+}
+
+impl ReasonPriority {
+    pub fn of(&self, code: crate::crm::EscalationCode) -> u32 {
+        use crate::crm::EscalationCode as C;
+        match code {
+            C::HandoffRequested => self.handoff_requested,
+            C::IntentNeedsHuman => self.intent_needs_human,
+            C::NegativeSentiment => self.negative_sentiment,
+            C::NegativeTrend => self.negative_trend,
+            C::NotHelpful => self.not_helpful,
+            C::Unresolved => self.unresolved,
+            C::AgentTakeover => self.agent_takeover,
+        }
+    }
+}
+
+impl Default for ReasonPriority {
+    fn default() -> Self {
+        Self {
+            handoff_requested: 2,
+            intent_needs_human: 2,
+            negative_sentiment: 3,
+            negative_trend: 3,
+            not_helpful: 1,
+            unresolved: 1,
+            agent_takeover: 0,
+        }
+    }
+}
+
+impl Default for HandoffSettings {
+    fn default() -> Self {
+        Self {
+            agent_capacity: 3,
+            overdue_after: Duration::from_secs(300),
+            overdue_boost: 10,
+            priority: ReasonPriority::default(),
+        }
+    }
 }
 
 /// Where the models and intents are, and how inference runs.
@@ -138,6 +236,8 @@ impl Default for Config {
             limits: Limits::default(),
             origins: Origins::default(),
             bot: BotPolicy::default(),
+            escalation: EscalationPolicy::default(),
+            handoff: HandoffSettings::default(),
             models: ModelSettings::default(),
         }
     }
@@ -248,6 +348,14 @@ impl Config {
             Some("models.threads, models.max_batch and models.queue must be positive")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
             Some("bot.answer_confidence must be between 0 and 1")
+        } else if !(0.0..=1.0).contains(&self.escalation.strong_negative)
+            || !(0.0..=1.0).contains(&self.escalation.trend_negative)
+        {
+            Some("escalation.strong_negative and escalation.trend_negative must be between 0 and 1")
+        } else if self.escalation.trend_turns == 0 || self.escalation.unresolved_turns == 0 {
+            Some("escalation.trend_turns and escalation.unresolved_turns must be positive")
+        } else if self.handoff.agent_capacity == 0 {
+            Some("handoff.agent_capacity must be positive")
         } else if matches!(&self.operator_token, Some(t) if t.len() < 16) {
             Some("operator_token must be at least 16 characters")
         } else {

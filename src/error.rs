@@ -101,10 +101,20 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             StoreError::Closed => ApiError::new(ErrorCode::Conflict, "the conversation is closed"),
+            StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
             StoreError::Commit(crate::crm::CommitError::Closed) => {
                 ApiError::new(ErrorCode::Unavailable, "the server is shutting down")
             }
             other => ApiError::internal(&other),
+        }
+    }
+}
+
+impl From<crate::handoff::HandoffError> for ApiError {
+    fn from(e: crate::handoff::HandoffError) -> Self {
+        match e {
+            crate::handoff::HandoffError::Store(s) => s.into(),
+            crate::handoff::HandoffError::Refused(m) => ApiError::new(ErrorCode::Conflict, m),
         }
     }
 }

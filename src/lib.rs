@@ -12,12 +12,16 @@
 //! - [`config`] — the one typed configuration tree (defaults, TOML file,
 //!   environment).
 //! - [`transport`] — the axum router: the customer websocket `/v1/chat`,
-//!   REST for operators and FAQ authors, health checks.
-//! - [`protocol`] — protocol v1 frames, parsed at the edge.
+//!   the agent websocket `/v1/agent`, REST for agents, operators and FAQ
+//!   authors, health checks.
+//! - [`protocol`] — protocol v1 frames of both sockets, parsed at the edge.
 //! - [`room`] — live conversations and the sockets attached to each.
 //! - [`turn`] — one customer turn: store, acknowledge, retrieve, decide,
 //!   answer.
-//! - [`dialogue`] — the bot's turn policy, a pure function.
+//! - [`dialogue`] — the bot's turn policy and the escalation rules, pure
+//!   functions.
+//! - [`handoff`] — the agent queue, agent presence, and every change of
+//!   hands (escalate, claim, release, transfer, hand back, close).
 //! - [`nlu`] — the ONNX models (sentence encoder, sentiment) on a batching
 //!   inference thread, and intents learned from `intents/` at start-up.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index and their
@@ -36,6 +40,9 @@
 //! batched by one committer thread; model inference runs on its own thread
 //! behind a bounded queue. The turns of one conversation are
 //! serialised by its room's lock; different conversations run in parallel.
+//! Changes of hands run one at a time under the handoff desk's lock, and
+//! the store's transaction decides races (exactly one agent wins a
+//! claim; the bot cannot speak once an agent owns the conversation).
 
 pub mod app;
 pub mod auth;
@@ -45,6 +52,7 @@ pub mod dialogue;
 pub mod error;
 pub mod eval;
 pub mod faq;
+pub mod handoff;
 pub mod nlu;
 pub mod protocol;
 pub mod room;

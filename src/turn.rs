@@ -1,5 +1,6 @@
 //! One customer turn, the hot path: understand the message, store it with
-//! its analysis, acknowledge it, then let the bot decide and answer.
+//! its analysis, acknowledge it, then let the bot decide, answer and,
+//! when the escalation rules say so, hand the conversation to a person.
 //!
 //! The caller holds the room's turn lock, so the bot's reply always
 //! follows the message it answers. Every step that a client is told about
@@ -14,16 +15,19 @@ use crate::crm::{
     Appended, ConversationStatus, FaqScore, Message, MessageAnalysis, NewMessage, Sender,
     StoreError,
 };
+use crate::dialogue::escalation::{self, History, IntentSignal, TurnSignals};
 use crate::dialogue::{self, Decision, FaqCandidate, IntentCandidate, TurnInput};
 use crate::faq::{hybrid_score, FaqError, ScoredEntry, BM25_HALF};
+use crate::handoff::HandoffError;
 use crate::nlu::Analysis;
-use crate::protocol::ServerFrame;
 use crate::room::Room;
 
 /// FAQ candidates fetched per turn.
 const CANDIDATES: usize = 5;
 /// FAQ scores kept with the message in the timeline.
 const STORED_SCORES: usize = 3;
+/// Recent timeline events the escalation rules look at.
+const HISTORY_EVENTS: usize = 40;
 
 /// What a turn learned about a customer message before storing it.
 #[derive(Debug, Clone)]
@@ -114,58 +118,98 @@ pub async fn record_customer_message(
     let message = NewMessage::customer(client_id, text, understood.stored());
     let appended = state.store.append_message(room.id, message).await?;
     if let Appended::New(m) = &appended {
-        room.publish(&ServerFrame::message(m));
+        room.message(m);
     }
     Ok(appended)
 }
 
-/// The bot's answer, stored and published. Does nothing unless the bot
-/// owns the conversation.
+/// The bot's answer to `customer` (the message just stored), and the
+/// escalation it may trigger. Does nothing but keep the queue's sentiment
+/// current unless the bot owns the conversation.
 pub async fn bot_reply(
     state: &AppState,
     room: &Room,
+    customer: &Message,
     understood: &Understood,
 ) -> Result<Option<Message>, StoreError> {
     let conversation = state.store.conversation(room.id).await?;
     if conversation.status != ConversationStatus::Bot {
+        state.handoff.customer_said(room.id, customer).await;
         return Ok(None);
     }
-    room.publish(&ServerFrame::Typing { from: Sender::Bot });
-    let intent = understood.analysis.as_ref().and_then(|a| {
+    room.typing(Sender::Bot);
+    let analysis = understood.analysis.as_ref();
+    let intent = analysis.and_then(|a| {
         let name = a.intent.name.as_deref()?;
-        let def = state.understanding.intents.get(name)?;
-        Some(IntentCandidate {
-            name,
-            confidence: a.intent.confidence,
-            responses: &def.responses,
-            needs_human: def.escalate || def.handoff,
-        })
+        Some((a, state.understanding.intents.get(name)?))
     });
     let input = TurnInput {
         faq: &understood.candidates,
-        intent,
+        intent: intent.map(|(a, def)| IntentCandidate {
+            name: &def.name,
+            confidence: a.intent.confidence,
+            responses: &def.responses,
+            needs_human: def.escalate || def.handoff,
+        }),
     };
     let decision = dialogue::decide(&input, &state.config.bot);
-    tracing::info!(reason = decision.reason(), "bot decided");
-    let reply = match decision {
-        Decision::Answer { faq_id, text, .. } => NewMessage {
-            faq_id: Some(faq_id),
-            ..NewMessage::bot(text)
-        },
-        Decision::Intent { text, .. } => NewMessage::bot(text),
-        Decision::Clarify { text, suggestions } => NewMessage {
-            suggestions,
-            ..NewMessage::bot(text)
-        },
+    let history = History::from_events(
+        &state.store.recent_events(room.id, HISTORY_EVENTS).await?,
+        customer.seq,
+    );
+    let signals = TurnSignals {
+        sentiment: analysis.map(|a| a.sentiment),
+        intent: intent.map(|(a, def)| IntentSignal {
+            name: &def.name,
+            confidence: a.intent.confidence,
+            handoff: def.handoff,
+            escalate: def.escalate,
+        }),
+        resolved: matches!(decision, Decision::Answer { .. } | Decision::Intent { .. }),
     };
-    let stored = state
-        .store
-        .append_message(room.id, reply)
-        .await?
-        .message()
-        .clone();
-    room.publish(&ServerFrame::message(&stored));
-    Ok(Some(stored))
+    let trigger = escalation::assess(&history, &signals, &state.config.escalation);
+    tracing::info!(
+        reason = decision.reason(),
+        escalation = trigger.as_ref().map(|t| t.code.as_str()),
+        "bot decided"
+    );
+    // Escalating, the bot still gives a confident answer but not an
+    // unsure one: the person who takes over will.
+    let reason = decision.reason();
+    let reply = match decision {
+        Decision::Answer { faq_id, text, .. } => Some(NewMessage {
+            faq_id: Some(faq_id),
+            ..NewMessage::bot(text, reason)
+        }),
+        Decision::Intent { text, .. } => Some(NewMessage::bot(text, reason)),
+        Decision::Clarify { .. } if trigger.is_some() => None,
+        Decision::Clarify { text, suggestions } => Some(NewMessage {
+            suggestions,
+            ..NewMessage::bot(text, reason)
+        }),
+    };
+    let mut stored = None;
+    if let Some(reply) = reply {
+        match state.store.append_message(room.id, reply).await {
+            Ok(appended) => {
+                let m = appended.message().clone();
+                room.message(&m);
+                stored = Some(m);
+            }
+            // An agent took over while the bot was thinking: it stays quiet.
+            Err(StoreError::Conflict(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+    if let Some(trigger) = trigger {
+        let sentiment = analysis.map(|a| a.sentiment);
+        match state.handoff.escalate(room.id, trigger, sentiment).await {
+            Ok(_) => {}
+            Err(HandoffError::Store(e)) => return Err(e),
+            Err(HandoffError::Refused(m)) => tracing::warn!(message = %m, "escalation refused"),
+        }
+    }
+    Ok(stored)
 }
 
 /// Ranking score at which the semantic confidence starts to rise, and the

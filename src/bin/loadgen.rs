@@ -85,6 +85,8 @@ struct Args {
 #[derive(Default)]
 struct Stats {
     turns: usize,
+    /// Conversations the bot handed to the agent queue.
+    escalations: usize,
     ack: Vec<Duration>,
     reply: Vec<Duration>,
     /// Error frames by `code`, plus client-side failures as `client:*`.
@@ -98,6 +100,7 @@ impl Stats {
 
     fn merge(&mut self, other: Stats) {
         self.turns += other.turns;
+        self.escalations += other.escalations;
         self.ack.extend(other.ack);
         self.reply.extend(other.reply);
         for (code, n) in other.errors {
@@ -151,18 +154,50 @@ where
     }
 }
 
-/// One customer: hello, then `messages` turns, stopping at `end`.
+/// One customer: hello, then `messages` turns, stopping at `end`. When
+/// the bot hands the conversation to a person (a `queued` status), the
+/// customer starts a new conversation, as the bot would no longer answer.
 async fn customer(id: usize, url: String, messages: usize, end: Instant) -> Stats {
     let mut stats = Stats::default();
-    let mut ws = match timeout_at(end, tokio_tungstenite::connect_async(url.as_str())).await {
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (id as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
+    let mut n = 0;
+    while n < messages && Instant::now() < end {
+        let Some(mut ws) = open_conversation(&url, end, &mut stats).await else {
+            return stats;
+        };
+        match turns(&mut ws, id, &mut n, messages, end, &mut rng, &mut stats).await {
+            Conversation::HandedOver => stats.escalations += 1,
+            Conversation::Done => {
+                let _ = ws.close(None).await;
+                return stats;
+            }
+        }
+        let _ = ws.close(None).await;
+    }
+    stats
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+enum Conversation {
+    /// Out of messages, out of time, or the socket failed.
+    Done,
+    /// Escalated to the agent queue; the bot no longer answers.
+    HandedOver,
+}
+
+/// Connect and say hello; `None` if that failed (recorded in `stats`).
+async fn open_conversation(url: &str, end: Instant, stats: &mut Stats) -> Option<Socket> {
+    let mut ws = match timeout_at(end, tokio_tungstenite::connect_async(url)).await {
         Ok(Ok((ws, _))) => ws,
         Ok(Err(_)) => {
             stats.error("client:connect");
-            return stats;
+            return None;
         }
         Err(_) => {
             stats.error("client:timeout");
-            return stats;
+            return None;
         }
     };
     if ws
@@ -171,43 +206,52 @@ async fn customer(id: usize, url: String, messages: usize, end: Instant) -> Stat
         .is_err()
     {
         stats.error("client:closed");
-        return stats;
+        return None;
     }
     // Wait for `welcome`; the server may first refuse us (connection limit).
     loop {
         match next_frame(&mut ws, end).await {
-            Ok(f) if f["type"] == "welcome" => break,
+            Ok(f) if f["type"] == "welcome" => return Some(ws),
             Ok(f) if f["type"] == "error" => stats.error(f["code"].as_str().unwrap_or("unknown")),
             Ok(_) => {}
             Err(e) => {
                 stats.error(e);
-                return stats;
+                return None;
             }
         }
     }
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ (id as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D);
-    for n in 0..messages {
-        if Instant::now() >= end {
-            break;
-        }
+}
+
+/// Ask questions in one conversation until done or handed over.
+async fn turns(
+    ws: &mut Socket,
+    id: usize,
+    n: &mut usize,
+    messages: usize,
+    end: Instant,
+    rng: &mut u64,
+    stats: &mut Stats,
+) -> Conversation {
+    while *n < messages && Instant::now() < end {
         let client_id = format!("lg-{id}-{n}");
-        let text = QUESTIONS[(next_random(&mut rng) % QUESTIONS.len() as u64) as usize];
+        *n += 1;
+        let text = QUESTIONS[(next_random(rng) % QUESTIONS.len() as u64) as usize];
         let frame = json!({"type": "message", "client_id": client_id, "text": text});
         let sent = Instant::now();
         if ws.send(Message::text(frame.to_string())).await.is_err() {
             stats.error("client:closed");
-            return stats;
+            return Conversation::Done;
         }
         let deadline = (sent + TURN_TIMEOUT).min(end);
         // Read until the bot's reply, or an error that ends this turn.
         loop {
-            let f = match next_frame(&mut ws, deadline).await {
+            let f = match next_frame(ws, deadline).await {
                 Ok(f) => f,
                 // Past the run's end the turn is abandoned, not failed.
-                Err("client:timeout") if deadline == end => return stats,
+                Err("client:timeout") if deadline == end => return Conversation::Done,
                 Err(e) => {
                     stats.error(e);
-                    return stats;
+                    return Conversation::Done;
                 }
             };
             match f["type"].as_str() {
@@ -219,6 +263,7 @@ async fn customer(id: usize, url: String, messages: usize, end: Instant) -> Stat
                     stats.turns += 1;
                     break;
                 }
+                Some("status") if f["status"] == "queued" => return Conversation::HandedOver,
                 Some("error") => {
                     let code = f["code"].as_str().unwrap_or("unknown");
                     stats.error(code);
@@ -231,13 +276,12 @@ async fn customer(id: usize, url: String, messages: usize, end: Instant) -> Stat
                         break;
                     }
                 }
-                // Echo, typing, status: not part of the measurement.
+                // Echo, typing: not part of the measurement.
                 _ => {}
             }
         }
     }
-    let _ = ws.close(None).await;
-    stats
+    Conversation::Done
 }
 
 /// Nearest-rank percentile of sorted `v`.
@@ -365,6 +409,10 @@ async fn main() -> std::process::ExitCode {
         "turns: {} in {elapsed:.2} s = {:.1} turns/s",
         total.turns,
         total.turns as f64 / elapsed
+    );
+    println!(
+        "conversations handed to the agent queue: {}",
+        total.escalations
     );
     latency_line("message→ack", &mut total.ack);
     latency_line("message→reply", &mut total.reply);

@@ -34,23 +34,18 @@ pub struct ConversationPage {
     pub next_cursor: Option<String>,
 }
 
-enum Abort {
-    NotFound,
-    Closed,
-    Corrupt(StoreError),
+/// Why a transaction gave up.
+pub(super) struct Abort(pub StoreError);
+
+pub(super) fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<Abort>> {
+    Err(ConflictableTransactionError::Abort(Abort(e)))
 }
 
-fn abort<T>(a: Abort) -> Result<T, ConflictableTransactionError<Abort>> {
-    Err(ConflictableTransactionError::Abort(a))
-}
-
-fn unwrap_tx<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, StoreError> {
+pub(super) fn unwrap_tx<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, StoreError> {
     match r {
         Ok(v) => Ok(v),
         Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
-        Err(TransactionError::Abort(Abort::NotFound)) => Err(StoreError::NotFound("conversation")),
-        Err(TransactionError::Abort(Abort::Closed)) => Err(StoreError::Closed),
-        Err(TransactionError::Abort(Abort::Corrupt(e))) => Err(e),
+        Err(TransactionError::Abort(Abort(e))) => Err(e),
     }
 }
 
@@ -94,6 +89,28 @@ impl Store {
         Ok(customer)
     }
 
+    /// Record the email a customer left. Durable on return.
+    pub async fn set_customer_email(
+        &self,
+        id: CustomerId,
+        email: String,
+    ) -> Result<(), StoreError> {
+        self.blocking(move |s| {
+            let t = &s.trees;
+            let bytes = t
+                .customers
+                .get(id.as_bytes())?
+                .ok_or(StoreError::NotFound("customer"))?;
+            let mut customer: Customer = decode_record("customer", &bytes)?;
+            customer.email = Some(email.clone());
+            t.customers
+                .insert(id.as_bytes(), encode_record(&customer))?;
+            Ok(())
+        })
+        .await?;
+        self.durable().await
+    }
+
     pub async fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
         self.blocking(move |s| {
             let bytes = s
@@ -125,6 +142,8 @@ impl Store {
                     closed_at: None,
                     last_seq: 0,
                     events: 1,
+                    escalation: None,
+                    assigned: None,
                 };
                 let opened = TimelineEvent {
                     conversation_id: id,
@@ -163,7 +182,7 @@ impl Store {
         self.blocking(move |s| s.conversation_now(id)).await
     }
 
-    fn conversation_now(&self, id: ConversationId) -> Result<Conversation, StoreError> {
+    pub(super) fn conversation_now(&self, id: ConversationId) -> Result<Conversation, StoreError> {
         let bytes = self
             .trees
             .conversations
@@ -219,14 +238,14 @@ impl Store {
                 }
             }
             let Some(bytes) = convs.get(id.as_bytes())? else {
-                return abort(Abort::NotFound);
+                return abort(StoreError::NotFound("conversation"));
             };
             let mut conv: Conversation = match decode_record("conversation", &bytes) {
                 Ok(c) => c,
-                Err(e) => return abort(Abort::Corrupt(e)),
+                Err(e) => return abort(e),
             };
-            if conv.status == ConversationStatus::Closed && new.from == Sender::Customer {
-                return abort(Abort::Closed);
+            if let Err(e) = may_speak(&conv, &new) {
+                return abort(e);
             }
             conv.last_seq += 1;
             let event_no = conv.events;
@@ -237,9 +256,11 @@ impl Store {
                 text: new.text.clone(),
                 at: Utc::now(),
                 client_id: new.client_id.clone(),
-                agent_name: new.agent_name.clone(),
+                agent_id: new.agent.as_ref().map(|a| a.id.clone()),
+                agent_name: new.agent.as_ref().map(|a| a.name.clone()),
                 suggestions: new.suggestions.clone(),
                 faq_id: new.faq_id.clone(),
+                reason: new.reason.clone(),
                 analysis: new.analysis.clone(),
             };
             let event = TimelineEvent {
@@ -275,49 +296,21 @@ impl Store {
         }
     }
 
-    /// Record a non-message event (feedback, rating, close). Durable on return.
+    /// Append an event that changes nothing else (feedback, rating, a
+    /// note). Durable on return.
     pub async fn record_event(
         &self,
         id: ConversationId,
         kind: EventKind,
     ) -> Result<TimelineEvent, StoreError> {
-        let event = self
-            .blocking(move |s| {
-                let t = &s.trees;
-                let trees = (&t.conversations, &t.events);
-                let r = trees.transaction(|(convs, events)| {
-                    let Some(bytes) = convs.get(id.as_bytes())? else {
-                        return abort(Abort::NotFound);
-                    };
-                    let mut conv: Conversation = match decode_record("conversation", &bytes) {
-                        Ok(c) => c,
-                        Err(e) => return abort(Abort::Corrupt(e)),
-                    };
-                    let event = TimelineEvent {
-                        conversation_id: id,
-                        at: Utc::now(),
-                        kind: kind.clone(),
-                    };
-                    if let EventKind::ConversationClosed { .. } = kind {
-                        if conv.status == ConversationStatus::Closed {
-                            return Ok(None);
-                        }
-                        conv.status = ConversationStatus::Closed;
-                        conv.closed_at = Some(event.at);
-                    }
-                    events.insert(
-                        &keys::conversation_seq(id, conv.events)[..],
-                        encode_record(&event),
-                    )?;
-                    conv.events += 1;
-                    convs.insert(&id.as_bytes()[..], encode_record(&conv))?;
-                    Ok(Some(event))
-                });
-                unwrap_tx(r)
-            })
+        let updated = self
+            .update_conversation(id, move |_| Ok(vec![kind.clone()]))
             .await?;
-        self.durable().await?;
-        event.ok_or(StoreError::Closed)
+        updated
+            .events
+            .into_iter()
+            .next()
+            .ok_or(StoreError::NotFound("event"))
     }
 
     /// One message by `seq`.
@@ -443,6 +436,31 @@ impl Store {
             })
         })
         .await
+    }
+}
+
+/// Whether `new` may be added to `conv`: nobody speaks in a closed
+/// conversation, the bot only while it owns the conversation, an agent
+/// only in a conversation assigned to them.
+fn may_speak(conv: &Conversation, new: &NewMessage) -> Result<(), StoreError> {
+    if conv.status == ConversationStatus::Closed {
+        return Err(StoreError::Closed);
+    }
+    match new.from {
+        Sender::Bot if conv.status != ConversationStatus::Bot => Err(StoreError::Conflict(
+            "the bot does not speak while a person handles the conversation".into(),
+        )),
+        Sender::Agent => match (&conv.assigned, &new.agent) {
+            (Some(owner), Some(agent))
+                if conv.status == ConversationStatus::Agent && owner.id == agent.id =>
+            {
+                Ok(())
+            }
+            _ => Err(StoreError::Conflict(
+                "this conversation is not assigned to you; claim it first".into(),
+            )),
+        },
+        _ => Ok(()),
     }
 }
 

@@ -10,12 +10,16 @@
 mod commit;
 mod conversations;
 mod credentials;
+mod handoff;
 mod keys;
 pub mod model;
+mod stats;
 mod store;
 
 pub use commit::{CommitError, GroupCommit};
 pub use conversations::{Appended, ConversationPage};
 pub use credentials::{Credential, Role};
+pub use handoff::Updated;
 pub use model::*;
+pub use stats::{Stats, Tally};
 pub use store::{decode_record, encode_record, Store, StoreError};

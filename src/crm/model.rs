@@ -106,6 +106,97 @@ pub struct Conversation {
     pub last_seq: u64,
     /// Number of timeline events stored for this conversation.
     pub events: u64,
+    /// Why the conversation was handed to a person, while it is `queued`
+    /// or `agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
+    /// The agent who owns it, while it is `agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<AgentRef>,
+}
+
+/// An agent as the timeline names them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// Why a conversation went to a person. Stored in the timeline as the
+/// machine code, a sentence a customer may read and the scores that
+/// triggered it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub code: EscalationCode,
+    pub message: String,
+    pub scores: EscalationScores,
+    pub at: DateTime<Utc>,
+}
+
+/// The escalation triggers. Adding a variant is backwards compatible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationCode {
+    /// The customer asked for a person (an intent flagged `handoff`).
+    HandoffRequested,
+    /// An intent flagged `escalate` (a complaint, deleting an account).
+    IntentNeedsHuman,
+    /// One strongly negative message.
+    NegativeSentiment,
+    /// The recent customer messages are negative on average.
+    NegativeTrend,
+    /// A bot answer was marked not helpful and the next turn was not
+    /// answered either.
+    NotHelpful,
+    /// Several turns in a row without a confident answer.
+    Unresolved,
+    /// An agent took over a conversation the bot was answering.
+    AgentTakeover,
+}
+
+impl EscalationCode {
+    pub const ALL: [EscalationCode; 7] = [
+        EscalationCode::HandoffRequested,
+        EscalationCode::IntentNeedsHuman,
+        EscalationCode::NegativeSentiment,
+        EscalationCode::NegativeTrend,
+        EscalationCode::NotHelpful,
+        EscalationCode::Unresolved,
+        EscalationCode::AgentTakeover,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EscalationCode::HandoffRequested => "handoff_requested",
+            EscalationCode::IntentNeedsHuman => "intent_needs_human",
+            EscalationCode::NegativeSentiment => "negative_sentiment",
+            EscalationCode::NegativeTrend => "negative_trend",
+            EscalationCode::NotHelpful => "not_helpful",
+            EscalationCode::Unresolved => "unresolved",
+            EscalationCode::AgentTakeover => "agent_takeover",
+        }
+    }
+}
+
+/// The values that triggered an escalation; only those that apply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EscalationScores {
+    /// Negative probability of the message that triggered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative: Option<f32>,
+    /// Mean negative probability over the recent customer messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend: Option<f32>,
+    /// Customer messages in the trend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trend_turns: Option<u32>,
+    /// Turns in a row without a confident answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unresolved_turns: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_confidence: Option<f32>,
 }
 
 /// Who wrote a message.
@@ -129,11 +220,17 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_name: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggestions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faq_id: Option<String>,
+    /// Why the bot said this (`faq_match`, `intent_match`,
+    /// `low_confidence`, `no_match`, `escalated`); bot messages only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// What the models made of a customer message; absent when the models
     /// were unavailable (the message is stored all the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,9 +264,10 @@ pub struct NewMessage {
     pub from: Sender,
     pub text: String,
     pub client_id: Option<String>,
-    pub agent_name: Option<String>,
+    pub agent: Option<AgentRef>,
     pub suggestions: Vec<String>,
     pub faq_id: Option<String>,
+    pub reason: Option<String>,
     pub analysis: Option<MessageAnalysis>,
 }
 
@@ -179,21 +277,37 @@ impl NewMessage {
             from: Sender::Customer,
             text,
             client_id: Some(client_id),
-            agent_name: None,
+            agent: None,
             suggestions: Vec::new(),
             faq_id: None,
+            reason: None,
             analysis,
         }
     }
 
-    pub fn bot(text: String) -> Self {
+    /// A bot message and the decision's reason.
+    pub fn bot(text: String, reason: &str) -> Self {
         Self {
             from: Sender::Bot,
             text,
             client_id: None,
-            agent_name: None,
+            agent: None,
             suggestions: Vec::new(),
             faq_id: None,
+            reason: Some(reason.to_owned()),
+            analysis: None,
+        }
+    }
+
+    pub fn agent(agent: AgentRef, client_id: String, text: String) -> Self {
+        Self {
+            from: Sender::Agent,
+            text,
+            client_id: Some(client_id),
+            agent: Some(agent),
+            suggestions: Vec::new(),
+            faq_id: None,
+            reason: None,
             analysis: None,
         }
     }
@@ -228,5 +342,38 @@ pub enum EventKind {
     },
     ConversationClosed {
         by: Sender,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        agent: Option<AgentRef>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resolution: Option<String>,
+    },
+    /// The conversation went to the agent queue.
+    Escalated {
+        escalation: Escalation,
+    },
+    /// An agent took the conversation (`from`: the agent who transferred it).
+    Assigned {
+        agent: AgentRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<AgentRef>,
+    },
+    /// The agent put the conversation back in the queue.
+    Released {
+        agent: AgentRef,
+    },
+    /// The agent gave the conversation back to the bot.
+    HandedBack {
+        agent: AgentRef,
+    },
+    /// An internal note; never shown to the customer.
+    Note {
+        agent: AgentRef,
+        text: String,
+    },
+    /// While no agent was online the customer left an email and a
+    /// message (the message is `seq`).
+    ContactLeft {
+        email: String,
+        seq: u64,
     },
 }

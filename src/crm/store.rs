@@ -21,6 +21,8 @@ pub enum StoreError {
     NotFound(&'static str),
     #[error("the conversation is closed")]
     Closed,
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Commit(#[from] CommitError),
     #[error("store task failed: {0}")]
@@ -47,6 +49,9 @@ pub(super) struct Trees {
     pub events: sled::Tree,
     pub messages: sled::Tree,
     pub client_ids: sled::Tree,
+    /// Conversations that are `queued` or `agent`, by id: the agent queue
+    /// to rebuild at start.
+    pub handoffs: sled::Tree,
     pub credentials: sled::Tree,
     pub faq: sled::Tree,
     pub meta: sled::Tree,
@@ -75,6 +80,7 @@ impl Store {
             events: tree("events")?,
             messages: tree("messages")?,
             client_ids: tree("client_ids")?,
+            handoffs: tree("handoffs")?,
             credentials: tree("credentials")?,
             faq: tree("faq")?,
             meta: tree("meta")?,

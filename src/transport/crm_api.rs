@@ -153,12 +153,3 @@ pub async fn create_author(
     caller.require(&[])?;
     issue(&state, Role::Author, body.name).await
 }
-
-/// `GET /v1/agents`
-pub async fn agents(
-    caller: Caller,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<Credential>>, ApiError> {
-    caller.require(&[])?;
-    Ok(Json(state.store.credentials(Role::Agent).await?))
-}

@@ -4,12 +4,15 @@
 //! caller, parse input, call one domain module and map its error through
 //! [`crate::error`].
 
+mod agent;
 mod analyze_api;
 mod chat;
 mod crm_api;
 mod faq_api;
 pub mod guard;
+mod handoff_api;
 mod json;
+mod socket;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -23,13 +26,16 @@ pub fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_body_bytes;
     Router::new()
         .route("/v1/chat", get(chat::upgrade))
+        .route("/v1/agent", get(agent::upgrade))
         .route("/v1/customers/{id}/timeline", get(crm_api::timeline))
         .route("/v1/conversations", get(crm_api::conversations))
         .route("/v1/conversations/{id}", get(crm_api::transcript))
         .route(
             "/v1/agents",
-            post(crm_api::create_agent).get(crm_api::agents),
+            post(crm_api::create_agent).get(handoff_api::agents),
         )
+        .route("/v1/queue", get(handoff_api::queue))
+        .route("/v1/stats", get(handoff_api::stats))
         .route("/v1/authors", post(crm_api::create_author))
         .route("/v1/faq", get(faq_api::list).post(faq_api::create))
         .route("/v1/faq/search", get(faq_api::search))

@@ -7,6 +7,7 @@ mod auth;
 mod chat;
 mod crash;
 mod faq;
+mod handoff;
 mod helpers;
 mod limits;
 mod nlu;

@@ -2,11 +2,12 @@
 //! checks: open or resume a conversation, run a turn, record feedback,
 //! ratings and closing.
 
-use super::{Connection, Flow, Joined};
+use super::{Connection, Joined};
 use crate::auth;
 use crate::crm::{Appended, ConversationStatus, CustomerProfile, EventKind, Sender, StoreError};
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{self, ServerFrame};
+use crate::transport::socket::Flow;
 use crate::turn;
 
 const MAX_PROFILE_FIELD: usize = 254;
@@ -77,13 +78,52 @@ impl Connection {
             resumed: is_resumed,
             status: conversation.status,
         };
-        match self.send(&welcome) {
-            Flow::Continue => self.replay().await,
-            other => other,
+        if let f @ (Flow::Close(..) | Flow::Drop) = self.send(&welcome) {
+            return f;
+        }
+        if let f @ (Flow::Close(..) | Flow::Drop) = self.replay().await {
+            return f;
+        }
+        match self.state.handoff.status_for(&conversation).await {
+            Some(status) => self.send(&status),
+            None => Flow::Continue,
         }
     }
 
     pub(super) async fn on_message(&mut self, client_id: String, text: String) -> Flow {
+        self.customer_turn(client_id, text, None).await
+    }
+
+    /// Leave an email and a message for the team (offered while no agent
+    /// is online): a customer message, the email on the customer record
+    /// and a `contact_left` event; the bot does not answer it.
+    pub(super) async fn on_contact(
+        &mut self,
+        client_id: String,
+        email: String,
+        text: String,
+    ) -> Flow {
+        let email = email.trim().to_owned();
+        let plausible = email.chars().count() <= MAX_PROFILE_FIELD
+            && email
+                .split_once('@')
+                .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'))
+            && !email.chars().any(char::is_whitespace);
+        if !plausible {
+            return self.reject(
+                ApiError::bad_request("the email address does not look valid"),
+                Some(client_id),
+            );
+        }
+        self.customer_turn(client_id, text, Some(email)).await
+    }
+
+    async fn customer_turn(
+        &mut self,
+        client_id: String,
+        text: String,
+        contact: Option<String>,
+    ) -> Flow {
         if !protocol::valid_client_id(&client_id) {
             return self.reject(
                 ApiError::bad_request("client_id must be 1-64 printable characters"),
@@ -142,6 +182,14 @@ impl Connection {
         {
             return f;
         }
+        if let Some(email) = contact {
+            if let Appended::New(m) = &appended {
+                if let Err(e) = self.record_contact(room.id, email, m.seq).await {
+                    return self.send(&ServerFrame::error(e.into(), None));
+                }
+            }
+            return Flow::Continue;
+        }
         if let Appended::Duplicate(m) = &appended {
             // A resend is answered again only if the bot never answered it
             // (the server stopped between the ack and the reply).
@@ -150,7 +198,7 @@ impl Connection {
                 return Flow::Continue;
             }
         }
-        match turn::bot_reply(&self.state, &room, &understood).await {
+        match turn::bot_reply(&self.state, &room, appended.message(), &understood).await {
             Ok(_) => Flow::Continue,
             Err(e) => {
                 tracing::error!(error = %e, "bot turn failed");
@@ -163,6 +211,24 @@ impl Connection {
                 ))
             }
         }
+    }
+
+    async fn record_contact(
+        &self,
+        id: crate::crm::ConversationId,
+        email: String,
+        seq: u64,
+    ) -> Result<(), StoreError> {
+        let store = &self.state.store;
+        let conversation = store.conversation(id).await?;
+        store
+            .set_customer_email(conversation.customer_id, email.clone())
+            .await?;
+        store
+            .record_event(id, EventKind::ContactLeft { email, seq })
+            .await?;
+        tracing::info!("contact details left");
+        Ok(())
     }
 
     pub(super) async fn on_feedback(&mut self, seq: u64, helpful: bool) -> Flow {
@@ -226,23 +292,25 @@ impl Connection {
         let Some(room) = self.joined.as_ref().map(|j| j.room.clone()) else {
             return Flow::Continue;
         };
-        let closed = ServerFrame::Status {
-            status: ConversationStatus::Closed,
-            position: None,
-            reason: None,
-        };
         let _turn = room.turn.lock().await;
-        let event = EventKind::ConversationClosed {
-            by: Sender::Customer,
-        };
-        match self.state.store.record_event(room.id, event).await {
-            Ok(_) => {
+        let closed = self
+            .state
+            .handoff
+            .close(room.id, Sender::Customer, None, None)
+            .await;
+        match closed {
+            Ok(u) if u.changed() => {
                 tracing::info!("conversation closed by the customer");
-                room.publish(&closed);
                 self.accepted()
             }
             // Closing twice is not an error; tell this socket again.
-            Err(StoreError::Closed) => self.send(&closed),
+            Ok(_) => self.send(&ServerFrame::Status {
+                status: ConversationStatus::Closed,
+                position: None,
+                reason: None,
+                agent_name: None,
+                agents_online: None,
+            }),
             Err(e) => self.send(&ServerFrame::error(e.into(), None)),
         }
     }

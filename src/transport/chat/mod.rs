@@ -15,19 +15,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::ws::{
-    close_code, CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade,
-};
+use axum::extract::ws::{close_code, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
-use tokio::sync::{broadcast, mpsc};
+use futures_util::StreamExt;
+use tokio::sync::broadcast;
 use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
 
 use super::guard::{origin_allowed, RateLimiter};
+use super::socket::{self, close, read_error, Flow, Outbox};
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{self, ClientFrame, ServerFrame};
@@ -57,23 +55,18 @@ pub async fn upgrade(
         .try_acquire(peer.ip(), limits.connections_per_ip);
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("chat", conn, conversation_id = tracing::field::Empty);
-    ws.max_message_size(limits.hard_max_frame_bytes)
-        .max_frame_size(limits.hard_max_frame_bytes)
-        .read_buffer_size(limits.socket_buffer_bytes)
-        .write_buffer_size(limits.socket_buffer_bytes)
-        .max_write_buffer_size(limits.socket_buffer_bytes.max(limits.hard_max_frame_bytes) * 4)
-        .on_upgrade(move |socket| {
-            async move {
-                match slot {
-                    Some(_slot) => Connection::new(state).run(socket).await,
-                    None => {
-                        tracing::info!(reason = "connections_per_ip", "chat connection rejected");
-                        refuse(socket).await;
-                    }
+    socket::limited(ws, limits).on_upgrade(move |socket| {
+        async move {
+            match slot {
+                Some(_slot) => Connection::new(state).run(socket).await,
+                None => {
+                    tracing::info!(reason = "connections_per_ip", "chat connection rejected");
+                    refuse(socket).await;
                 }
             }
-            .instrument(span)
-        })
+        }
+        .instrument(span)
+    })
 }
 
 /// Tell a client over its connection limit why, and close.
@@ -89,22 +82,6 @@ async fn refuse(mut socket: WebSocket) {
     let _ = socket
         .send(close(close_code::POLICY, "too many connections"))
         .await;
-}
-
-fn close(code: u16, reason: &'static str) -> WsMessage {
-    WsMessage::Close(Some(CloseFrame {
-        code,
-        reason: reason.into(),
-    }))
-}
-
-/// What the connection does after a frame.
-enum Flow {
-    Continue,
-    /// Close the socket with this code and reason.
-    Close(u16, &'static str),
-    /// The peer is gone or too slow; stop without a close handshake.
-    Drop,
 }
 
 enum Event {
@@ -123,7 +100,7 @@ struct Joined {
 
 struct Connection {
     state: AppState,
-    out: Option<mpsc::Sender<WsMessage>>,
+    out: Outbox,
     joined: Option<Joined>,
     limiter: RateLimiter,
     /// Rejected frames in a row.
@@ -136,7 +113,7 @@ impl Connection {
         let limiter = RateLimiter::new(l.messages_per_second, l.message_burst);
         Self {
             state,
-            out: None,
+            out: Outbox::none(),
             joined: None,
             limiter,
             strikes: 0,
@@ -145,10 +122,8 @@ impl Connection {
 
     async fn run(mut self, socket: WebSocket) {
         let limits = self.state.config.limits.clone();
-        let (sink, mut stream) = socket.split();
-        let (out, rx) = mpsc::channel(limits.outbound_queue);
-        self.out = Some(out);
-        let writer = tokio::spawn(write_loop(sink, rx));
+        let (out, mut stream, writer) = Outbox::start(socket, limits.outbound_queue);
+        self.out = out;
         let mut ping = tokio::time::interval(limits.ping_interval);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         ping.tick().await;
@@ -183,11 +158,7 @@ impl Connection {
             }
         };
 
-        if let (Flow::Close(code, reason), Some(out)) = (&end, &self.out) {
-            tracing::debug!(code, reason, "closing chat");
-            let _ = out.try_send(close(*code, reason));
-        }
-        self.out = None;
+        self.out.finish(&end);
         match end {
             Flow::Drop => writer.abort(),
             _ => {
@@ -197,20 +168,8 @@ impl Connection {
         tracing::debug!("chat disconnected");
     }
 
-    /// Queue a frame for the writer; a full queue means a client that does
-    /// not read, which is disconnected.
     fn send_raw(&self, message: WsMessage) -> Flow {
-        let Some(out) = &self.out else {
-            return Flow::Drop;
-        };
-        match out.try_send(message) {
-            Ok(()) => Flow::Continue,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::info!(reason = "slow_reader", "chat disconnected");
-                Flow::Drop
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => Flow::Drop,
-        }
+        self.out.send(message)
     }
 
     fn send(&self, frame: &ServerFrame) -> Flow {
@@ -236,13 +195,14 @@ impl Connection {
             return Flow::Continue;
         };
         match published {
-            Ok(p) => match p.seq {
-                Some(seq) if seq <= joined.last_sent => Flow::Continue,
-                Some(seq) => {
+            Ok(p) => match (p.seq(), p.customer) {
+                (_, None) => Flow::Continue,
+                (Some(seq), Some(_)) if seq <= joined.last_sent => Flow::Continue,
+                (Some(seq), Some(json)) => {
                     joined.last_sent = seq;
-                    self.send_raw(WsMessage::Text(p.json))
+                    self.send_raw(WsMessage::Text(json))
                 }
-                None => self.send_raw(WsMessage::Text(p.json)),
+                (None, Some(json)) => self.send_raw(WsMessage::Text(json)),
             },
             Err(broadcast::error::RecvError::Lagged(_)) => self.replay().await,
             Err(broadcast::error::RecvError::Closed) => Flow::Drop,
@@ -334,10 +294,23 @@ impl Connection {
             (ClientFrame::Message { client_id, text }, true) => {
                 self.on_message(client_id, text).await
             }
-            (ClientFrame::Typing, true) => self.accepted(),
+            (ClientFrame::Typing, true) => {
+                if let Some(j) = &self.joined {
+                    j.room.typing(crate::crm::Sender::Customer);
+                }
+                self.accepted()
+            }
             (ClientFrame::Feedback { seq, helpful }, true) => self.on_feedback(seq, helpful).await,
             (ClientFrame::Rating { score, comment }, true) => self.on_rating(score, comment).await,
             (ClientFrame::Close, true) => self.on_close().await,
+            (
+                ClientFrame::Contact {
+                    client_id,
+                    email,
+                    text,
+                },
+                true,
+            ) => self.on_contact(client_id, email, text).await,
         }
     }
 
@@ -355,29 +328,4 @@ async fn next_published(
         Some(j) => j.events.recv().await,
         None => std::future::pending().await,
     }
-}
-
-/// A read error: frames over the hard limit close with 1009, anything else
-/// means the connection is gone.
-fn read_error(e: axum::Error) -> Flow {
-    let text = e.to_string();
-    if text.contains("Space limit exceeded")
-        || text.contains("too long")
-        || text.contains("Message too big")
-    {
-        Flow::Close(close_code::SIZE, "frame too large")
-    } else {
-        tracing::debug!(error = %text, "chat read failed");
-        Flow::Drop
-    }
-}
-
-async fn write_loop(mut sink: SplitSink<WebSocket, WsMessage>, mut rx: mpsc::Receiver<WsMessage>) {
-    while let Some(message) = rx.recv().await {
-        let closing = matches!(message, WsMessage::Close(_));
-        if sink.send(message).await.is_err() || closing {
-            break;
-        }
-    }
-    let _ = sink.close().await;
 }

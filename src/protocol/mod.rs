@@ -1,9 +1,12 @@
-//! Protocol v1 frames of the customer socket, parsed at the edge.
+//! Protocol v1 frames of the customer socket, parsed at the edge; the
+//! agent socket's frames are in [`agent`].
 //!
 //! Client frames become [`ClientFrame`]; anything that does not parse is a
 //! `bad_frame` error that names the problem. Unknown fields are ignored so
 //! newer clients can add optional fields; unknown frame types are errors.
 //! See `docs/protocol.md` for the contract with examples.
+
+pub mod agent;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,6 +43,12 @@ pub enum ClientFrame {
         comment: Option<String>,
     },
     Close,
+    /// With no agent online: an email to be reached at and a message.
+    Contact {
+        client_id: String,
+        email: String,
+        text: String,
+    },
 }
 
 /// A frame to the customer's widget.
@@ -80,6 +89,11 @@ pub enum ServerFrame {
         position: Option<usize>,
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent_name: Option<String>,
+        /// While queued: whether any agent is online.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agents_online: Option<bool>,
     },
     Error {
         code: ErrorCode,
@@ -128,8 +142,13 @@ pub struct BadFrame {
     pub client_id: Option<String>,
 }
 
-/// Parse a text frame.
+/// Parse a text frame of the customer socket.
 pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
+    parse_frame(text)
+}
+
+/// Parse a text frame into `T`, saying what is wrong if it does not fit.
+pub fn parse_frame<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, BadFrame> {
     serde_json::from_str(text).map_err(|e| {
         let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
         let client_id = value

@@ -2,8 +2,10 @@
 //! the bot says.
 //!
 //! Nothing here does I/O or keeps state, so every decision can be tested
-//! and explained from its inputs alone. Later signals (sentiment, intents,
-//! escalation) extend [`TurnInput`] and [`Decision`].
+//! and explained from its inputs alone. [`escalation`] decides, just as
+//! purely, when a person takes over.
+
+pub mod escalation;
 
 use crate::config::BotPolicy;
 

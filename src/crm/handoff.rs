@@ -1,0 +1,145 @@
+//! Conversation changes of hands: every transition of the state machine
+//! bot → queued → agent → (bot | closed) is one transaction that updates
+//! the header, appends its timeline events and keeps the `handoffs` index
+//! (conversations `queued` or `agent`) in step.
+
+use chrono::Utc;
+use sled::transaction::ConflictableTransactionError;
+use sled::Transactional;
+
+use super::conversations::{abort, unwrap_tx, Abort};
+use super::keys;
+use super::model::*;
+use super::store::{decode_record, encode_record, Store, StoreError};
+
+/// A conversation after a change, with the events the change recorded
+/// (none when it was already in the asked state).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Updated {
+    pub conversation: Conversation,
+    pub events: Vec<TimelineEvent>,
+}
+
+impl Updated {
+    /// Whether anything changed.
+    pub fn changed(&self) -> bool {
+        !self.events.is_empty()
+    }
+}
+
+impl Store {
+    /// Apply `change` to a conversation's header in one transaction. The
+    /// closure gets the current header to modify and returns the events
+    /// to record; returning none leaves everything as it was (a repeated
+    /// transition is a no-op). Durable on return.
+    pub async fn update_conversation<F>(
+        &self,
+        id: ConversationId,
+        change: F,
+    ) -> Result<Updated, StoreError>
+    where
+        F: Fn(&mut Conversation) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
+    {
+        let updated = self
+            .blocking(move |s| {
+                let t = &s.trees;
+                let trees = (&t.conversations, &t.events, &t.handoffs);
+                let r = trees.transaction(|(convs, events, handoffs)| {
+                    let Some(bytes) = convs.get(id.as_bytes())? else {
+                        return abort(StoreError::NotFound("conversation"));
+                    };
+                    let mut conv: Conversation = match decode_record("conversation", &bytes) {
+                        Ok(c) => c,
+                        Err(e) => return abort(e),
+                    };
+                    let kinds = match change(&mut conv) {
+                        Ok(k) => k,
+                        Err(e) => return abort(e),
+                    };
+                    if kinds.is_empty() {
+                        return Ok(Updated {
+                            conversation: conv,
+                            events: Vec::new(),
+                        });
+                    }
+                    let at = Utc::now();
+                    let mut recorded = Vec::with_capacity(kinds.len());
+                    for kind in kinds {
+                        if matches!(kind, EventKind::ConversationClosed { .. }) {
+                            conv.closed_at = Some(at);
+                        }
+                        let event = TimelineEvent {
+                            conversation_id: id,
+                            at,
+                            kind,
+                        };
+                        events.insert(
+                            &keys::conversation_seq(id, conv.events)[..],
+                            encode_record(&event),
+                        )?;
+                        conv.events += 1;
+                        recorded.push(event);
+                    }
+                    match conv.status {
+                        ConversationStatus::Queued | ConversationStatus::Agent => {
+                            handoffs.insert(&id.as_bytes()[..], &[][..])?;
+                        }
+                        ConversationStatus::Bot | ConversationStatus::Closed => {
+                            handoffs.remove(&id.as_bytes()[..])?;
+                        }
+                    }
+                    convs.insert(&id.as_bytes()[..], encode_record(&conv))?;
+                    Ok::<_, ConflictableTransactionError<Abort>>(Updated {
+                        conversation: conv,
+                        events: recorded,
+                    })
+                });
+                unwrap_tx(r)
+            })
+            .await?;
+        if updated.changed() {
+            self.durable().await?;
+        }
+        Ok(updated)
+    }
+
+    /// Every conversation that is `queued` or `agent`.
+    pub async fn handoffs(&self) -> Result<Vec<Conversation>, StoreError> {
+        self.blocking(|s| {
+            let mut out = Vec::new();
+            for entry in s.trees.handoffs.iter() {
+                let (key, _) = entry?;
+                if let Some(id) = keys::conversation_of(&key) {
+                    match s.conversation_now(id) {
+                        Ok(c) => out.push(c),
+                        Err(StoreError::NotFound(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// The last `n` events of a conversation, oldest first.
+    pub async fn recent_events(
+        &self,
+        id: ConversationId,
+        n: usize,
+    ) -> Result<Vec<TimelineEvent>, StoreError> {
+        self.blocking(move |s| {
+            let mut out = s
+                .trees
+                .events
+                .scan_prefix(id.as_bytes())
+                .rev()
+                .take(n)
+                .map(|entry| decode_record("timeline event", &entry?.1))
+                .collect::<Result<Vec<TimelineEvent>, StoreError>>()?;
+            out.reverse();
+            Ok(out)
+        })
+        .await
+    }
+}

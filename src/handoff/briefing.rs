@@ -1,0 +1,197 @@
+//! What an agent gets when they open a conversation: the transcript with
+//! each customer message's analysis, why it escalated, the notes, a
+//! summary of the customer's history, and suggested replies.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::crm::{
+    AgentRef, Conversation, ConversationId, Customer, Escalation, EventKind, Message, Sender,
+    Store, TimelineEvent,
+};
+use crate::error::ApiError;
+use crate::faq::Faq;
+
+/// Suggested replies offered to the agent.
+const SUGGESTIONS: usize = 3;
+/// Customer messages the suggestions are drawn from.
+const SUGGESTION_SOURCES: usize = 3;
+/// Earlier conversations listed in the summary.
+const PREVIOUS: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Briefing {
+    pub conversation: Conversation,
+    pub customer: Customer,
+    pub messages: Vec<Message>,
+    /// The latest escalation, also after the conversation went back to
+    /// the bot.
+    pub escalation: Option<Escalation>,
+    pub notes: Vec<NoteView>,
+    pub timeline: TimelineSummary,
+    pub suggestions: Vec<SuggestedReply>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NoteView {
+    pub agent_id: String,
+    pub agent_name: String,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The customer's history across conversations.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TimelineSummary {
+    pub conversations: usize,
+    pub escalations: usize,
+    pub ratings: usize,
+    pub average_rating: Option<f32>,
+    pub first_seen: Option<DateTime<Utc>>,
+    /// The most recent other conversations, newest first.
+    pub previous: Vec<PastConversation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PastConversation {
+    pub conversation_id: ConversationId,
+    pub opened_at: DateTime<Utc>,
+    pub messages: usize,
+    pub escalated: bool,
+    pub closed: bool,
+    pub rating: Option<u8>,
+    pub resolution: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SuggestedReply {
+    pub faq_id: String,
+    pub question: String,
+    pub answer: String,
+    pub confidence: f32,
+}
+
+/// Gather the briefing of conversation `id`.
+pub async fn brief(store: &Store, faq: &Faq, id: ConversationId) -> Result<Briefing, ApiError> {
+    let conversation = store.conversation(id).await?;
+    let customer = store.customer(conversation.customer_id).await?;
+    let events = store.conversation_events(id).await?;
+    let history = store.timeline(customer.id).await?;
+    let mut messages = Vec::new();
+    let mut notes = Vec::new();
+    let mut escalation = None;
+    for e in events {
+        match e.kind {
+            EventKind::Message { message } => messages.push(message),
+            EventKind::Note {
+                agent: AgentRef { id, name },
+                text,
+            } => notes.push(NoteView {
+                agent_id: id,
+                agent_name: name,
+                text,
+                at: e.at,
+            }),
+            EventKind::Escalated { escalation: x } => escalation = Some(x),
+            _ => {}
+        }
+    }
+    let suggestions = suggest(faq, &messages).await;
+    Ok(Briefing {
+        timeline: summarise(&history, id),
+        conversation,
+        customer,
+        messages,
+        escalation,
+        notes,
+        suggestions,
+    })
+}
+
+/// The best FAQ answers for the last customer messages, by the scores
+/// stored with them.
+async fn suggest(faq: &Faq, messages: &[Message]) -> Vec<SuggestedReply> {
+    let mut best: BTreeMap<String, f32> = BTreeMap::new();
+    let sources = messages
+        .iter()
+        .rev()
+        .filter(|m| m.from == Sender::Customer)
+        .take(SUGGESTION_SOURCES);
+    for m in sources {
+        for score in m.analysis.iter().flat_map(|a| &a.faq) {
+            let c = best.entry(score.id.clone()).or_insert(0.0);
+            *c = c.max(score.confidence);
+        }
+    }
+    let mut ranked: Vec<(String, f32)> = best.into_iter().filter(|(_, c)| *c > 0.0).collect();
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let mut out = Vec::new();
+    for (id, confidence) in ranked.into_iter().take(SUGGESTIONS) {
+        // An entry deleted since is simply not suggested.
+        if let Ok(entry) = faq.get(id).await {
+            out.push(SuggestedReply {
+                faq_id: entry.id,
+                question: entry.question,
+                answer: entry.answer,
+                confidence,
+            });
+        }
+    }
+    out
+}
+
+/// Summarise a customer's timeline, leaving out conversation `current`.
+pub fn summarise(events: &[TimelineEvent], current: ConversationId) -> TimelineSummary {
+    let mut by_conversation: BTreeMap<ConversationId, PastConversation> = BTreeMap::new();
+    let mut ratings = Vec::new();
+    let mut escalations = 0;
+    for e in events {
+        let past = by_conversation
+            .entry(e.conversation_id)
+            .or_insert(PastConversation {
+                conversation_id: e.conversation_id,
+                opened_at: e.at,
+                messages: 0,
+                escalated: false,
+                closed: false,
+                rating: None,
+                resolution: None,
+            });
+        match &e.kind {
+            EventKind::ConversationOpened => past.opened_at = e.at,
+            EventKind::Message { .. } => past.messages += 1,
+            EventKind::Escalated { .. } => {
+                past.escalated = true;
+                escalations += 1;
+            }
+            EventKind::Rating { score, .. } => {
+                past.rating = Some(*score);
+                ratings.push(*score as f32);
+            }
+            EventKind::ConversationClosed { resolution, .. } => {
+                past.closed = true;
+                past.resolution = resolution.clone();
+            }
+            _ => {}
+        }
+    }
+    let first_seen = by_conversation.values().map(|p| p.opened_at).min();
+    let conversations = by_conversation.len();
+    let mut previous: Vec<PastConversation> = by_conversation
+        .into_values()
+        .filter(|p| p.conversation_id != current)
+        .collect();
+    previous.sort_by_key(|p| std::cmp::Reverse(p.opened_at));
+    previous.truncate(PREVIOUS);
+    TimelineSummary {
+        conversations,
+        escalations,
+        ratings: ratings.len(),
+        average_rating: (!ratings.is_empty())
+            .then(|| ratings.iter().sum::<f32>() / ratings.len() as f32),
+        first_seen,
+        previous,
+    }
+}

@@ -1,0 +1,595 @@
+//! Human handoff: the queue of escalated conversations, agent presence,
+//! and every change of hands (escalate, claim, release, transfer, hand
+//! back, close) with the notifications each one sends.
+//!
+//! The store is the source of truth: each change is one transaction over
+//! the conversation's header and timeline ([`transitions`]), and the queue
+//! in memory is rebuilt from it at start. Changes run one at a time under
+//! the desk lock, so the queue, the positions told to customers and the
+//! snapshot sent to consoles always agree. Consoles follow the queue
+//! through a `watch` channel that holds the latest [`QueueSnapshot`].
+
+mod briefing;
+mod presence;
+mod queue;
+pub mod transitions;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{watch, Mutex};
+use tokio_util::sync::CancellationToken;
+
+pub use briefing::{brief, Briefing};
+pub use presence::{AgentView, Presence};
+pub use queue::{QueueItem, QueueSnapshot, Waiting};
+
+use crate::config::HandoffSettings;
+use crate::crm::{
+    AgentRef, Conversation, ConversationId, ConversationStatus as Status, Escalation,
+    EscalationCode, EventKind, Message, Sender, Store, StoreError, Updated,
+};
+use crate::dialogue::escalation::{customer_message, Trigger};
+use crate::nlu::Sentiment;
+use crate::protocol::ServerFrame;
+use crate::room::Hub;
+use presence::Roster;
+
+/// Why a handoff action was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HandoffError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The action does not fit the agent's state (away, at capacity) or
+    /// the target's.
+    #[error("{0}")]
+    Refused(String),
+}
+
+const OFFLINE: &str =
+    "No one from our team is online right now. Leave your email and a message and we will get back to you.";
+
+pub struct Handoff {
+    store: Store,
+    hub: Arc<Hub>,
+    settings: HandoffSettings,
+    desk: Mutex<Desk>,
+    updates: watch::Sender<Arc<QueueSnapshot>>,
+}
+
+#[derive(Default)]
+struct Desk {
+    waiting: HashMap<ConversationId, Waiting>,
+    roster: Roster,
+    /// The last (position, agents online) told to each queued customer.
+    told: HashMap<ConversationId, (usize, bool)>,
+}
+
+impl Handoff {
+    /// Rebuild the queue from the store and start the overdue check.
+    pub async fn start(
+        store: Store,
+        hub: Arc<Hub>,
+        settings: HandoffSettings,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Self>, StoreError> {
+        let mut desk = Desk::default();
+        for c in store.handoffs().await? {
+            let w = waiting_of(&store, &c, None).await?;
+            desk.waiting.insert(c.id, w);
+        }
+        let handoff = Arc::new(Self {
+            store,
+            hub,
+            settings,
+            desk: Mutex::new(desk),
+            updates: watch::channel(Arc::new(QueueSnapshot::default())).0,
+        });
+        handoff.publish(&mut *handoff.desk.lock().await);
+        let tick = (handoff.settings.overdue_after / 10)
+            .clamp(Duration::from_millis(100), Duration::from_secs(5));
+        tokio::spawn(overdue_check(Arc::downgrade(&handoff), tick, shutdown));
+        Ok(handoff)
+    }
+
+    pub fn settings(&self) -> &HandoffSettings {
+        &self.settings
+    }
+
+    /// Follow the queue: the receiver always holds the latest snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<QueueSnapshot>> {
+        self.updates.subscribe()
+    }
+
+    /// The queue now, with fresh waiting times.
+    pub async fn queue(&self) -> QueueSnapshot {
+        let desk = self.desk.lock().await;
+        QueueSnapshot {
+            items: queue::order(desk.waiting.values(), Utc::now(), &self.settings),
+            agents: self.agent_views(&desk),
+        }
+    }
+
+    /// Put a conversation the bot is answering in the queue. Returns
+    /// whether it changed (it may already be queued or closed).
+    pub async fn escalate(
+        &self,
+        id: ConversationId,
+        trigger: Trigger,
+        sentiment: Option<Sentiment>,
+    ) -> Result<bool, HandoffError> {
+        let escalation = Escalation {
+            code: trigger.code,
+            message: trigger.message().to_owned(),
+            scores: trigger.scores,
+            at: Utc::now(),
+        };
+        let mut desk = self.desk.lock().await;
+        let updated = self
+            .store
+            .update_conversation(id, move |c| transitions::escalate(c, &escalation))
+            .await?;
+        if !updated.changed() {
+            return Ok(false);
+        }
+        tracing::info!(conversation_id = %id, reason = trigger.code.as_str(), "conversation escalated");
+        self.changed(&mut desk, &updated, sentiment).await?;
+        Ok(true)
+    }
+
+    /// An agent takes a conversation: from the queue, or over from the bot.
+    pub async fn claim(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+    ) -> Result<Updated, HandoffError> {
+        let mut desk = self.desk.lock().await;
+        let owned = desk
+            .waiting
+            .get(&id)
+            .is_some_and(|w| w.assigned.as_ref().is_some_and(|a| a.id == agent.id));
+        if !owned {
+            self.may_take(&desk, &agent.id)?;
+        }
+        let takeover = Escalation {
+            code: EscalationCode::AgentTakeover,
+            message: customer_message(EscalationCode::AgentTakeover).to_owned(),
+            scores: Default::default(),
+            at: Utc::now(),
+        };
+        let a = agent.clone();
+        let updated = self
+            .store
+            .update_conversation(id, move |c| transitions::claim(c, &a, &takeover))
+            .await?;
+        if updated.changed() {
+            tracing::info!(conversation_id = %id, agent_id = %agent.id, "conversation claimed");
+            self.changed(&mut desk, &updated, None).await?;
+        }
+        Ok(updated)
+    }
+
+    pub async fn release(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+    ) -> Result<Updated, HandoffError> {
+        let a = agent.clone();
+        self.apply(id, move |c| transitions::release(c, &a)).await
+    }
+
+    pub async fn transfer(
+        &self,
+        id: ConversationId,
+        from: &AgentRef,
+        to: &str,
+    ) -> Result<Updated, HandoffError> {
+        let mut desk = self.desk.lock().await;
+        let Some(target) = desk.roster.online(to) else {
+            return Err(HandoffError::Refused(
+                "that agent is not online; transfer to an online agent".into(),
+            ));
+        };
+        if target.id != from.id {
+            self.may_take(&desk, &target.id)?;
+        }
+        let a = from.clone();
+        let updated = self
+            .store
+            .update_conversation(id, move |c| transitions::transfer(c, &a, &target))
+            .await?;
+        if updated.changed() {
+            self.changed(&mut desk, &updated, None).await?;
+        }
+        Ok(updated)
+    }
+
+    pub async fn hand_back(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+    ) -> Result<Updated, HandoffError> {
+        let a = agent.clone();
+        self.apply(id, move |c| transitions::hand_back(c, &a)).await
+    }
+
+    /// Close a conversation: by the customer, or by the agent who owns it
+    /// with a resolution.
+    pub async fn close(
+        &self,
+        id: ConversationId,
+        by: Sender,
+        agent: Option<&AgentRef>,
+        resolution: Option<String>,
+    ) -> Result<Updated, HandoffError> {
+        let a = agent.cloned();
+        self.apply(id, move |c| {
+            transitions::close(c, by, a.as_ref(), resolution.as_deref())
+        })
+        .await
+    }
+
+    async fn apply<F>(&self, id: ConversationId, change: F) -> Result<Updated, HandoffError>
+    where
+        F: Fn(&mut Conversation) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
+    {
+        let mut desk = self.desk.lock().await;
+        let updated = self.store.update_conversation(id, change).await?;
+        if updated.changed() {
+            self.changed(&mut desk, &updated, None).await?;
+        }
+        Ok(updated)
+    }
+
+    /// An internal note on a conversation, for agents only.
+    pub async fn note(
+        &self,
+        id: ConversationId,
+        agent: &AgentRef,
+        text: String,
+    ) -> Result<(), HandoffError> {
+        let event = self
+            .store
+            .record_event(
+                id,
+                EventKind::Note {
+                    agent: agent.clone(),
+                    text: text.clone(),
+                },
+            )
+            .await?;
+        if let Some(room) = self.hub.get(id) {
+            room.note(agent.clone(), text, event.at);
+        }
+        Ok(())
+    }
+
+    /// A customer message arrived in a conversation with a person: keep
+    /// the queue's sentiment current.
+    pub async fn customer_said(&self, id: ConversationId, message: &Message) {
+        let Some(sentiment) = message.analysis.as_ref().map(|a| a.sentiment) else {
+            return;
+        };
+        let mut desk = self.desk.lock().await;
+        if let Some(w) = desk.waiting.get_mut(&id) {
+            w.sentiment = Some(sentiment);
+            self.publish(&mut desk);
+        }
+    }
+
+    /// A socket of `agent` connected.
+    pub async fn connect(&self, agent: &AgentRef) {
+        let mut desk = self.desk.lock().await;
+        desk.roster.connect(agent);
+        self.publish(&mut desk);
+    }
+
+    pub async fn disconnect(&self, agent: &AgentRef) {
+        let mut desk = self.desk.lock().await;
+        desk.roster.disconnect(&agent.id);
+        self.publish(&mut desk);
+    }
+
+    pub async fn set_presence(
+        &self,
+        agent: &AgentRef,
+        presence: Presence,
+    ) -> Result<(), HandoffError> {
+        let away = match presence {
+            Presence::Online => false,
+            Presence::Away => true,
+            Presence::Offline => {
+                return Err(HandoffError::Refused(
+                    "presence is online or away; disconnect to go offline".into(),
+                ))
+            }
+        };
+        let mut desk = self.desk.lock().await;
+        desk.roster.set_away(&agent.id, away);
+        self.publish(&mut desk);
+        Ok(())
+    }
+
+    pub async fn presence(&self, agent_id: &str) -> Presence {
+        self.desk.lock().await.roster.presence(agent_id)
+    }
+
+    /// The `status` frame a customer joining `c` should get, if a person
+    /// is involved.
+    pub async fn status_for(&self, c: &Conversation) -> Option<ServerFrame> {
+        let desk = self.desk.lock().await;
+        match c.status {
+            Status::Queued => {
+                let items = queue::order(desk.waiting.values(), Utc::now(), &self.settings);
+                let position = items
+                    .iter()
+                    .find(|i| i.conversation_id == c.id)
+                    .and_then(|i| i.position);
+                let online = desk.roster.anyone_online();
+                let reason = match (&c.escalation, online) {
+                    (_, false) => OFFLINE.to_owned(),
+                    (Some(e), true) => e.message.clone(),
+                    (None, true) => "You are waiting for a person from our team.".to_owned(),
+                };
+                Some(status_frame(
+                    Status::Queued,
+                    position,
+                    Some(reason),
+                    None,
+                    Some(online),
+                ))
+            }
+            Status::Agent => {
+                let name = c.assigned.as_ref().map(|a| a.name.clone());
+                let reason = name
+                    .as_ref()
+                    .map(|n| format!("{n} from our team is with you."));
+                Some(status_frame(Status::Agent, None, reason, name, None))
+            }
+            Status::Bot | Status::Closed => None,
+        }
+    }
+
+    /// Every agent seen since start, with presence and load.
+    pub async fn agents(&self) -> Vec<AgentView> {
+        let desk = self.desk.lock().await;
+        self.agent_views(&desk)
+    }
+
+    fn agent_views(&self, desk: &Desk) -> Vec<AgentView> {
+        desk.roster
+            .views(|id| active(desk, id), self.settings.agent_capacity)
+    }
+
+    /// Refuse an agent who is away, offline or at capacity.
+    fn may_take(&self, desk: &Desk, agent_id: &str) -> Result<(), HandoffError> {
+        match desk.roster.presence(agent_id) {
+            Presence::Online => {}
+            Presence::Away => {
+                return Err(HandoffError::Refused(
+                    "you are away; set yourself online to take conversations".into(),
+                ))
+            }
+            Presence::Offline => {
+                return Err(HandoffError::Refused("that agent is not connected".into()))
+            }
+        }
+        if active(desk, agent_id) >= self.settings.agent_capacity {
+            return Err(HandoffError::Refused(format!(
+                "at capacity ({} conversations); close, release or transfer one first",
+                self.settings.agent_capacity
+            )));
+        }
+        Ok(())
+    }
+
+    /// After a change of hands: update the queue, tell the conversation's
+    /// sockets, then everyone whose position moved and every console.
+    async fn changed(
+        &self,
+        desk: &mut Desk,
+        updated: &Updated,
+        sentiment: Option<Sentiment>,
+    ) -> Result<(), StoreError> {
+        let c = &updated.conversation;
+        match c.status {
+            Status::Queued | Status::Agent => {
+                let known = desk.waiting.get(&c.id).cloned();
+                let mut w = match known {
+                    Some(mut w) => {
+                        w.status = c.status;
+                        w.assigned = c.assigned.clone();
+                        if let Some(e) = &c.escalation {
+                            w.escalation = e.clone();
+                        }
+                        w
+                    }
+                    None => waiting_of(&self.store, c, sentiment).await?,
+                };
+                if sentiment.is_some() {
+                    w.sentiment = sentiment;
+                }
+                desk.waiting.insert(c.id, w);
+            }
+            Status::Bot | Status::Closed => {
+                desk.waiting.remove(&c.id);
+            }
+        }
+        desk.told.remove(&c.id);
+        if let Some(room) = self.hub.get(c.id) {
+            let frame = match c.status {
+                Status::Queued => None, // told with its position below
+                Status::Agent => {
+                    let name = c.assigned.as_ref().map(|a| a.name.clone());
+                    let transferred = updated
+                        .events
+                        .iter()
+                        .any(|e| matches!(e.kind, EventKind::Assigned { from: Some(_), .. }));
+                    let reason = name.as_ref().map(|n| {
+                        if transferred {
+                            format!("{n} is taking over the conversation.")
+                        } else {
+                            format!("{n} joined the conversation.")
+                        }
+                    });
+                    Some(status_frame(Status::Agent, None, reason, name, None))
+                }
+                Status::Bot => Some(status_frame(
+                    Status::Bot,
+                    None,
+                    Some("You are chatting with our assistant again.".into()),
+                    None,
+                    None,
+                )),
+                Status::Closed => {
+                    let reason = updated.events.iter().find_map(|e| match &e.kind {
+                        EventKind::ConversationClosed { agent: Some(a), .. } => {
+                            Some(format!("{} closed the conversation.", a.name))
+                        }
+                        _ => None,
+                    });
+                    Some(status_frame(Status::Closed, None, reason, None, None))
+                }
+            };
+            match frame {
+                Some(f) => room.status(c.status, c.assigned.clone(), &f),
+                None => room.agents_status(c.status, c.assigned.clone()),
+            }
+        }
+        self.publish(desk);
+        Ok(())
+    }
+
+    /// Send the snapshot to consoles if it changed, and queued customers
+    /// their position if it moved.
+    fn publish(&self, desk: &mut Desk) {
+        let items = queue::order(desk.waiting.values(), Utc::now(), &self.settings);
+        let online = desk.roster.anyone_online();
+        for item in &items {
+            let Some(position) = item.position else {
+                continue;
+            };
+            let before = desk.told.insert(item.conversation_id, (position, online));
+            if before == Some((position, online)) {
+                continue;
+            }
+            let Some(room) = self.hub.get(item.conversation_id) else {
+                continue;
+            };
+            let reason = match before {
+                _ if !online => OFFLINE.to_owned(),
+                None => item.reason.message.clone(),
+                Some(_) => format!("You are now number {position} in line."),
+            };
+            room.to_customer(&status_frame(
+                Status::Queued,
+                Some(position),
+                Some(reason),
+                None,
+                Some(online),
+            ));
+        }
+        desk.told.retain(|id, _| desk.waiting.contains_key(id));
+        let snapshot = QueueSnapshot {
+            items,
+            agents: self.agent_views(desk),
+        };
+        self.updates.send_if_modified(|current| {
+            if current.same_order(&snapshot) {
+                return false;
+            }
+            *current = Arc::new(snapshot);
+            true
+        });
+    }
+
+    /// Re-order for the overdue flags; called by the periodic check.
+    async fn refresh(&self) {
+        let mut desk = self.desk.lock().await;
+        self.publish(&mut desk);
+    }
+}
+
+fn active(desk: &Desk, agent_id: &str) -> usize {
+    desk.waiting
+        .values()
+        .filter(|w| w.assigned.as_ref().is_some_and(|a| a.id == agent_id))
+        .count()
+}
+
+fn status_frame(
+    status: Status,
+    position: Option<usize>,
+    reason: Option<String>,
+    agent_name: Option<String>,
+    agents_online: Option<bool>,
+) -> ServerFrame {
+    ServerFrame::Status {
+        status,
+        position,
+        reason,
+        agent_name,
+        agents_online,
+    }
+}
+
+/// The queue entry of a conversation with a person.
+async fn waiting_of(
+    store: &Store,
+    c: &Conversation,
+    sentiment: Option<Sentiment>,
+) -> Result<Waiting, StoreError> {
+    let customer_name = store
+        .customer(c.customer_id)
+        .await
+        .ok()
+        .and_then(|c| c.name);
+    let sentiment = match sentiment {
+        Some(s) => Some(s),
+        None => store
+            .recent_events(c.id, 20)
+            .await?
+            .iter()
+            .rev()
+            .find_map(|e| match &e.kind {
+                EventKind::Message { message } => message.analysis.as_ref().map(|a| a.sentiment),
+                _ => None,
+            }),
+    };
+    let escalation = c.escalation.clone().unwrap_or_else(|| Escalation {
+        code: EscalationCode::AgentTakeover,
+        message: customer_message(EscalationCode::AgentTakeover).to_owned(),
+        scores: Default::default(),
+        at: c.opened_at,
+    });
+    Ok(Waiting {
+        conversation_id: c.id,
+        customer_id: c.customer_id,
+        customer_name,
+        status: c.status,
+        escalation,
+        assigned: c.assigned.clone(),
+        sentiment,
+    })
+}
+
+async fn overdue_check(
+    handoff: std::sync::Weak<Handoff>,
+    tick: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        let Some(handoff) = handoff.upgrade() else {
+            return;
+        };
+        handoff.refresh().await;
+    }
+}

@@ -1,0 +1,199 @@
+//! The order of the agent queue: a pure function of the conversations
+//! waiting, the time and the settings.
+//!
+//! Queued conversations come first, highest priority first and, at equal
+//! priority, first escalated first served. A conversation's priority is
+//! that of its escalation reason, raised by `overdue_boost` once it has
+//! waited longer than `overdue_after`. Conversations an agent owns follow,
+//! oldest escalation first.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::presence::AgentView;
+use crate::config::HandoffSettings;
+use crate::crm::{AgentRef, ConversationId, ConversationStatus, CustomerId, Escalation};
+use crate::nlu::Sentiment;
+
+/// A conversation with a person, waiting or being answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waiting {
+    pub conversation_id: ConversationId,
+    pub customer_id: CustomerId,
+    pub customer_name: Option<String>,
+    pub status: ConversationStatus,
+    pub escalation: Escalation,
+    pub assigned: Option<AgentRef>,
+    /// Of the latest analysed customer message.
+    pub sentiment: Option<Sentiment>,
+}
+
+/// One line of the queue as agents see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueItem {
+    pub conversation_id: ConversationId,
+    pub customer_id: CustomerId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_name: Option<String>,
+    pub status: ConversationStatus,
+    /// 1-based, while queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<usize>,
+    pub escalated_at: DateTime<Utc>,
+    pub waiting_secs: u64,
+    pub priority: u32,
+    pub overdue: bool,
+    pub reason: Escalation,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<Sentiment>,
+    pub assigned: Option<AgentRef>,
+}
+
+/// The whole queue and the agents, as sent to consoles.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueueSnapshot {
+    pub items: Vec<QueueItem>,
+    pub agents: Vec<AgentView>,
+}
+
+impl QueueSnapshot {
+    /// Equal but for the waiting times, which tick by themselves.
+    pub fn same_order(&self, other: &QueueSnapshot) -> bool {
+        self.agents == other.agents
+            && self.items.len() == other.items.len()
+            && self.items.iter().zip(&other.items).all(|(a, b)| {
+                QueueItem {
+                    waiting_secs: 0,
+                    ..a.clone()
+                } == QueueItem {
+                    waiting_secs: 0,
+                    ..b.clone()
+                }
+            })
+    }
+}
+
+/// Order `waiting` into queue items.
+pub fn order<'a>(
+    waiting: impl IntoIterator<Item = &'a Waiting>,
+    now: DateTime<Utc>,
+    settings: &HandoffSettings,
+) -> Vec<QueueItem> {
+    let mut items: Vec<QueueItem> = waiting
+        .into_iter()
+        .map(|w| {
+            let waited = (now - w.escalation.at).to_std().unwrap_or_default();
+            let queued = w.status == ConversationStatus::Queued;
+            let overdue = queued && waited >= settings.overdue_after;
+            let priority = settings.priority.of(w.escalation.code)
+                + if overdue { settings.overdue_boost } else { 0 };
+            QueueItem {
+                conversation_id: w.conversation_id,
+                customer_id: w.customer_id,
+                customer_name: w.customer_name.clone(),
+                status: w.status,
+                position: None,
+                escalated_at: w.escalation.at,
+                waiting_secs: waited.as_secs(),
+                priority,
+                overdue,
+                reason: w.escalation.clone(),
+                sentiment: w.sentiment,
+                assigned: w.assigned.clone(),
+            }
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        let queued = |i: &QueueItem| i.status != ConversationStatus::Queued;
+        (
+            queued(a),
+            std::cmp::Reverse(a.priority),
+            a.escalated_at,
+            a.conversation_id,
+        )
+            .cmp(&(
+                queued(b),
+                std::cmp::Reverse(b.priority),
+                b.escalated_at,
+                b.conversation_id,
+            ))
+    });
+    for (i, item) in items
+        .iter_mut()
+        .filter(|i| i.status == ConversationStatus::Queued)
+        .enumerate()
+    {
+        item.position = Some(i + 1);
+    }
+    items
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::crm::EscalationCode;
+
+    fn waiting(code: EscalationCode, secs_ago: i64, status: ConversationStatus) -> Waiting {
+        Waiting {
+            conversation_id: ConversationId::new(),
+            customer_id: CustomerId::new(),
+            customer_name: None,
+            status,
+            escalation: Escalation {
+                code,
+                message: String::new(),
+                scores: Default::default(),
+                at: Utc::now() - chrono::Duration::seconds(secs_ago),
+            },
+            assigned: None,
+            sentiment: None,
+        }
+    }
+
+    #[test]
+    fn priority_then_first_come_first_served_then_owned() {
+        use ConversationStatus::*;
+        use EscalationCode::*;
+        let w = [
+            waiting(Unresolved, 50, Queued),
+            waiting(NegativeSentiment, 10, Queued),
+            waiting(Unresolved, 60, Queued),
+            waiting(NegativeSentiment, 100, Agent),
+        ];
+        let items = order(&w, Utc::now(), &HandoffSettings::default());
+        let ids: Vec<_> = items.iter().map(|i| i.conversation_id).collect();
+        assert_eq!(
+            ids,
+            vec![
+                w[1].conversation_id,
+                w[2].conversation_id,
+                w[0].conversation_id,
+                w[3].conversation_id
+            ]
+        );
+        let positions: Vec<_> = items.iter().map(|i| i.position).collect();
+        assert_eq!(positions, vec![Some(1), Some(2), Some(3), None]);
+    }
+
+    #[test]
+    fn an_overdue_conversation_is_flagged_and_moves_up() {
+        let settings = HandoffSettings {
+            overdue_after: Duration::from_secs(30),
+            ..Default::default()
+        };
+        let w = [
+            waiting(
+                EscalationCode::NegativeSentiment,
+                5,
+                ConversationStatus::Queued,
+            ),
+            waiting(EscalationCode::Unresolved, 31, ConversationStatus::Queued),
+        ];
+        let items = order(&w, Utc::now(), &settings);
+        assert_eq!(items[0].conversation_id, w[1].conversation_id);
+        assert!(items[0].overdue);
+        assert!(!items[1].overdue);
+    }
+}

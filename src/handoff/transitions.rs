@@ -1,0 +1,237 @@
+//! The state machine of a conversation's ownership, as pure changes to
+//! its header: bot → queued → agent → (bot | closed), with release back
+//! to the queue and transfer between agents.
+//!
+//! Each function changes the header and returns the timeline events to
+//! record, or none when the conversation is already where the call would
+//! take it (every transition is idempotent). They run inside the store's
+//! transaction, so two agents racing to claim see each other's result and
+//! exactly one wins.
+
+use crate::crm::{
+    AgentRef, Conversation, ConversationStatus as Status, Escalation, EventKind, Sender, StoreError,
+};
+
+type Change = Result<Vec<EventKind>, StoreError>;
+
+fn not_yours() -> StoreError {
+    StoreError::Conflict("this conversation is not assigned to you; claim it first".into())
+}
+
+/// The bot hands the conversation to the queue.
+pub fn escalate(c: &mut Conversation, escalation: &Escalation) -> Change {
+    match c.status {
+        Status::Closed => Err(StoreError::Closed),
+        Status::Queued | Status::Agent => Ok(vec![]),
+        Status::Bot => {
+            c.status = Status::Queued;
+            c.escalation = Some(escalation.clone());
+            Ok(vec![EventKind::Escalated {
+                escalation: escalation.clone(),
+            }])
+        }
+    }
+}
+
+/// An agent takes a queued conversation, or takes over one the bot is
+/// answering (recorded as the `takeover` escalation first).
+pub fn claim(c: &mut Conversation, agent: &AgentRef, takeover: &Escalation) -> Change {
+    let mut events = Vec::new();
+    match (c.status, &c.assigned) {
+        (Status::Closed, _) => return Err(StoreError::Closed),
+        (Status::Agent, Some(owner)) if owner.id == agent.id => return Ok(vec![]),
+        (Status::Agent, owner) => {
+            let who = owner.as_ref().map_or("another agent", |o| o.name.as_str());
+            return Err(StoreError::Conflict(format!(
+                "{who} already took this conversation"
+            )));
+        }
+        (Status::Bot, _) => {
+            c.escalation = Some(takeover.clone());
+            events.push(EventKind::Escalated {
+                escalation: takeover.clone(),
+            });
+        }
+        (Status::Queued, _) => {}
+    }
+    c.status = Status::Agent;
+    c.assigned = Some(agent.clone());
+    events.push(EventKind::Assigned {
+        agent: agent.clone(),
+        from: None,
+    });
+    Ok(events)
+}
+
+fn owned_by(c: &Conversation, agent: &AgentRef) -> Result<(), StoreError> {
+    match (c.status, &c.assigned) {
+        (Status::Closed, _) => Err(StoreError::Closed),
+        (Status::Agent, Some(owner)) if owner.id == agent.id => Ok(()),
+        _ => Err(not_yours()),
+    }
+}
+
+/// The owner puts the conversation back in the queue.
+pub fn release(c: &mut Conversation, agent: &AgentRef) -> Change {
+    if c.status == Status::Queued {
+        return Ok(vec![]);
+    }
+    owned_by(c, agent)?;
+    c.status = Status::Queued;
+    c.assigned = None;
+    Ok(vec![EventKind::Released {
+        agent: agent.clone(),
+    }])
+}
+
+/// The owner hands the conversation to another agent.
+pub fn transfer(c: &mut Conversation, from: &AgentRef, to: &AgentRef) -> Change {
+    if c.status == Status::Agent && c.assigned.as_ref().is_some_and(|a| a.id == to.id) {
+        return Ok(vec![]);
+    }
+    owned_by(c, from)?;
+    c.assigned = Some(to.clone());
+    Ok(vec![EventKind::Assigned {
+        agent: to.clone(),
+        from: Some(from.clone()),
+    }])
+}
+
+/// The owner gives the conversation back to the bot.
+pub fn hand_back(c: &mut Conversation, agent: &AgentRef) -> Change {
+    if c.status == Status::Bot {
+        return Ok(vec![]);
+    }
+    owned_by(c, agent)?;
+    c.status = Status::Bot;
+    c.assigned = None;
+    c.escalation = None;
+    Ok(vec![EventKind::HandedBack {
+        agent: agent.clone(),
+    }])
+}
+
+/// Close the conversation: the customer at any time, an agent only their
+/// own. The header keeps who handled it and why it escalated.
+pub fn close(
+    c: &mut Conversation,
+    by: Sender,
+    agent: Option<&AgentRef>,
+    resolution: Option<&str>,
+) -> Change {
+    if c.status == Status::Closed {
+        return Ok(vec![]);
+    }
+    if let Some(agent) = agent {
+        owned_by(c, agent)?;
+    }
+    c.status = Status::Closed;
+    Ok(vec![EventKind::ConversationClosed {
+        by,
+        agent: agent.cloned(),
+        resolution: resolution.map(str::to_owned),
+    }])
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::crm::{ConversationId, CustomerId, EscalationCode};
+
+    fn conversation() -> Conversation {
+        Conversation {
+            id: ConversationId::new(),
+            customer_id: CustomerId::new(),
+            status: Status::Bot,
+            opened_at: Utc::now(),
+            closed_at: None,
+            last_seq: 0,
+            events: 1,
+            escalation: None,
+            assigned: None,
+        }
+    }
+
+    fn agent(id: &str) -> AgentRef {
+        AgentRef {
+            id: id.into(),
+            name: id.to_uppercase(),
+        }
+    }
+
+    fn escalation(code: EscalationCode) -> Escalation {
+        Escalation {
+            code,
+            message: "m".into(),
+            scores: Default::default(),
+            at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_happy_path_records_every_step_once() {
+        let mut c = conversation();
+        let e = escalation(EscalationCode::NegativeSentiment);
+        assert_eq!(escalate(&mut c, &e).unwrap().len(), 1);
+        assert_eq!(escalate(&mut c, &e).unwrap(), vec![]);
+        assert_eq!(c.status, Status::Queued);
+        let takeover = escalation(EscalationCode::AgentTakeover);
+        assert_eq!(claim(&mut c, &agent("a"), &takeover).unwrap().len(), 1);
+        assert_eq!(claim(&mut c, &agent("a"), &takeover).unwrap(), vec![]);
+        assert!(matches!(
+            claim(&mut c, &agent("b"), &takeover),
+            Err(StoreError::Conflict(m)) if m.contains('A')
+        ));
+        assert_eq!(transfer(&mut c, &agent("a"), &agent("b")).unwrap().len(), 1);
+        assert_eq!(transfer(&mut c, &agent("a"), &agent("b")).unwrap(), vec![]);
+        assert!(hand_back(&mut c, &agent("a")).is_err());
+        assert_eq!(hand_back(&mut c, &agent("b")).unwrap().len(), 1);
+        assert_eq!(hand_back(&mut c, &agent("b")).unwrap(), vec![]);
+        assert_eq!(c.status, Status::Bot);
+        assert_eq!(c.escalation, None);
+    }
+
+    #[test]
+    fn taking_over_from_the_bot_records_why() {
+        let mut c = conversation();
+        let events = claim(
+            &mut c,
+            &agent("a"),
+            &escalation(EscalationCode::AgentTakeover),
+        )
+        .unwrap();
+        assert!(
+            matches!(&events[0], EventKind::Escalated { escalation } if escalation.code == EscalationCode::AgentTakeover)
+        );
+        assert!(matches!(&events[1], EventKind::Assigned { .. }));
+    }
+
+    #[test]
+    fn only_the_owner_releases_or_closes() {
+        let mut c = conversation();
+        escalate(&mut c, &escalation(EscalationCode::Unresolved)).unwrap();
+        claim(
+            &mut c,
+            &agent("a"),
+            &escalation(EscalationCode::AgentTakeover),
+        )
+        .unwrap();
+        assert!(release(&mut c, &agent("b")).is_err());
+        assert!(close(&mut c, Sender::Agent, Some(&agent("b")), None).is_err());
+        assert_eq!(release(&mut c, &agent("a")).unwrap().len(), 1);
+        assert_eq!(release(&mut c, &agent("a")).unwrap(), vec![]);
+        assert_eq!(c.assigned, None);
+        // The customer may close whatever the state.
+        assert_eq!(
+            close(&mut c, Sender::Customer, None, None).unwrap().len(),
+            1
+        );
+        assert_eq!(close(&mut c, Sender::Customer, None, None).unwrap(), vec![]);
+        assert!(matches!(
+            escalate(&mut c, &escalation(EscalationCode::Unresolved)),
+            Err(StoreError::Closed)
+        ));
+    }
+}

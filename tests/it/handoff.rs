@@ -1,0 +1,584 @@
+//! Escalation and human handoff end to end: the real models decide, the
+//! agent socket claims and answers, the customer sees every change.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+/// An agent token named `name`.
+async fn agent_token(app: &TestApp, name: &str) -> String {
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            "/v1/agents",
+            OPERATOR,
+            json!({"name": name}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+async fn agent_socket(app: &TestApp) -> Chat {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent", app.addr))
+        .await
+        .expect("agent socket connects");
+    Chat { ws }
+}
+
+/// A signed-in agent console, past `welcome` and the first queue.
+async fn agent(app: &TestApp, token: &str) -> (Chat, Value) {
+    let mut a = agent_socket(app).await;
+    a.send(json!({"type": "hello", "token": token})).await;
+    let welcome = a.recv().await;
+    assert_eq!(welcome["type"], "welcome", "{welcome}");
+    let queue = next_of(&mut a, "queue").await;
+    (a, queue)
+}
+
+/// The next frame of `kind`, skipping any other.
+async fn next_of(socket: &mut Chat, kind: &str) -> Value {
+    loop {
+        let frame = socket.recv().await;
+        if frame["type"] == kind {
+            return frame;
+        }
+    }
+}
+
+/// The next frame matching `pred`, skipping any other.
+async fn next_where(socket: &mut Chat, pred: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let frame = socket.recv().await;
+        if pred(&frame) {
+            return frame;
+        }
+    }
+}
+
+async fn say(chat: &mut Chat, client_id: &str, text: &str) {
+    chat.send(json!({"type": "message", "client_id": client_id, "text": text}))
+        .await;
+}
+
+/// Send `text` and return the `queued` status it leads to.
+async fn escalate(chat: &mut Chat, client_id: &str, text: &str) -> Value {
+    say(chat, client_id, text).await;
+    next_of(chat, "status").await
+}
+
+fn id(frame: &Value, field: &str) -> String {
+    frame[field].as_str().unwrap().to_owned()
+}
+
+/// The timeline events of a conversation of `kind`.
+async fn events_of(app: &TestApp, conversation: &str, kind: &str) -> Vec<Value> {
+    let (status, body) = app
+        .get(&format!("/v1/conversations/{conversation}"), OPERATOR)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == kind)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn asking_for_a_person_queues_with_reason_and_position() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    let (_, reply) = chat.ask("m1", "I want to talk to a human").await;
+    assert_eq!(reply["from"], "bot");
+    let status = next_of(&mut chat, "status").await;
+    assert_eq!(status["status"], "queued");
+    assert_eq!(status["position"], 1);
+    // Nobody is signed in to the console yet.
+    assert_eq!(status["agents_online"], false);
+    assert!(status["reason"].as_str().unwrap().contains("email"));
+
+    let conversation = id(&welcome, "conversation_id");
+    let escalated = events_of(&app, &conversation, "escalated").await;
+    assert_eq!(escalated.len(), 1);
+    let e = &escalated[0]["escalation"];
+    assert_eq!(e["code"], "handoff_requested");
+    assert_eq!(e["scores"]["intent"], "human_agent");
+    assert!(e["message"].as_str().unwrap().len() > 10);
+
+    let (status, queue) = app.get("/v1/queue", OPERATOR).await;
+    assert_eq!(status, 200);
+    assert_eq!(queue["items"][0]["conversation_id"], conversation.as_str());
+    assert_eq!(queue["items"][0]["position"], 1);
+    assert_eq!(queue["items"][0]["reason"]["code"], "handoff_requested");
+}
+
+#[tokio::test]
+async fn each_trigger_escalates_with_its_code() {
+    let app = spawn_app().await;
+    let token = agent_token(&app, "Alex").await;
+    let (_console, _) = agent(&app, &token).await;
+    let cases = [
+        (
+            "I want to file a complaint about your service",
+            "intent_needs_human",
+            "intent",
+        ),
+        (
+            "My order arrived late and the box was a bit damaged.",
+            "negative_sentiment",
+            "negative",
+        ),
+    ];
+    for (text, code, score) in cases {
+        let (mut chat, welcome) = app.conversation().await;
+        let status = escalate(&mut chat, "m1", text).await;
+        assert_eq!(status["status"], "queued", "{text}");
+        assert_eq!(status["agents_online"], true);
+        let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
+        assert_eq!(events[0]["escalation"]["code"], code, "{text}");
+        assert!(
+            !events[0]["escalation"]["scores"][score].is_null(),
+            "{events:?}"
+        );
+    }
+
+    // Unresolved: the third turn in a row without an answer.
+    let (mut chat, welcome) = app.conversation().await;
+    for (i, text) in ["qwzx blorp fnargle", "zorp quax vlim", "gribble snarf wup"]
+        .iter()
+        .enumerate()
+    {
+        say(&mut chat, &format!("u{i}"), text).await;
+        if i < 2 {
+            let reply = next_where(&mut chat, |f| f["from"] == "bot").await;
+            assert!(reply["faq_id"].is_null(), "{reply}");
+        }
+    }
+    let status = next_of(&mut chat, "status").await;
+    assert_eq!(status["status"], "queued");
+    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
+    assert_eq!(events[0]["escalation"]["code"], "unresolved");
+    assert_eq!(events[0]["escalation"]["scores"]["unresolved_turns"], 3);
+
+    // Not helpful: an answer marked unhelpful, then a turn not answered.
+    let (mut chat, welcome) = app.conversation().await;
+    let (_, answer) = chat
+        .ask("h1", "How long do I have to return an item?")
+        .await;
+    assert!(answer["faq_id"].is_string());
+    chat.send(json!({"type": "feedback", "seq": answer["seq"], "helpful": false}))
+        .await;
+    let status = escalate(&mut chat, "h2", "qwzx blorp fnargle").await;
+    assert_eq!(status["status"], "queued");
+    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
+    assert_eq!(events[0]["escalation"]["code"], "not_helpful");
+}
+
+#[tokio::test]
+async fn a_negative_trend_escalates_where_one_message_does_not() {
+    let app = spawn_with(|c| {
+        c.escalation.strong_negative = 1.0;
+        c.escalation.trend_turns = 2;
+        c.escalation.trend_negative = 0.9;
+    })
+    .await;
+    let (mut chat, welcome) = app.conversation().await;
+    let (_, reply) = chat
+        .ask("t1", "Where is my order? It has been two weeks.")
+        .await;
+    assert_eq!(reply["from"], "bot");
+    let (_, reply) = chat
+        .ask("t2", "I'm not happy, this is taking too long.")
+        .await;
+    assert_eq!(reply["from"], "bot");
+    let status = escalate(&mut chat, "t3", "Still nothing works, this is frustrating.").await;
+    assert_eq!(status["status"], "queued");
+    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
+    let e = &events[0]["escalation"];
+    assert_eq!(e["code"], "negative_trend");
+    assert!(e["scores"]["trend"].as_f64().unwrap() >= 0.9);
+    assert_eq!(e["scores"]["trend_turns"], 2);
+}
+
+#[tokio::test]
+async fn two_agents_racing_to_claim_exactly_one_wins() {
+    let app = spawn_app().await;
+    let (mut a, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    let (mut b, _) = agent(&app, &agent_token(&app, "Blair").await).await;
+    for round in 0..5 {
+        let (mut chat, welcome) = app.conversation().await;
+        escalate(&mut chat, "m1", "I want to talk to a human").await;
+        let conversation = id(&welcome, "conversation_id");
+        let claim = json!({"type": "claim", "conversation_id": conversation});
+        tokio::join!(a.send(claim.clone()), b.send(claim));
+        let is_outcome = |f: &Value| {
+            f["conversation_id"] == conversation.as_str()
+                && (f["type"] == "error" || f["type"] == "conversation")
+                || f["conversation"]["id"] == conversation.as_str()
+        };
+        let (ra, rb) = tokio::join!(
+            next_where(&mut a, is_outcome),
+            next_where(&mut b, is_outcome)
+        );
+        let won: Vec<bool> = [&ra, &rb]
+            .iter()
+            .map(|f| f["type"] == "conversation")
+            .collect();
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "round {round}: {ra} / {rb}"
+        );
+        let lost = if won[0] { &rb } else { &ra };
+        assert_eq!(lost["code"], "conflict", "{lost}");
+        let winner = if won[0] { "Alex" } else { "Blair" };
+        let status = next_where(&mut chat, |f| {
+            f["type"] == "status" && f["status"] == "agent"
+        })
+        .await;
+        assert_eq!(status["agent_name"], winner);
+        let assigned = events_of(&app, &conversation, "assigned").await;
+        assert_eq!(assigned.len(), 1);
+        // Close it so both agents keep room under their capacity.
+        let owner = if won[0] { &mut a } else { &mut b };
+        owner
+            .send(json!({"type": "close", "conversation_id": conversation, "resolution": "test"}))
+            .await;
+        next_where(&mut chat, |f| f["status"] == "closed").await;
+    }
+}
+
+#[tokio::test]
+async fn an_agent_answers_notes_hands_back_and_closes() {
+    let app = spawn_app().await;
+    let (mut console, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    let (mut chat, welcome) = app.conversation().await;
+    let conversation = id(&welcome, "conversation_id");
+    escalate(&mut chat, "m1", "I want to talk to a human").await;
+    let queue = next_where(&mut console, |f| {
+        f["type"] == "queue" && f["items"].as_array().is_some_and(|i| !i.is_empty())
+    })
+    .await;
+    assert_eq!(queue["items"][0]["conversation_id"], conversation.as_str());
+
+    console
+        .send(json!({"type": "claim", "conversation_id": conversation}))
+        .await;
+    let briefing = next_of(&mut console, "conversation").await;
+    assert_eq!(briefing["conversation"]["status"], "agent");
+    assert_eq!(briefing["escalation"]["code"], "handoff_requested");
+    assert_eq!(briefing["timeline"]["conversations"], 1);
+    let first = &briefing["messages"][0];
+    assert_eq!(first["from"], "customer");
+    assert!(
+        first["analysis"]["sentiment"]["label"].is_string(),
+        "{first}"
+    );
+    let joined = next_where(&mut chat, |f| f["type"] == "status").await;
+    assert_eq!(joined["status"], "agent");
+    assert_eq!(joined["agent_name"], "Alex");
+
+    // The agent speaks; the customer sees the name.
+    console
+        .send(json!({"type": "message", "conversation_id": conversation, "client_id": "a1", "text": "Hi, Alex here. How can I help?"}))
+        .await;
+    let ack = next_of(&mut console, "ack").await;
+    assert_eq!(ack["client_id"], "a1");
+    let m = next_of(&mut chat, "message").await;
+    assert_eq!(m["from"], "agent");
+    assert_eq!(m["agent_name"], "Alex");
+    assert_eq!(m["seq"], ack["seq"]);
+
+    // A note reaches agents only; the bot stays quiet while Alex owns it.
+    console
+        .send(json!({"type": "note", "conversation_id": conversation, "text": "VIP customer"}))
+        .await;
+    let note = next_of(&mut console, "note").await;
+    assert_eq!(note["text"], "VIP customer");
+    say(&mut chat, "m2", "How long do I have to return an item?").await;
+    let seen = next_where(&mut console, |f| {
+        f["type"] == "message" && f["from"] == "customer"
+    })
+    .await;
+    assert!(
+        seen["analysis"]["sentiment"]["negative"].is_number(),
+        "{seen}"
+    );
+    let mut frames = Vec::new();
+    loop {
+        let f = chat.recv().await;
+        if f["type"] == "message" && f["from"] == "customer" {
+            break;
+        }
+        frames.push(f);
+    }
+    assert!(frames.iter().all(|f| f["type"] == "ack"), "{frames:?}");
+    let transcript = app.transcript(&conversation).await;
+    assert!(
+        transcript.iter().skip(2).all(|m| m["from"] != "bot"),
+        "{transcript:?}"
+    );
+
+    // Hand back: the bot answers again.
+    console
+        .send(json!({"type": "hand_back", "conversation_id": conversation}))
+        .await;
+    let back = next_of(&mut chat, "status").await;
+    assert_eq!(back["status"], "bot");
+    let (_, reply) = chat
+        .ask("m3", "How long do I have to return an item?")
+        .await;
+    assert_eq!(reply["faq_id"], "returns-window");
+    let back = next_where(&mut console, |f| f["type"] == "status").await;
+    assert_eq!(back["status"], "bot");
+
+    // Take over from the bot, then close with a resolution.
+    console
+        .send(json!({"type": "claim", "conversation_id": conversation}))
+        .await;
+    next_of(&mut console, "conversation").await;
+    let over = next_of(&mut chat, "status").await;
+    assert_eq!(over["status"], "agent");
+    console
+        .send(json!({"type": "close", "conversation_id": conversation, "resolution": "Explained the returns window"}))
+        .await;
+    let closed = next_of(&mut chat, "status").await;
+    assert_eq!(closed["status"], "closed");
+    assert!(closed["reason"].as_str().unwrap().contains("Alex"));
+    let closes = events_of(&app, &conversation, "conversation_closed").await;
+    assert_eq!(closes[0]["resolution"], "Explained the returns window");
+    assert_eq!(closes[0]["by"], "agent");
+    let codes: Vec<Value> = events_of(&app, &conversation, "escalated")
+        .await
+        .iter()
+        .map(|e| e["escalation"]["code"].clone())
+        .collect();
+    assert_eq!(codes, [json!("handoff_requested"), json!("agent_takeover")]);
+    for kind in ["handed_back", "note"] {
+        assert_eq!(
+            events_of(&app, &conversation, kind).await.len(),
+            1,
+            "{kind}"
+        );
+    }
+
+    let (_, stats) = app.get("/v1/stats", OPERATOR).await;
+    assert_eq!(stats["escalations"]["by_reason"]["handoff_requested"], 1);
+    assert_eq!(stats["escalations"]["by_reason"]["agent_takeover"], 1);
+    assert_eq!(stats["closed"], 1);
+    assert_eq!(stats["deflection_rate"], 0.0);
+}
+
+#[tokio::test]
+async fn release_transfer_and_queue_positions() {
+    let app = spawn_app().await;
+    let (mut a, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    let (mut b, _) = agent(&app, &agent_token(&app, "Blair").await).await;
+    let (mut first, w1) = app.conversation().await;
+    let (mut second, w2) = app.conversation().await;
+    let (c1, c2) = (id(&w1, "conversation_id"), id(&w2, "conversation_id"));
+    assert_eq!(
+        escalate(&mut first, "m1", "I want to talk to a human").await["position"],
+        1
+    );
+    assert_eq!(
+        escalate(&mut second, "m1", "I want to talk to a human").await["position"],
+        2
+    );
+
+    // The first is claimed: the second moves up.
+    a.send(json!({"type": "claim", "conversation_id": c1}))
+        .await;
+    next_of(&mut a, "conversation").await;
+    assert_eq!(next_of(&mut first, "status").await["agent_name"], "Alex");
+    let moved = next_of(&mut second, "status").await;
+    assert_eq!(
+        (moved["status"].clone(), moved["position"].clone()),
+        (json!("queued"), json!(1))
+    );
+
+    // Transfer to Blair, who releases it back to the queue behind the second.
+    let (_, agents) = app.get("/v1/agents", OPERATOR).await;
+    let blair = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "Blair")
+        .unwrap()["id"]
+        .clone();
+    a.send(json!({"type": "transfer", "conversation_id": c1, "agent_id": blair}))
+        .await;
+    let taken = next_where(&mut first, |f| f["type"] == "status").await;
+    assert_eq!(taken["agent_name"], "Blair");
+    assert!(taken["reason"].as_str().unwrap().contains("taking over"));
+    b.send(json!({"type": "release", "conversation_id": c1}))
+        .await;
+    let requeued = next_of(&mut first, "status").await;
+    assert_eq!(requeued["status"], "queued");
+    assert_eq!(
+        requeued["position"], 1,
+        "earlier escalation keeps its place"
+    );
+    let behind = next_of(&mut second, "status").await;
+    assert_eq!(behind["position"], 2);
+
+    // Only the owner acts on a conversation; releasing twice is a no-op.
+    b.send(json!({"type": "release", "conversation_id": c1}))
+        .await;
+    a.send(json!({"type": "hand_back", "conversation_id": c2}))
+        .await;
+    let refused = next_of(&mut a, "error").await;
+    assert_eq!(refused["code"], "conflict");
+    assert_eq!(refused["conversation_id"], c2.as_str());
+    let (_, queue) = app.get("/v1/queue", OPERATOR).await;
+    let queued: Vec<&Value> = queue["items"].as_array().unwrap().iter().collect();
+    assert_eq!(queued.len(), 2);
+    assert!(queued.iter().all(|i| i["status"] == "queued"));
+}
+
+#[tokio::test]
+async fn no_agent_online_lets_the_customer_leave_a_message() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    let status = escalate(&mut chat, "m1", "I want to talk to a human").await;
+    assert_eq!(status["agents_online"], false);
+    chat.send(json!({"type": "contact", "client_id": "c1", "email": "dana@example.com", "text": "Please call me back about order 1182."}))
+        .await;
+    let ack = next_of(&mut chat, "ack").await;
+    assert_eq!(ack["client_id"], "c1");
+    chat.send(json!({"type": "contact", "client_id": "c2", "email": "not-an-email", "text": "x"}))
+        .await;
+    let bad = next_of(&mut chat, "error").await;
+    assert_eq!(bad["code"], "bad_frame");
+    assert_eq!(bad["client_id"], "c2");
+
+    let conversation = id(&welcome, "conversation_id");
+    let left = events_of(&app, &conversation, "contact_left").await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["email"], "dana@example.com");
+    assert_eq!(left[0]["seq"], ack["seq"]);
+    let customer = id(&welcome, "customer_id");
+    let (_, timeline) = app
+        .get(&format!("/v1/customers/{customer}/timeline"), OPERATOR)
+        .await;
+    assert_eq!(timeline["customer"]["email"], "dana@example.com");
+
+    // When an agent signs in, the waiting customer is told.
+    let (_console, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    let online = next_of(&mut chat, "status").await;
+    assert_eq!(online["agents_online"], true);
+    assert_eq!(online["position"], 1);
+}
+
+#[tokio::test]
+async fn customer_and_agent_reconnect_while_queued_and_assigned() {
+    let app = spawn_app().await;
+    let token = agent_token(&app, "Alex").await;
+    let (mut chat, welcome) = app.conversation().await;
+    let conversation = id(&welcome, "conversation_id");
+    let resume = id(&welcome, "resume_token");
+    escalate(&mut chat, "m1", "I want to talk to a human").await;
+    drop(chat);
+
+    // The customer comes back while queued.
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello", "resume_token": resume, "last_seq": 2}))
+        .await;
+    let back = chat.recv_type("welcome").await;
+    assert_eq!(back["status"], "queued");
+    let status = chat.recv_type("status").await;
+    assert_eq!(status["position"], 1);
+    drop(chat);
+
+    // Claimed and answered while the customer is away.
+    let (mut console, _) = agent(&app, &token).await;
+    console
+        .send(json!({"type": "claim", "conversation_id": conversation}))
+        .await;
+    next_of(&mut console, "conversation").await;
+    console
+        .send(json!({"type": "message", "conversation_id": conversation, "client_id": "a1", "text": "Alex here."}))
+        .await;
+    let ack = next_of(&mut console, "ack").await;
+
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello", "resume_token": resume, "last_seq": 2}))
+        .await;
+    assert_eq!(chat.recv_type("welcome").await["status"], "agent");
+    let missed = chat.recv_type("message").await;
+    assert_eq!(missed["seq"], ack["seq"]);
+    assert_eq!(missed["agent_name"], "Alex");
+    let status = chat.recv_type("status").await;
+    assert_eq!(status["agent_name"], "Alex");
+
+    // The agent reconnects: the queue shows their conversation; watching
+    // it brings what was said meanwhile.
+    drop(console);
+    say(&mut chat, "m2", "Thanks, I need help with my order").await;
+    chat.recv_type("ack").await;
+    let (mut console, queue) = agent(&app, &token).await;
+    let mine = &queue["items"][0];
+    assert_eq!(mine["conversation_id"], conversation.as_str());
+    assert_eq!(mine["assigned"]["name"], "Alex");
+    console
+        .send(json!({"type": "watch", "conversation_id": conversation}))
+        .await;
+    let briefing = next_of(&mut console, "conversation").await;
+    let last = briefing["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["text"], "Thanks, I need help with my order");
+
+    // A restart keeps the queue.
+    drop((chat, console));
+    let dir = app.stop().await;
+    let app = spawn_in(dir, |_| {}).await;
+    let (_, queue) = app.get("/v1/queue", OPERATOR).await;
+    assert_eq!(queue["items"][0]["conversation_id"], conversation.as_str());
+    assert_eq!(queue["items"][0]["status"], "agent");
+}
+
+#[tokio::test]
+async fn only_agents_reach_the_console() {
+    let app = spawn_app().await;
+    let (_, welcome) = app.conversation().await;
+    let resume = id(&welcome, "resume_token");
+    let author = app.author_token().await;
+    for (token, code) in [
+        ("fd_not_a_token", "unauthorized"),
+        (resume.as_str(), "unauthorized"),
+        (author.as_str(), "forbidden"),
+    ] {
+        let mut a = agent_socket(&app).await;
+        a.send(json!({"type": "hello", "token": token})).await;
+        let refused = a.recv().await;
+        assert_eq!(refused["code"], code, "{refused}");
+        assert_eq!(a.closed().await.map(|c| u16::from(c.code)), Some(1008));
+    }
+    // Nothing before hello.
+    let mut a = agent_socket(&app).await;
+    a.send(json!({"type": "claim", "conversation_id": welcome["conversation_id"]}))
+        .await;
+    assert_eq!(a.recv().await["code"], "bad_frame");
+
+    // A customer cannot use agent frames on the chat socket.
+    let (mut chat, _) = app.conversation().await;
+    chat.send(json!({"type": "claim", "conversation_id": welcome["conversation_id"]}))
+        .await;
+    assert_eq!(chat.recv_type("error").await["code"], "bad_frame");
+
+    // REST: nothing without a token; authors may not read the queue.
+    let r = app.http().get(app.url("/v1/queue")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(app.get("/v1/queue", &author).await.0, 403);
+    assert_eq!(app.get("/v1/stats", &author).await.0, 403);
+    let agent = agent_token(&app, "Alex").await;
+    assert_eq!(app.get("/v1/queue", &agent).await.0, 200);
+    assert_eq!(app.get("/v1/stats?days=7", &agent).await.0, 200);
+    assert_eq!(app.get("/v1/stats?days=0", &agent).await.0, 400);
+}
