@@ -280,7 +280,12 @@ async fn an_agent_answers_notes_hands_back_and_closes() {
     assert_eq!(joined["status"], "agent");
     assert_eq!(joined["agent_name"], "Alex");
 
-    // The agent speaks; the customer sees the name.
+    // The agent types and speaks; the customer sees both, and the name.
+    console
+        .send(json!({"type": "typing", "conversation_id": conversation}))
+        .await;
+    let typing = chat.recv().await;
+    assert_eq!(typing, json!({"type": "typing", "from": "agent"}));
     console
         .send(json!({"type": "message", "conversation_id": conversation, "client_id": "a1", "text": "Hi, Alex here. How can I help?"}))
         .await;
@@ -581,4 +586,43 @@ async fn only_agents_reach_the_console() {
     assert_eq!(app.get("/v1/queue", &agent).await.0, 200);
     assert_eq!(app.get("/v1/stats?days=7", &agent).await.0, 200);
     assert_eq!(app.get("/v1/stats?days=0", &agent).await.0, 400);
+}
+
+#[tokio::test]
+async fn a_long_wait_is_flagged_and_moves_up() {
+    let app = spawn_with(|c| {
+        c.handoff.overdue_after = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let (mut console, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    // Asking for a person has a lower priority than anger by default...
+    let (mut early, w1) = app.conversation().await;
+    escalate(&mut early, "m1", "I want to talk to a human").await;
+    let flagged = next_where(&mut console, |f| {
+        f["type"] == "queue" && f["items"][0]["overdue"] == true
+    })
+    .await;
+    assert!(
+        flagged["items"][0]["priority"].as_u64().unwrap() > 3,
+        "{flagged}"
+    );
+    // ...but after waiting too long it goes ahead of a fresh angry customer.
+    let (mut angry, w2) = app.conversation().await;
+    let status = escalate(
+        &mut angry,
+        "m1",
+        "My order arrived late and the box was a bit damaged.",
+    )
+    .await;
+    assert_eq!(status["position"], 2);
+    let both = next_where(&mut console, |f| {
+        f["type"] == "queue" && f["items"].as_array().is_some_and(|i| i.len() == 2)
+    })
+    .await;
+    assert_eq!(
+        both["items"][0]["conversation_id"], w1["conversation_id"],
+        "{both}"
+    );
+    assert_eq!(both["items"][1]["conversation_id"], w2["conversation_id"]);
+    assert_eq!(both["items"][1]["overdue"], false);
 }
