@@ -24,7 +24,7 @@ pub enum ErrorCode {
     RateLimited,
     /// Missing or wrong credentials.
     Unauthorized,
-    /// Valid credentials without the role the action needs (REST only).
+    /// Valid credentials without the role the action needs.
     Forbidden,
     NotFound,
     /// The endpoint exists but not with this HTTP method (REST only).

@@ -229,7 +229,10 @@ impl Store {
         new: NewMessage,
     ) -> Result<Appended, StoreError> {
         let t = &self.trees;
-        let client_key = new.client_id.as_deref().map(|c| keys::client_id(id, c));
+        let client_key = new.client_id.as_deref().map(|c| match &new.agent {
+            Some(agent) => keys::agent_client_id(id, &agent.id, c),
+            None => keys::client_id(id, c),
+        });
         let trees = (&t.conversations, &t.events, &t.messages, &t.client_ids);
         let r = trees.transaction(|(convs, events, messages, client_ids)| {
             if let Some(key) = &client_key {

@@ -9,7 +9,17 @@ pub fn conversation_seq(id: ConversationId, n: u64) -> [u8; 24] {
     key
 }
 
+/// An agent's `client_id`s live apart from the customer's: the separator
+/// is a control character, which no valid `client_id` contains.
+pub fn agent_client_id(id: ConversationId, agent_id: &str, client_id: &str) -> Vec<u8> {
+    client_id_key(id, &format!("\u{1}{agent_id}\u{1}{client_id}"))
+}
+
 pub fn client_id(id: ConversationId, client_id: &str) -> Vec<u8> {
+    client_id_key(id, client_id)
+}
+
+fn client_id_key(id: ConversationId, client_id: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(16 + client_id.len());
     key.extend_from_slice(id.as_bytes());
     key.extend_from_slice(client_id.as_bytes());

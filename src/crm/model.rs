@@ -106,11 +106,12 @@ pub struct Conversation {
     pub last_seq: u64,
     /// Number of timeline events stored for this conversation.
     pub events: u64,
-    /// Why the conversation was handed to a person, while it is `queued`
-    /// or `agent`.
+    /// Why the conversation was handed to a person; set on escalation,
+    /// cleared when an agent hands it back to the bot, kept on close.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<Escalation>,
-    /// The agent who owns it, while it is `agent`.
+    /// The agent who owns it while it is `agent`; kept on close as the
+    /// last owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assigned: Option<AgentRef>,
 }
@@ -228,7 +229,7 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faq_id: Option<String>,
     /// Why the bot said this (`faq_match`, `intent_match`,
-    /// `low_confidence`, `no_match`, `escalated`); bot messages only.
+    /// `low_confidence`, `no_match`); bot messages only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// What the models made of a customer message; absent when the models

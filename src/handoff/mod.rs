@@ -151,7 +151,7 @@ impl Handoff {
             .get(&id)
             .is_some_and(|w| w.assigned.as_ref().is_some_and(|a| a.id == agent.id));
         if !owned {
-            self.may_take(&desk, &agent.id)?;
+            self.may_take(&desk, &agent.id, "you")?;
         }
         let takeover = Escalation {
             code: EscalationCode::AgentTakeover,
@@ -193,7 +193,7 @@ impl Handoff {
             ));
         };
         if target.id != from.id {
-            self.may_take(&desk, &target.id)?;
+            self.may_take(&desk, &target.id, &target.name)?;
         }
         let a = from.clone();
         let updated = self
@@ -363,14 +363,16 @@ impl Handoff {
             .views(|id| active(desk, id), self.settings.agent_capacity)
     }
 
-    /// Refuse an agent who is away, offline or at capacity.
-    fn may_take(&self, desk: &Desk, agent_id: &str) -> Result<(), HandoffError> {
+    /// Refuse an agent (`who`, for the message) who is away, offline or at
+    /// capacity.
+    fn may_take(&self, desk: &Desk, agent_id: &str, who: &str) -> Result<(), HandoffError> {
         match desk.roster.presence(agent_id) {
             Presence::Online => {}
             Presence::Away => {
-                return Err(HandoffError::Refused(
-                    "you are away; set yourself online to take conversations".into(),
-                ))
+                return Err(HandoffError::Refused(format!(
+                    "{who} away; only online agents take conversations",
+                    who = if who == "you" { "you are" } else { "they are" }
+                )))
             }
             Presence::Offline => {
                 return Err(HandoffError::Refused("that agent is not connected".into()))
@@ -378,8 +380,9 @@ impl Handoff {
         }
         if active(desk, agent_id) >= self.settings.agent_capacity {
             return Err(HandoffError::Refused(format!(
-                "at capacity ({} conversations); close, release or transfer one first",
-                self.settings.agent_capacity
+                "{who} already {have} {} conversations, the most one agent may own; close, release or transfer one first",
+                self.settings.agent_capacity,
+                have = if who == "you" { "have" } else { "has" },
             )));
         }
         Ok(())

@@ -4,8 +4,8 @@
 //! Queued conversations come first, highest priority first and, at equal
 //! priority, first escalated first served. A conversation's priority is
 //! that of its escalation reason, raised by `overdue_boost` once it has
-//! waited longer than `overdue_after`. Conversations an agent owns follow,
-//! oldest escalation first.
+//! waited longer than `overdue_after`. Conversations an agent owns follow
+//! in the same order.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -287,10 +287,12 @@ async fn an_agent_answers_notes_hands_back_and_closes() {
     let typing = chat.recv().await;
     assert_eq!(typing, json!({"type": "typing", "from": "agent"}));
     console
-        .send(json!({"type": "message", "conversation_id": conversation, "client_id": "a1", "text": "Hi, Alex here. How can I help?"}))
+        .send(json!({"type": "message", "conversation_id": conversation, "client_id": "m1", "text": "Hi, Alex here. How can I help?"}))
         .await;
+    // The customer's `client_id`s and the agent's do not collide.
     let ack = next_of(&mut console, "ack").await;
-    assert_eq!(ack["client_id"], "a1");
+    assert_eq!(ack["client_id"], "m1");
+    assert!(ack["seq"].as_u64().unwrap() > 2, "{ack}");
     let m = next_of(&mut chat, "message").await;
     assert_eq!(m["from"], "agent");
     assert_eq!(m["agent_name"], "Alex");

@@ -139,7 +139,7 @@ impl AgentConnection {
         };
         match done {
             Ok(()) => self.accepted(),
-            Err(e) => self.reject(e.into(), id),
+            Err(e) => self.refuse(e.into(), id, None),
         }
     }
 
@@ -189,7 +189,7 @@ impl AgentConnection {
                     seq: appended.message().seq,
                 })
             }
-            Err(e) => self.reject_message(e.into(), Some(id), Some(client_id)),
+            Err(e) => self.refuse(e.into(), Some(id), Some(client_id)),
         }
     }
 
@@ -204,14 +204,15 @@ impl AgentConnection {
                 }
                 self.accepted()
             }
-            Ok(_) => self.reject(
+            Ok(_) => self.refuse(
                 ApiError::new(
                     ErrorCode::Conflict,
                     "this conversation is not assigned to you; claim it first",
                 ),
                 Some(id),
+                None,
             ),
-            Err(e) => self.reject(e.into(), Some(id)),
+            Err(e) => self.refuse(e.into(), Some(id), None),
         }
     }
 }

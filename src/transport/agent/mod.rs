@@ -179,6 +179,20 @@ impl AgentConnection {
         flow
     }
 
+    /// An error frame for a well-formed frame the server could not carry
+    /// out (a lost claim race, a conversation that is not yours): no
+    /// strike, the console did nothing wrong in sending it.
+    fn refuse(
+        &mut self,
+        error: ApiError,
+        conversation_id: Option<ConversationId>,
+        client_id: Option<String>,
+    ) -> Flow {
+        tracing::debug!(code = ?error.code, "agent action refused");
+        self.strikes = 0;
+        self.send(&AgentServerFrame::error(error, conversation_id, client_id))
+    }
+
     fn accepted(&mut self) -> Flow {
         self.strikes = 0;
         Flow::Continue
@@ -213,12 +227,17 @@ impl AgentConnection {
             }
         };
         if !self.limiter.allow(Instant::now()) {
-            return self.reject(
+            let client_id = match &frame {
+                AgentClientFrame::Message { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            };
+            return self.reject_message(
                 ApiError::new(
                     ErrorCode::RateLimited,
                     "you are sending too fast; wait a moment and resend",
                 ),
                 frame.conversation_id(),
+                client_id,
             );
         }
         let Some(agent) = self.agent.clone() else {
@@ -236,7 +255,7 @@ impl AgentConnection {
         let events = room.subscribe();
         let briefing = match brief(&self.state.store, &self.state.faq, id).await {
             Ok(b) => b,
-            Err(e) => return self.reject(e, Some(id)),
+            Err(e) => return self.refuse(e, Some(id), None),
         };
         let last_seq = briefing.messages.last().map_or(0, |m| m.seq);
         if let f @ (Flow::Close(..) | Flow::Drop) =

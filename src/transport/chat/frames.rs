@@ -103,6 +103,12 @@ impl Connection {
         email: String,
         text: String,
     ) -> Flow {
+        if !protocol::valid_client_id(&client_id) {
+            return self.reject(
+                ApiError::bad_request("client_id must be 1-64 printable characters"),
+                None,
+            );
+        }
         let email = email.trim().to_owned();
         let plausible = email.chars().count() <= MAX_PROFILE_FIELD
             && email
@@ -187,6 +193,7 @@ impl Connection {
                 if let Err(e) = self.record_contact(room.id, email, m.seq).await {
                     return self.send(&ServerFrame::error(e.into(), None));
                 }
+                self.state.handoff.customer_said(room.id, m).await;
             }
             return Flow::Continue;
         }

@@ -263,7 +263,9 @@ impl Connection {
         };
         if !self.limiter.allow(Instant::now()) {
             let client_id = match &frame {
-                ClientFrame::Message { client_id, .. } => Some(client_id.clone()),
+                ClientFrame::Message { client_id, .. } | ClientFrame::Contact { client_id, .. } => {
+                    Some(client_id.clone())
+                }
                 _ => None,
             };
             return self.reject(
