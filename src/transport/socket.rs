@@ -27,6 +27,60 @@ pub(super) fn close(code: u16, reason: &'static str) -> WsMessage {
     }))
 }
 
+/// Pings a quiet peer and tells when it has been silent too long.
+pub(super) struct Heartbeat {
+    ping: tokio::time::Interval,
+    last_heard: std::time::Instant,
+    idle_timeout: std::time::Duration,
+}
+
+impl Heartbeat {
+    pub(super) async fn start(limits: &Limits) -> Self {
+        let mut ping = tokio::time::interval(limits.ping_interval);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ping.tick().await;
+        Self {
+            ping,
+            last_heard: std::time::Instant::now(),
+            idle_timeout: limits.idle_timeout,
+        }
+    }
+
+    /// Wait for the next ping time.
+    pub(super) async fn due(&mut self) {
+        self.ping.tick().await;
+    }
+
+    /// At ping time: close an idle socket, ping any other.
+    pub(super) fn beat(&self, out: &Outbox) -> Flow {
+        if self.last_heard.elapsed() >= self.idle_timeout {
+            Flow::Close(close_code::AWAY, "idle timeout")
+        } else {
+            out.send(WsMessage::Ping(Default::default()))
+        }
+    }
+
+    /// The peer sent something.
+    pub(super) fn heard(&mut self) {
+        self.last_heard = std::time::Instant::now();
+    }
+}
+
+/// After the loop: let the writer send the close frame (bounded by
+/// `grace`), or stop it at once if the peer is gone.
+pub(super) async fn wind_down(
+    end: Flow,
+    writer: tokio::task::JoinHandle<()>,
+    grace: std::time::Duration,
+) {
+    match end {
+        Flow::Drop => writer.abort(),
+        _ => {
+            let _ = tokio::time::timeout(grace, writer).await;
+        }
+    }
+}
+
 /// Apply the frame and buffer limits to an upgrade.
 pub(super) fn limited(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade {
     ws.max_message_size(limits.hard_max_frame_bytes)

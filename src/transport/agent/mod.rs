@@ -20,12 +20,11 @@ use axum::response::Response;
 use futures_util::StreamExt;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::guard::RateLimiter;
-use super::socket::{self, read_error, Flow, Outbox};
+use super::socket::{self, read_error, Flow, Heartbeat, Outbox};
 use crate::app::AppState;
 use crate::crm::{AgentRef, ConversationId, Sender};
 use crate::error::{ApiError, ErrorCode};
@@ -91,10 +90,7 @@ impl AgentConnection {
         let limits = self.state.config.limits.clone();
         let (out, mut stream, writer) = Outbox::start(socket, limits.outbound_queue * QUEUE_FACTOR);
         self.out = out;
-        let mut ping = tokio::time::interval(limits.ping_interval);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        ping.tick().await;
-        let mut last_heard = Instant::now();
+        let mut heartbeat = Heartbeat::start(&limits).await;
         let shutdown = self.state.shutdown.clone();
         let dropped = self.dropped.clone();
 
@@ -102,7 +98,7 @@ impl AgentConnection {
             let event = tokio::select! {
                 _ = shutdown.cancelled() => Event::Shutdown,
                 _ = dropped.cancelled() => break Flow::Drop,
-                _ = ping.tick() => Event::Tick,
+                _ = heartbeat.due() => Event::Tick,
                 changed = queue_changed(&mut self.queue) => match changed {
                     true => Event::Queue,
                     false => continue,
@@ -111,15 +107,12 @@ impl AgentConnection {
             };
             let flow = match event {
                 Event::Shutdown => Flow::Close(close_code::AWAY, "server shutting down"),
-                Event::Tick if last_heard.elapsed() >= limits.idle_timeout => {
-                    Flow::Close(close_code::AWAY, "idle timeout")
-                }
-                Event::Tick => self.out.send(WsMessage::Ping(Default::default())),
+                Event::Tick => heartbeat.beat(&self.out),
                 Event::Queue => self.send_queue(),
                 Event::Frame(None) => Flow::Drop,
                 Event::Frame(Some(Err(e))) => read_error(e),
                 Event::Frame(Some(Ok(message))) => {
-                    last_heard = Instant::now();
+                    heartbeat.heard();
                     self.on_ws_message(message).await
                 }
             };
@@ -136,12 +129,7 @@ impl AgentConnection {
         if let Some(agent) = &self.agent {
             self.state.handoff.disconnect(agent).await;
         }
-        match end {
-            Flow::Drop => writer.abort(),
-            _ => {
-                let _ = tokio::time::timeout(limits.ping_interval, writer).await;
-            }
-        }
+        socket::wind_down(end, writer, limits.ping_interval).await;
         tracing::debug!("agent disconnected");
     }
 

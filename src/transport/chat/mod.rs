@@ -21,11 +21,10 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
-use tokio::time::MissedTickBehavior;
 use tracing::Instrument;
 
 use super::guard::{origin_allowed, RateLimiter};
-use super::socket::{self, close, read_error, Flow, Outbox};
+use super::socket::{self, close, read_error, Flow, Heartbeat, Outbox};
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{self, ClientFrame, ServerFrame};
@@ -124,31 +123,25 @@ impl Connection {
         let limits = self.state.config.limits.clone();
         let (out, mut stream, writer) = Outbox::start(socket, limits.outbound_queue);
         self.out = out;
-        let mut ping = tokio::time::interval(limits.ping_interval);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        ping.tick().await;
-        let mut last_heard = Instant::now();
+        let mut heartbeat = Heartbeat::start(&limits).await;
         let shutdown = self.state.shutdown.clone();
         tracing::debug!("chat connected");
 
         let end = loop {
             let event = tokio::select! {
                 _ = shutdown.cancelled() => Event::Shutdown,
-                _ = ping.tick() => Event::Tick,
+                _ = heartbeat.due() => Event::Tick,
                 r = next_published(&mut self.joined) => Event::Room(r),
                 f = stream.next() => Event::Frame(f),
             };
             let flow = match event {
                 Event::Shutdown => Flow::Close(close_code::AWAY, "server shutting down"),
-                Event::Tick if last_heard.elapsed() >= limits.idle_timeout => {
-                    Flow::Close(close_code::AWAY, "idle timeout")
-                }
-                Event::Tick => self.send_raw(WsMessage::Ping(Default::default())),
+                Event::Tick => heartbeat.beat(&self.out),
                 Event::Room(r) => self.forward(r).await,
                 Event::Frame(None) => Flow::Drop,
                 Event::Frame(Some(Err(e))) => read_error(e),
                 Event::Frame(Some(Ok(message))) => {
-                    last_heard = Instant::now();
+                    heartbeat.heard();
                     self.on_ws_message(message).await
                 }
             };
@@ -159,12 +152,7 @@ impl Connection {
         };
 
         self.out.finish(&end);
-        match end {
-            Flow::Drop => writer.abort(),
-            _ => {
-                let _ = tokio::time::timeout(limits.ping_interval, writer).await;
-            }
-        }
+        socket::wind_down(end, writer, limits.ping_interval).await;
         tracing::debug!("chat disconnected");
     }
 
