@@ -6,6 +6,7 @@
 
 mod agent;
 mod analyze_api;
+mod assets;
 mod chat;
 mod crm_api;
 mod faq_api;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/analyze", post(analyze_api::analyze))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(assets::routes())
         .route("/readyz", get(ready))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/api.md") })
         .method_not_allowed_fallback(|| async {
