@@ -48,6 +48,15 @@ pub struct EscalationPolicy {
     pub unresolved_turns: u32,
 }
 
+impl EscalationPolicy {
+    /// Timeline events the rules need to see: a turn is up to three
+    /// (message, reply, feedback), with room for notes and changes of
+    /// hands.
+    pub fn history_events(&self) -> usize {
+        4 * self.trend_turns.max(self.unresolved_turns as usize) + 8
+    }
+}
+
 impl Default for EscalationPolicy {
     fn default() -> Self {
         Self {

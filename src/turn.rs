@@ -26,8 +26,6 @@ use crate::room::Room;
 const CANDIDATES: usize = 5;
 /// FAQ scores kept with the message in the timeline.
 const STORED_SCORES: usize = 3;
-/// Recent timeline events the escalation rules look at.
-const HISTORY_EVENTS: usize = 40;
 
 /// What a turn learned about a customer message before storing it.
 #[derive(Debug, Clone)]
@@ -153,8 +151,12 @@ pub async fn bot_reply(
         }),
     };
     let decision = dialogue::decide(&input, &state.config.bot);
+    let policy = &state.config.escalation;
     let history = History::from_events(
-        &state.store.recent_events(room.id, HISTORY_EVENTS).await?,
+        &state
+            .store
+            .recent_events(room.id, policy.history_events())
+            .await?,
         customer.seq,
     );
     let signals = TurnSignals {
@@ -167,7 +169,7 @@ pub async fn bot_reply(
         }),
         resolved: matches!(decision, Decision::Answer { .. } | Decision::Intent { .. }),
     };
-    let trigger = escalation::assess(&history, &signals, &state.config.escalation);
+    let trigger = escalation::assess(&history, &signals, policy);
     tracing::info!(
         reason = decision.reason(),
         escalation = trigger.as_ref().map(|t| t.code.as_str()),
