@@ -319,9 +319,9 @@ impl Handoff {
     /// The `status` frame a customer joining `c` should get, if a person
     /// is involved.
     pub async fn status_for(&self, c: &Conversation) -> Option<ServerFrame> {
-        let desk = self.desk.lock().await;
         match c.status {
             Status::Queued => {
+                let desk = self.desk.lock().await;
                 let items = queue::order(desk.waiting.values(), Utc::now(), &self.settings);
                 let position = items
                     .iter()
