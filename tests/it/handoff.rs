@@ -5,20 +5,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-/// An agent token named `name`.
-async fn agent_token(app: &TestApp, name: &str) -> String {
-    let (status, body) = app
-        .send_json(
-            reqwest::Method::POST,
-            "/v1/agents",
-            OPERATOR,
-            json!({"name": name}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    body["token"].as_str().unwrap().to_owned()
-}
-
 async fn agent_socket(app: &TestApp) -> Chat {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent", app.addr))
         .await
@@ -117,7 +103,7 @@ async fn asking_for_a_person_queues_with_reason_and_position() {
 #[tokio::test]
 async fn each_trigger_escalates_with_its_code() {
     let app = spawn_app().await;
-    let token = agent_token(&app, "Alex").await;
+    let token = app.agent_token("Alex").await;
     let (_console, _) = agent(&app, &token).await;
     let cases = [
         (
@@ -205,8 +191,8 @@ async fn a_negative_trend_escalates_where_one_message_does_not() {
 #[tokio::test]
 async fn two_agents_racing_to_claim_exactly_one_wins() {
     let app = spawn_app().await;
-    let (mut a, _) = agent(&app, &agent_token(&app, "Alex").await).await;
-    let (mut b, _) = agent(&app, &agent_token(&app, "Blair").await).await;
+    let (mut a, _) = agent(&app, &app.agent_token("Alex").await).await;
+    let (mut b, _) = agent(&app, &app.agent_token("Blair").await).await;
     for round in 0..5 {
         let (mut chat, welcome) = app.conversation().await;
         escalate(&mut chat, "m1", "I want to talk to a human").await;
@@ -253,7 +239,7 @@ async fn two_agents_racing_to_claim_exactly_one_wins() {
 #[tokio::test]
 async fn an_agent_answers_notes_hands_back_and_closes() {
     let app = spawn_app().await;
-    let (mut console, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    let (mut console, _) = agent(&app, &app.agent_token("Alex").await).await;
     let (mut chat, welcome) = app.conversation().await;
     let conversation = id(&welcome, "conversation_id");
     escalate(&mut chat, "m1", "I want to talk to a human").await;
@@ -381,8 +367,8 @@ async fn an_agent_answers_notes_hands_back_and_closes() {
 #[tokio::test]
 async fn release_transfer_and_queue_positions() {
     let app = spawn_app().await;
-    let (mut a, _) = agent(&app, &agent_token(&app, "Alex").await).await;
-    let (mut b, _) = agent(&app, &agent_token(&app, "Blair").await).await;
+    let (mut a, _) = agent(&app, &app.agent_token("Alex").await).await;
+    let (mut b, _) = agent(&app, &app.agent_token("Blair").await).await;
     let (mut first, w1) = app.conversation().await;
     let (mut second, w2) = app.conversation().await;
     let (c1, c2) = (id(&w1, "conversation_id"), id(&w2, "conversation_id"));
@@ -473,7 +459,7 @@ async fn no_agent_online_lets_the_customer_leave_a_message() {
     assert_eq!(timeline["customer"]["email"], "dana@example.com");
 
     // When an agent signs in, the waiting customer is told.
-    let (_console, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    let (_console, _) = agent(&app, &app.agent_token("Alex").await).await;
     let online = next_of(&mut chat, "status").await;
     assert_eq!(online["agents_online"], true);
     assert_eq!(online["position"], 1);
@@ -482,7 +468,7 @@ async fn no_agent_online_lets_the_customer_leave_a_message() {
 #[tokio::test]
 async fn customer_and_agent_reconnect_while_queued_and_assigned() {
     let app = spawn_app().await;
-    let token = agent_token(&app, "Alex").await;
+    let token = app.agent_token("Alex").await;
     let (mut chat, welcome) = app.conversation().await;
     let conversation = id(&welcome, "conversation_id");
     let resume = id(&welcome, "resume_token");
@@ -584,7 +570,7 @@ async fn only_agents_reach_the_console() {
     assert_eq!(r.status(), 401);
     assert_eq!(app.get("/v1/queue", &author).await.0, 403);
     assert_eq!(app.get("/v1/stats", &author).await.0, 403);
-    let agent = agent_token(&app, "Alex").await;
+    let agent = app.agent_token("Alex").await;
     assert_eq!(app.get("/v1/queue", &agent).await.0, 200);
     assert_eq!(app.get("/v1/stats?days=7", &agent).await.0, 200);
     assert_eq!(app.get("/v1/stats?days=0", &agent).await.0, 400);
@@ -596,7 +582,7 @@ async fn a_long_wait_is_flagged_and_moves_up() {
         c.handoff.overdue_after = std::time::Duration::from_millis(500);
     })
     .await;
-    let (mut console, _) = agent(&app, &agent_token(&app, "Alex").await).await;
+    let (mut console, _) = agent(&app, &app.agent_token("Alex").await).await;
     // Asking for a person has a lower priority than anger by default...
     let (mut early, w1) = app.conversation().await;
     escalate(&mut early, "m1", "I want to talk to a human").await;

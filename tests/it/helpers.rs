@@ -131,6 +131,20 @@ impl TestApp {
         body["token"].as_str().expect("token").to_owned()
     }
 
+    /// A token for a new agent named `name`.
+    pub async fn agent_token(&self, name: &str) -> String {
+        let (status, body) = self
+            .send_json(
+                reqwest::Method::POST,
+                "/v1/agents",
+                OPERATOR,
+                json!({"name": name}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["token"].as_str().expect("token").to_owned()
+    }
+
     /// Every message of a conversation, from the store.
     pub async fn transcript(&self, conversation_id: &str) -> Vec<Value> {
         let (status, body) = self

@@ -138,16 +138,8 @@ async fn an_faq_edit_in_the_console_is_answered_in_the_widget() {
 #[tokio::test]
 async fn an_angry_visitor_is_escalated_and_an_agent_answers_from_the_console() {
     let app = spawn_app().await;
-    let (status, agent) = app
-        .send_json(
-            reqwest::Method::POST,
-            "/v1/agents",
-            OPERATOR,
-            json!({"name": "Alex"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{agent}");
-    let token = agent["token"].as_str().expect("token");
+    let token = app.agent_token("Alex").await;
+    let token = token.as_str();
 
     // The agent signs in first, so the visitor finds someone online.
     let browser = Browser::start().await;
