@@ -284,9 +284,53 @@ pub fn sentiment_scores(
     (recalls.iter().sum::<f64>() / 3.0, accuracy, recalls)
 }
 
+/// How often a negative-probability threshold fires, per true class:
+/// for each threshold, the share of negative, neutral and positive texts
+/// whose negative probability reaches it. This is how often the
+/// `negative_sentiment` escalation rule would hand a message to a person.
+pub fn threshold_rates(
+    negative: &[f32],
+    truth: &[SentimentLabel],
+    thresholds: &[f32],
+) -> Vec<(f32, [f64; 3])> {
+    let classes = [
+        SentimentLabel::Negative,
+        SentimentLabel::Neutral,
+        SentimentLabel::Positive,
+    ];
+    thresholds
+        .iter()
+        .map(|&t| {
+            let mut rates = [0.0; 3];
+            for (i, c) in classes.iter().enumerate() {
+                let of_class: Vec<f32> = negative
+                    .iter()
+                    .zip(truth)
+                    .filter(|(_, l)| *l == c)
+                    .map(|(n, _)| *n)
+                    .collect();
+                let fired = of_class.iter().filter(|n| **n >= t).count();
+                rates[i] = fired as f64 / of_class.len().max(1) as f64;
+            }
+            (t, rates)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn threshold_rates_count_per_class() {
+        use SentimentLabel::*;
+        let rates = threshold_rates(
+            &[0.99, 0.5, 0.98, 0.1],
+            &[Negative, Negative, Neutral, Positive],
+            &[0.97],
+        );
+        assert_eq!(rates, vec![(0.97, [0.5, 1.0, 0.0])]);
+    }
 
     #[test]
     fn few_shot_keeps_n_per_label_repeatably() {

@@ -331,9 +331,11 @@ async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
         EvalCommand::Sentiment { test, labels } => {
             let (texts, truth) = eval::read_sentiment(&test, labels.as_deref())?;
             let mut predicted = Vec::with_capacity(texts.len());
+            let mut negative = Vec::with_capacity(texts.len());
             for chunk in texts.chunks(64) {
                 for (_, s) in nlu.encode_many(chunk.to_vec()).await? {
                     predicted.push(s.label);
+                    negative.push(s.negative);
                 }
             }
             let (macro_recall, accuracy, per) = eval::sentiment_scores(&predicted, &truth);
@@ -346,6 +348,26 @@ async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
                 per[1],
                 per[2]
             );
+            let configured = config.escalation.strong_negative;
+            let mut thresholds = vec![0.9, 0.95, 0.99, configured];
+            thresholds.sort_by(f32::total_cmp);
+            thresholds.dedup();
+            println!(
+                "escalation.strong_negative: share of texts that would escalate, by true label"
+            );
+            for (t, [neg, neu, pos]) in eval::threshold_rates(&negative, &truth, &thresholds) {
+                let mark = if t == configured {
+                    "  (configured)"
+                } else {
+                    ""
+                };
+                println!(
+                    "  >= {t:.2}: negative {:.1} %, neutral {:.1} %, positive {:.1} %{mark}",
+                    neg * 100.0,
+                    neu * 100.0,
+                    pos * 100.0
+                );
+            }
         }
     }
     Ok(())
