@@ -614,3 +614,20 @@ async fn a_long_wait_is_flagged_and_moves_up() {
     assert_eq!(both["items"][1]["conversation_id"], w2["conversation_id"]);
     assert_eq!(both["items"][1]["overdue"], false);
 }
+
+#[tokio::test]
+async fn agent_sockets_share_the_connection_limit() {
+    let app = spawn_with(|c| c.limits.connections_per_ip = 2).await;
+    let _customer = app.chat().await;
+    let token = app.agent_token("Alex").await;
+    let (_console, _) = agent(&app, &token).await;
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent", app.addr))
+        .await
+        .expect_err("over the limit");
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("expected an HTTP 429, got {other:?}"),
+    }
+}

@@ -10,13 +10,14 @@
 //! [`frames`] handles each client frame.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{close_code, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -41,12 +42,34 @@ static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
 /// conversations and the queue.
 const QUEUE_FACTOR: usize = 4;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+/// Agent sockets count towards `limits.connections_per_ip` with the
+/// customer sockets; over it the upgrade is refused with HTTP 429.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(state): State<AppState>,
+) -> Response {
+    let limits = state.config.limits.clone();
+    let Some(slot) = state
+        .connections
+        .try_acquire(peer.ip(), limits.connections_per_ip)
+    else {
+        tracing::info!(reason = "connections_per_ip", "agent connection rejected");
+        return ApiError::new(
+            ErrorCode::RateLimited,
+            "too many open connections from this address",
+        )
+        .into_response();
+    };
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("agent", conn, agent_id = tracing::field::Empty);
-    let limits = state.config.limits.clone();
-    socket::limited(ws, &limits)
-        .on_upgrade(move |socket| AgentConnection::new(state).run(socket).instrument(span))
+    socket::limited(ws, &limits).on_upgrade(move |socket| {
+        async move {
+            let _slot = slot;
+            AgentConnection::new(state).run(socket).await
+        }
+        .instrument(span)
+    })
 }
 
 enum Event {
