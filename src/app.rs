@@ -1,6 +1,8 @@
 //! The composition root: [`Application::build`] wires configuration,
 //! store, FAQ and transport together. `main` and every integration test
-//! start the server through it.
+//! start the server through it; tests pass an already loaded
+//! [`Understanding`] to [`Application::build_with`] so that many servers
+//! share one set of models.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,13 +18,13 @@ use crate::config::Config;
 use crate::crm::Store;
 use crate::faq::Faq;
 use crate::handoff::Handoff;
-use crate::nlu::{intents, Nlu, Understanding};
+use crate::nlu::Understanding;
 use crate::room::Hub;
 use crate::transport::{self, guard::ConnectionCounter};
 
 /// Shared state of the server: a few cheap-to-clone handles.
 #[derive(Clone)]
-pub struct AppState {
+pub(crate) struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
     pub faq: Faq,
@@ -46,8 +48,16 @@ pub struct Application {
 const DRAIN: Duration = Duration::from_secs(10);
 
 impl Application {
-    /// Open the data directory, prepare the FAQ and bind the listener.
+    /// Load the models, open the data directory, prepare the FAQ and bind
+    /// the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let understanding = Understanding::load(&config.models).await?;
+        Self::build_with(config, understanding).await
+    }
+
+    /// Like [`Application::build`], with models already loaded (they must
+    /// be those `config.models` names).
+    pub async fn build_with(config: Config, understanding: Understanding) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create the data directory {}: {e}; choose another with --data-dir",
@@ -64,7 +74,6 @@ impl Application {
                 tracing::info!(entries = report.created, "demo faq loaded");
             }
         }
-        let understanding = Self::understanding(&config).await?;
         faq.attach_encoder(understanding.nlu.clone()).await?;
         let listener = TcpListener::bind(config.addr).await.map_err(|e| {
             anyhow::anyhow!(
@@ -101,20 +110,6 @@ impl Application {
             state,
             generated_operator_token,
         })
-    }
-
-    /// Load the models and train the intent classifier.
-    async fn understanding(config: &Config) -> anyhow::Result<Understanding> {
-        let settings = config.models.clone();
-        let nlu = tokio::task::spawn_blocking(move || {
-            Nlu::load(&settings.dir, settings.threads, settings.batching())
-        })
-        .await??;
-        let defs = intents::load_dir(&config.models.intents_dir)?;
-        let intents =
-            intents::Intents::trained(&nlu, defs, config.models.intent_thresholds).await?;
-        tracing::info!(intents = intents.defs().len(), "models loaded");
-        Ok(Understanding { nlu, intents })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

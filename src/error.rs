@@ -1,18 +1,16 @@
-//! The one mapping from internal errors to what clients see.
+//! Error codes and the one mapping from internal errors to what clients
+//! see.
 //!
-//! Every module has its own error enum; this file turns them into an
-//! [`ErrorCode`] (shared by REST responses and websocket `error` frames)
-//! and a message safe to show. Internal details go to the log, never to
-//! the client.
+//! Every module keeps its own error enum and says, by implementing
+//! [`Coded`], which [`ErrorCode`] each of its variants is. This file only
+//! holds the codes, the HTTP status of each and the client-facing
+//! [`ApiError`]; it imports no module's error. Internal failures are
+//! logged in full and shown to clients as a generic sentence.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
-
-use crate::crm::StoreError;
-use crate::faq::FaqError;
-use crate::nlu::NluError;
 
 /// Machine-readable error codes of the protocol and the REST API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -36,7 +34,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub fn status(self) -> StatusCode {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
             ErrorCode::BadFrame => StatusCode::BAD_REQUEST,
             ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -52,36 +50,49 @@ impl ErrorCode {
     }
 }
 
+/// An error that knows its code. The `Display` text of every variant that
+/// is not [`ErrorCode::Internal`] is shown to clients, so it must say what
+/// happened and what to do, in words fit for them.
+pub(crate) trait Coded: std::error::Error {
+    fn code(&self) -> ErrorCode;
+}
+
 /// An error as a client sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub code: ErrorCode,
     pub message: String,
 }
 
 impl ApiError {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             code,
             message: message.into(),
         }
     }
 
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::BadFrame, message)
     }
 
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::NotFound, message)
     }
+}
 
-    /// An internal failure: logged in full, shown as a generic message.
-    pub fn internal(error: &dyn std::error::Error) -> Self {
-        tracing::error!(error = %error, "internal error");
-        Self::new(
-            ErrorCode::Internal,
-            "something went wrong on our side; please try again",
-        )
+impl<E: Coded> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        match e.code() {
+            ErrorCode::Internal => {
+                tracing::error!(error = %e, "internal error");
+                ApiError::new(
+                    ErrorCode::Internal,
+                    "something went wrong on our side; please try again",
+                )
+            }
+            code => ApiError::new(code, e.to_string()),
+        }
     }
 }
 
@@ -93,50 +104,5 @@ struct Body<'a> {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.code.status(), Json(Body { error: &self })).into_response()
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            StoreError::Closed => ApiError::new(ErrorCode::Conflict, "the conversation is closed"),
-            StoreError::Conflict(message) => ApiError::new(ErrorCode::Conflict, message),
-            StoreError::Commit(crate::crm::CommitError::Closed) => {
-                ApiError::new(ErrorCode::Unavailable, "the server is shutting down")
-            }
-            other => ApiError::internal(&other),
-        }
-    }
-}
-
-impl From<crate::handoff::HandoffError> for ApiError {
-    fn from(e: crate::handoff::HandoffError) -> Self {
-        match e {
-            crate::handoff::HandoffError::Store(s) => s.into(),
-            crate::handoff::HandoffError::Refused(m) => ApiError::new(ErrorCode::Conflict, m),
-        }
-    }
-}
-
-impl From<FaqError> for ApiError {
-    fn from(e: FaqError) -> Self {
-        match e {
-            FaqError::Invalid(_) => ApiError::bad_request(e.to_string()),
-            FaqError::NotFound(_) => ApiError::not_found(e.to_string()),
-            FaqError::Exists(_) => ApiError::new(ErrorCode::Conflict, e.to_string()),
-            FaqError::Store(s) => s.into(),
-            FaqError::Embed(n) => n.into(),
-            other => ApiError::internal(&other),
-        }
-    }
-}
-
-impl From<NluError> for ApiError {
-    fn from(e: NluError) -> Self {
-        match e {
-            NluError::Overloaded => ApiError::new(ErrorCode::Unavailable, e.to_string()),
-            other => ApiError::internal(&other),
-        }
     }
 }

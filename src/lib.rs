@@ -44,20 +44,23 @@
 //! the store's transaction decides races (exactly one agent wins a
 //! claim; the bot cannot speak once an agent owns the conversation).
 
-pub mod app;
-pub mod auth;
+mod app;
+mod auth;
 pub mod config;
+mod copy;
 pub mod crm;
-pub mod dialogue;
-pub mod error;
+mod dialogue;
+mod error;
 pub mod eval;
 pub mod faq;
-pub mod handoff;
+mod handoff;
+mod input;
 pub mod nlu;
-pub mod protocol;
-pub mod room;
-pub mod transport;
-pub mod turn;
+mod protocol;
+mod room;
+mod transport;
+mod turn;
 
-pub use app::{AppState, Application};
+pub use app::Application;
 pub use config::Config;
+pub use nlu::Understanding;

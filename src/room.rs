@@ -2,38 +2,33 @@
 //!
 //! A [`Room`] exists while at least one socket (the customer's or an
 //! agent's) holds it. Everything said in a conversation is stored first,
-//! then published to its room; each socket forwards what it receives,
-//! skipping messages it already sent (by `seq`), so a client sees every
-//! message exactly once. Customers get the protocol frame of each event
-//! (none for notes and their own typing); agents get the event itself. A
-//! room's `turn` lock makes the turns of one conversation run one after
-//! another.
+//! then published to its room as a typed [`RoomEvent`]; each socket turns
+//! the events it cares about into frames of its own protocol, skipping
+//! messages it already sent (by `seq`), so a client sees every message
+//! exactly once. The customer frame of an event is rendered once per room,
+//! by the first customer socket that forwards it.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use axum::extract::ws::Utf8Bytes;
+use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 
-use chrono::{DateTime, Utc};
+use crate::crm::{AgentRef, ConversationId, ConversationStatus, EscalationCode, Message, Sender};
 
-use crate::crm::{AgentRef, ConversationId, ConversationStatus, Message, Sender};
-use crate::protocol::ServerFrame;
-
-/// Frames a lagging socket may fall behind before it replays from the store.
+/// Events a lagging socket may fall behind before it replays from the store.
 const ROOM_BUFFER: usize = 256;
 
-/// Something that happened in a conversation, as the agent console sees
-/// it.
+/// Something that happened in a conversation.
 #[derive(Debug, Clone)]
-pub enum RoomEvent {
+pub(crate) enum RoomEvent {
     Message(Arc<Message>),
     Typing(Sender),
     /// The conversation changed hands.
-    Status {
-        status: ConversationStatus,
-        agent: Option<AgentRef>,
-    },
+    Handover(Handover),
+    /// A queued customer's place in line; for the customer only.
+    Place(Place),
     /// An internal note; never shown to the customer.
     Note {
         agent: AgentRef,
@@ -42,85 +37,113 @@ pub enum RoomEvent {
     },
 }
 
-/// One published event: what agents see (if anything) and the frame
-/// customers get (if any), serialised once for every socket.
-#[derive(Debug, Clone)]
-pub struct Published {
-    pub event: Option<RoomEvent>,
-    pub customer: Option<Utf8Bytes>,
+/// A change of hands: who has the conversation now, and how it came to
+/// them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Handover {
+    pub status: ConversationStatus,
+    /// The owner while it is `agent`.
+    pub agent: Option<AgentRef>,
+    pub how: HandoverKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum HandoverKind {
+    /// Into the queue (escalated or released); the customer hears their
+    /// place separately.
+    Queued,
+    /// An agent took it from the queue or from the bot.
+    Joined,
+    /// Transferred from another agent.
+    TakenOver,
+    /// Back to the bot.
+    BackToBot,
+    /// Closed, by the agent named or by the customer.
+    Closed { by_agent: Option<AgentRef> },
+}
+
+/// Where a queued customer stands.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Place {
+    /// 1-based.
+    pub position: Option<usize>,
+    pub agents_online: bool,
+    pub news: PlaceNews,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum PlaceNews {
+    /// The customer hears of their place for the first time (just
+    /// escalated, or joining while queued), with the reason they wait.
+    Waiting(Option<EscalationCode>),
+    /// Their place changed.
+    Moved,
+}
+
+/// One published event, shared by every socket of the room.
+#[derive(Debug)]
+pub(crate) struct Published {
+    pub event: RoomEvent,
+    /// The customer protocol's frame of `event` (`None`: nothing to
+    /// send), rendered once by the first customer socket.
+    customer_frame: OnceLock<Option<Utf8Bytes>>,
 }
 
 impl Published {
     /// The message `seq`, for events that carry a stored message.
-    pub fn seq(&self) -> Option<u64> {
+    pub(crate) fn seq(&self) -> Option<u64> {
         match &self.event {
-            Some(RoomEvent::Message(m)) => Some(m.seq),
+            RoomEvent::Message(m) => Some(m.seq),
             _ => None,
         }
     }
+
+    /// The customer frame, rendered by `render` the first time it is
+    /// asked for.
+    pub(crate) fn customer_frame(
+        &self,
+        render: impl FnOnce(&RoomEvent) -> Option<Utf8Bytes>,
+    ) -> Option<Utf8Bytes> {
+        self.customer_frame
+            .get_or_init(|| render(&self.event))
+            .clone()
+    }
 }
 
-pub struct Room {
+pub(crate) struct Room {
     pub id: ConversationId,
-    events: broadcast::Sender<Published>,
+    events: broadcast::Sender<Arc<Published>>,
     /// Held for the length of one turn (store the customer message, decide,
     /// store the reply) so turns of a conversation never interleave.
-    pub turn: tokio::sync::Mutex<()>,
+    pub turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Room {
-    pub fn subscribe(&self) -> broadcast::Receiver<Published> {
+    pub(crate) fn subscribe(&self) -> broadcast::Receiver<Arc<Published>> {
         self.events.subscribe()
     }
 
-    fn publish(&self, event: Option<RoomEvent>, customer: Option<&ServerFrame>) {
+    pub(crate) fn publish(&self, event: RoomEvent) {
         // No receivers just means nobody is connected right now.
-        let _ = self.events.send(Published {
+        let _ = self.events.send(Arc::new(Published {
             event,
-            customer: customer.map(|f| f.to_json().into()),
-        });
+            customer_frame: OnceLock::new(),
+        }));
     }
 
     /// A stored message, for everyone.
-    pub fn message(&self, m: &Message) {
-        self.publish(
-            Some(RoomEvent::Message(Arc::new(m.clone()))),
-            Some(&ServerFrame::message(m)),
-        );
+    pub(crate) fn message(&self, m: &Message) {
+        self.publish(RoomEvent::Message(Arc::new(m.clone())));
     }
 
-    /// Someone is typing; the customer sees the bot and agents typing,
-    /// agents see the customer.
-    pub fn typing(&self, from: Sender) {
-        let frame = (from != Sender::Customer).then_some(ServerFrame::Typing { from });
-        self.publish(Some(RoomEvent::Typing(from)), frame.as_ref());
-    }
-
-    /// The conversation changed hands; `frame` is the customer's `status`.
-    pub fn status(&self, status: ConversationStatus, agent: Option<AgentRef>, frame: &ServerFrame) {
-        self.publish(Some(RoomEvent::Status { status, agent }), Some(frame));
-    }
-
-    /// The conversation changed hands with nothing to tell the customer
-    /// yet (their queue position follows separately).
-    pub fn agents_status(&self, status: ConversationStatus, agent: Option<AgentRef>) {
-        self.publish(Some(RoomEvent::Status { status, agent }), None);
-    }
-
-    /// A frame for the customer only (a queue position update).
-    pub fn to_customer(&self, frame: &ServerFrame) {
-        self.publish(None, Some(frame));
-    }
-
-    /// An internal note, for agents only.
-    pub fn note(&self, agent: AgentRef, text: String, at: DateTime<Utc>) {
-        self.publish(Some(RoomEvent::Note { agent, text, at }), None);
+    pub(crate) fn typing(&self, from: Sender) {
+        self.publish(RoomEvent::Typing(from));
     }
 }
 
 /// Every live room, by conversation.
 #[derive(Default)]
-pub struct Hub {
+pub(crate) struct Hub {
     /// Weak so a room goes away with its last socket; dead entries are
     /// swept when the map doubles. Held only for map lookups.
     rooms: Mutex<Rooms>,
@@ -134,13 +157,13 @@ struct Rooms {
 
 impl Hub {
     /// The room of `id` if anyone is in it.
-    pub fn get(&self, id: ConversationId) -> Option<Arc<Room>> {
+    pub(crate) fn get(&self, id: ConversationId) -> Option<Arc<Room>> {
         let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         rooms.map.get(&id).and_then(Weak::upgrade)
     }
 
     /// The room of `id`, created if nobody is in it.
-    pub fn join(&self, id: ConversationId) -> Arc<Room> {
+    pub(crate) fn join(&self, id: ConversationId) -> Arc<Room> {
         let mut rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(room) = rooms.map.get(&id).and_then(Weak::upgrade) {
             return room;
@@ -148,11 +171,12 @@ impl Hub {
         let room = Arc::new(Room {
             id,
             events: broadcast::channel(ROOM_BUFFER).0,
-            turn: tokio::sync::Mutex::new(()),
+            turn: Arc::default(),
         });
         rooms.map.insert(id, Arc::downgrade(&room));
         if rooms.map.len() > rooms.sweep_at {
             rooms.map.retain(|_, w| w.strong_count() > 0);
+            rooms.map.shrink_to_fit();
             rooms.sweep_at = (rooms.map.len() * 2).max(64);
         }
         room

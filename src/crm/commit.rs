@@ -44,7 +44,7 @@ impl Drop for Committer {
 pub enum CommitError {
     #[error("flushing the store failed: {0}")]
     Flush(Arc<sled::Error>),
-    #[error("the store is shutting down")]
+    #[error("the server is shutting down")]
     Closed,
 }
 

@@ -34,17 +34,33 @@ pub struct ConversationPage {
     pub next_cursor: Option<String>,
 }
 
-/// Why a transaction gave up.
-pub(super) struct Abort(pub StoreError);
+/// Why a transaction gave up: a store failure or the caller's own
+/// refusal, `E`.
+pub(super) struct Abort<E>(pub E);
 
-pub(super) fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<Abort>> {
-    Err(ConflictableTransactionError::Abort(Abort(e)))
+pub(super) type TxResult<T, E = StoreError> = Result<T, ConflictableTransactionError<Abort<E>>>;
+
+pub(super) fn abort<T, E>(e: impl Into<E>) -> TxResult<T, E> {
+    Err(ConflictableTransactionError::Abort(Abort(e.into())))
 }
 
-pub(super) fn unwrap_tx<T>(r: Result<T, TransactionError<Abort>>) -> Result<T, StoreError> {
+/// Encode a record inside a transaction; a failure aborts it.
+pub(super) fn encode_tx<T: serde::Serialize, E: From<StoreError>>(
+    what: &'static str,
+    value: &T,
+) -> TxResult<Vec<u8>, E> {
+    match encode_record(what, value) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => abort(e),
+    }
+}
+
+pub(super) fn unwrap_tx<T, E: From<StoreError>>(
+    r: Result<T, TransactionError<Abort<E>>>,
+) -> Result<T, E> {
     match r {
         Ok(v) => Ok(v),
-        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e)),
+        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e).into()),
         Err(TransactionError::Abort(Abort(e))) => Err(e),
     }
 }
@@ -80,8 +96,10 @@ impl Store {
         let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
         customer.name = given(profile.name).or(customer.name);
         customer.email = given(profile.email).or(customer.email);
-        t.customers
-            .insert(customer.id.as_bytes(), encode_record(&customer))?;
+        t.customers.insert(
+            customer.id.as_bytes(),
+            encode_record("customer", &customer)?,
+        )?;
         if let Some(ext) = &customer.external_id {
             t.customers_by_external
                 .insert(ext.as_bytes(), customer.id.as_bytes())?;
@@ -104,7 +122,7 @@ impl Store {
             let mut customer: Customer = decode_record("customer", &bytes)?;
             customer.email = Some(email.clone());
             t.customers
-                .insert(id.as_bytes(), encode_record(&customer))?;
+                .insert(id.as_bytes(), encode_record("customer", &customer)?)?;
             Ok(())
         })
         .await?;
@@ -159,18 +177,20 @@ impl Store {
                     &t.conversations_by_time,
                     &t.customer_conversations,
                 );
+                let conversation_bytes = encode_record("conversation", &conversation)?;
+                let opened_bytes = encode_record("timeline event", &opened)?;
                 let r = trees.transaction(|(convs, events, resume, by_time, by_customer)| {
-                    convs.insert(&id.as_bytes()[..], encode_record(&conversation))?;
-                    events.insert(&keys::conversation_seq(id, 0)[..], encode_record(&opened))?;
+                    convs.insert(&id.as_bytes()[..], conversation_bytes.as_slice())?;
+                    events.insert(&keys::conversation_seq(id, 0)[..], opened_bytes.as_slice())?;
                     resume.insert(&resume_hash[..], &id.as_bytes()[..])?;
                     by_time.insert(&keys::by_time(millis, id)[..], &[][..])?;
                     by_customer.insert(
                         &keys::customer_conversation(customer, millis, id)[..],
                         &[][..],
                     )?;
-                    Ok::<_, ConflictableTransactionError<Abort>>(())
+                    TxResult::Ok(())
                 });
-                unwrap_tx(r)?;
+                unwrap_tx::<_, StoreError>(r)?;
                 Ok(conversation)
             })
             .await?;
@@ -275,7 +295,7 @@ impl Store {
             };
             events.insert(
                 &keys::conversation_seq(id, event_no)[..],
-                encode_record(&event),
+                encode_tx::<_, StoreError>("timeline event", &event)?,
             )?;
             messages.insert(
                 &keys::conversation_seq(id, message.seq)[..],
@@ -284,10 +304,10 @@ impl Store {
             if let Some(key) = &client_key {
                 client_ids.insert(key.as_slice(), &message.seq.to_be_bytes()[..])?;
             }
-            convs.insert(&id.as_bytes()[..], encode_record(&conv))?;
-            Ok(Ok(message))
+            convs.insert(&id.as_bytes()[..], encode_tx("conversation", &conv)?)?;
+            TxResult::Ok(Ok(message))
         });
-        match unwrap_tx(r)? {
+        match unwrap_tx::<_, StoreError>(r)? {
             Ok(message) => Ok(Appended::New(message)),
             Err(seq) => {
                 let message = self.message_now(id, seq)?.ok_or(StoreError::Corrupt {
@@ -307,7 +327,7 @@ impl Store {
         kind: EventKind,
     ) -> Result<TimelineEvent, StoreError> {
         let updated = self
-            .update_conversation(id, move |_| Ok(vec![kind.clone()]))
+            .update_conversation(id, move |_| Ok::<_, StoreError>(vec![kind.clone()]))
             .await?;
         updated
             .events
@@ -450,18 +470,14 @@ fn may_speak(conv: &Conversation, new: &NewMessage) -> Result<(), StoreError> {
         return Err(StoreError::Closed);
     }
     match new.from {
-        Sender::Bot if conv.status != ConversationStatus::Bot => Err(StoreError::Conflict(
-            "the bot does not speak while a person handles the conversation".into(),
-        )),
+        Sender::Bot if conv.status != ConversationStatus::Bot => Err(StoreError::BotNotInCharge),
         Sender::Agent => match (&conv.assigned, &new.agent) {
             (Some(owner), Some(agent))
                 if conv.status == ConversationStatus::Agent && owner.id == agent.id =>
             {
                 Ok(())
             }
-            _ => Err(StoreError::Conflict(
-                "this conversation is not assigned to you; claim it first".into(),
-            )),
+            _ => Err(StoreError::NotAssigned),
         },
         _ => Ok(()),
     }

@@ -38,7 +38,7 @@ impl Store {
         self.blocking(move |s| {
             s.trees
                 .credentials
-                .insert(token_hash, encode_record(&credential))?;
+                .insert(token_hash, encode_record("credential", &credential)?)?;
             Ok(())
         })
         .await?;

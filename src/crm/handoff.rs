@@ -4,13 +4,12 @@
 //! (conversations `queued` or `agent`) in step.
 
 use chrono::Utc;
-use sled::transaction::ConflictableTransactionError;
 use sled::Transactional;
 
-use super::conversations::{abort, unwrap_tx, Abort};
+use super::conversations::{abort, encode_tx, unwrap_tx, TxResult};
 use super::keys;
 use super::model::*;
-use super::store::{decode_record, encode_record, Store, StoreError};
+use super::store::{decode_record, Store, StoreError};
 
 /// A conversation after a change, with the events the change recorded
 /// (none when it was already in the asked state).
@@ -30,15 +29,17 @@ impl Updated {
 impl Store {
     /// Apply `change` to a conversation's header in one transaction. The
     /// closure gets the current header to modify and returns the events
-    /// to record; returning none leaves everything as it was (a repeated
-    /// transition is a no-op). Durable on return.
-    pub async fn update_conversation<F>(
+    /// to record, or refuses with its own error `E`; returning no events
+    /// leaves everything as it was (a repeated transition is a no-op).
+    /// Durable on return.
+    pub(crate) async fn update_conversation<E, F>(
         &self,
         id: ConversationId,
         change: F,
-    ) -> Result<Updated, StoreError>
+    ) -> Result<Updated, E>
     where
-        F: Fn(&mut Conversation) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: Fn(&mut Conversation) -> Result<Vec<EventKind>, E> + Send + 'static,
     {
         let updated = self
             .blocking(move |s| {
@@ -50,7 +51,7 @@ impl Store {
                     };
                     let mut conv: Conversation = match decode_record("conversation", &bytes) {
                         Ok(c) => c,
-                        Err(e) => return abort(e),
+                        Err(e) => return abort::<_, E>(e),
                     };
                     let kinds = match change(&mut conv) {
                         Ok(k) => k,
@@ -75,7 +76,7 @@ impl Store {
                         };
                         events.insert(
                             &keys::conversation_seq(id, conv.events)[..],
-                            encode_record(&event),
+                            encode_tx::<_, E>("timeline event", &event)?,
                         )?;
                         conv.events += 1;
                         recorded.push(event);
@@ -88,15 +89,18 @@ impl Store {
                             handoffs.remove(&id.as_bytes()[..])?;
                         }
                     }
-                    convs.insert(&id.as_bytes()[..], encode_record(&conv))?;
-                    Ok::<_, ConflictableTransactionError<Abort>>(Updated {
+                    convs.insert(
+                        &id.as_bytes()[..],
+                        encode_tx::<_, E>("conversation", &conv)?,
+                    )?;
+                    TxResult::<_, E>::Ok(Updated {
                         conversation: conv,
                         events: recorded,
                     })
                 });
-                unwrap_tx(r)
+                Ok(unwrap_tx(r))
             })
-            .await?;
+            .await??;
         if updated.changed() {
             self.durable().await?;
         }

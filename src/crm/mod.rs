@@ -22,4 +22,5 @@ pub use credentials::{Credential, Role};
 pub use handoff::Updated;
 pub use model::*;
 pub use stats::{Stats, Tally};
-pub use store::{decode_record, encode_record, Store, StoreError};
+pub(crate) use store::{decode_record, encode_record};
+pub use store::{Store, StoreError};

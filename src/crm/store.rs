@@ -7,6 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::commit::{CommitError, GroupCommit};
+use crate::error::{Coded, ErrorCode};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -17,16 +18,33 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("stored {what} is unreadable: {message}")]
     Corrupt { what: &'static str, message: String },
+    #[error("cannot encode {what} for storage: {message}")]
+    Encode { what: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("the conversation is closed")]
     Closed,
-    #[error("{0}")]
-    Conflict(String),
+    #[error("the bot does not speak while a person handles the conversation")]
+    BotNotInCharge,
+    #[error("this conversation is not assigned to you; claim it first")]
+    NotAssigned,
     #[error(transparent)]
     Commit(#[from] CommitError),
     #[error("store task failed: {0}")]
     Task(String),
+}
+
+impl Coded for StoreError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::Closed | StoreError::BotNotInCharge | StoreError::NotAssigned => {
+                ErrorCode::Conflict
+            }
+            StoreError::Commit(CommitError::Closed) => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        }
+    }
 }
 
 /// The handle to the database. Clones share one sled instance and one
@@ -126,13 +144,17 @@ impl Store {
     }
 }
 
-pub fn encode_record<T: Serialize>(value: &T) -> Vec<u8> {
-    // Serialising our own plain records cannot fail: no maps with
-    // non-string keys, no custom serialisers that error.
-    serde_json::to_vec(value).unwrap_or_default()
+pub(crate) fn encode_record<T: Serialize>(
+    what: &'static str,
+    value: &T,
+) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Encode {
+        what,
+        message: e.to_string(),
+    })
 }
 
-pub fn decode_record<T: DeserializeOwned>(
+pub(crate) fn decode_record<T: DeserializeOwned>(
     what: &'static str,
     bytes: &[u8],
 ) -> Result<T, StoreError> {

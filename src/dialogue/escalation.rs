@@ -24,7 +24,7 @@ const RESOLVED: [&str; 2] = ["faq_match", "intent_match"];
 
 /// What the policy needs to know about the turns before this one.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct History {
+pub(crate) struct History {
     /// Negative probabilities of the earlier analysed customer messages,
     /// oldest first.
     pub negatives: Vec<f32>,
@@ -38,7 +38,7 @@ pub struct History {
 impl History {
     /// Read the history from a conversation's events (oldest first),
     /// leaving out the customer message with `current_seq`.
-    pub fn from_events(events: &[TimelineEvent], current_seq: u64) -> Self {
+    pub(crate) fn from_events(events: &[TimelineEvent], current_seq: u64) -> Self {
         let mut h = History::default();
         for event in events {
             match &event.kind {
@@ -71,7 +71,7 @@ impl History {
 
 /// What one turn found, as far as escalation cares.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TurnSignals<'a> {
+pub(crate) struct TurnSignals<'a> {
     /// The message's sentiment, if the models ran.
     pub sentiment: Option<Sentiment>,
     /// The recognised intent, if in scope.
@@ -81,7 +81,7 @@ pub struct TurnSignals<'a> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct IntentSignal<'a> {
+pub(crate) struct IntentSignal<'a> {
     pub name: &'a str,
     pub confidence: f32,
     /// The intent asks for a person.
@@ -92,42 +92,13 @@ pub struct IntentSignal<'a> {
 
 /// Why the policy escalates, before it gets a time stamp.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Trigger {
+pub(crate) struct Trigger {
     pub code: EscalationCode,
     pub scores: EscalationScores,
 }
 
-impl Trigger {
-    /// The reason in words a customer may read.
-    pub fn message(&self) -> &'static str {
-        customer_message(self.code)
-    }
-}
-
-/// The sentence shown to the customer for each reason.
-pub fn customer_message(code: EscalationCode) -> &'static str {
-    match code {
-        EscalationCode::HandoffRequested => {
-            "You asked for a person, so I'm bringing in someone from our team."
-        }
-        EscalationCode::IntentNeedsHuman => {
-            "This needs a person from our team, so I'm bringing one in."
-        }
-        EscalationCode::NegativeSentiment | EscalationCode::NegativeTrend => {
-            "I'm sorry this has been frustrating. I'm bringing in a person from our team."
-        }
-        EscalationCode::NotHelpful => {
-            "My answers haven't helped, so I'm bringing in a person from our team."
-        }
-        EscalationCode::Unresolved => {
-            "I haven't been able to answer your questions, so I'm bringing in a person from our team."
-        }
-        EscalationCode::AgentTakeover => "A person from our team is joining the conversation.",
-    }
-}
-
 /// Decide whether this turn escalates, and why.
-pub fn assess(
+pub(crate) fn assess(
     history: &History,
     turn: &TurnSignals<'_>,
     policy: &EscalationPolicy,
@@ -288,7 +259,6 @@ mod tests {
         let t = assess(&stuck, &calm(false), &p).unwrap();
         assert_eq!(t.code, EscalationCode::Unresolved);
         assert_eq!(t.scores.unresolved_turns, Some(3));
-        assert!(!t.message().is_empty());
     }
 
     #[test]
@@ -363,7 +333,7 @@ mod tests {
         fn every_escalation_says_why_with_the_scores_behind_it(h in arb_history(), s in arb_sentiment(), resolved: bool) {
             let turn = TurnSignals { sentiment: s, intent: None, resolved };
             if let Some(t) = assess(&h, &turn, &EscalationPolicy::default()) {
-                prop_assert!(!t.message().is_empty());
+                prop_assert!(!crate::copy::escalation(t.code).is_empty());
                 let scored = t.scores.negative.is_some() || t.scores.unresolved_turns.is_some();
                 prop_assert!(scored, "{:?}", t);
             }

@@ -2,26 +2,18 @@
 //! the bot says.
 //!
 //! Nothing here does I/O or keeps state, so every decision can be tested
-//! and explained from its inputs alone. [`escalation`] decides, just as
-//! purely, when a person takes over.
+//! and explained from its inputs alone; nor does it word anything (the
+//! turn takes its sentences from [`crate::copy`]). [`escalation`]
+//! decides, just as purely, when a person takes over.
 
-pub mod escalation;
+pub(crate) mod escalation;
 
 use crate::config::BotPolicy;
-
-/// An FAQ entry the search found for the customer's text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FaqCandidate {
-    pub id: String,
-    pub question: String,
-    pub answer: String,
-    /// How sure the search is, 0..1.
-    pub confidence: f32,
-}
+use crate::faq::FaqCandidate;
 
 /// The recognised intent of the customer's message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IntentCandidate<'a> {
+pub(crate) struct IntentCandidate<'a> {
     pub name: &'a str,
     pub confidence: f32,
     /// Replies the intent's author wrote; the first is used.
@@ -32,7 +24,7 @@ pub struct IntentCandidate<'a> {
 
 /// Everything the policy looks at for one customer message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TurnInput<'a> {
+pub(crate) struct TurnInput<'a> {
     /// FAQ candidates, best first.
     pub faq: &'a [FaqCandidate],
     /// The intent, if the message was in scope.
@@ -41,7 +33,7 @@ pub struct TurnInput<'a> {
 
 /// What the bot does.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// Answer with an FAQ entry.
     Answer {
         faq_id: String,
@@ -51,35 +43,27 @@ pub enum Decision {
     /// Answer with the recognised intent's response.
     Intent { name: String, text: String },
     /// Not sure: say so and offer questions the customer may have meant.
-    Clarify {
-        text: String,
-        suggestions: Vec<String>,
-    },
+    Clarify { suggestions: Vec<String> },
 }
 
 impl Decision {
     /// A short machine-readable reason for the timeline and the logs.
-    pub fn reason(&self) -> &'static str {
+    pub(crate) fn reason(&self) -> &'static str {
         match self {
             Decision::Answer { .. } => "faq_match",
             Decision::Intent { .. } => "intent_match",
-            Decision::Clarify { suggestions, .. } if suggestions.is_empty() => "no_match",
+            Decision::Clarify { suggestions } if suggestions.is_empty() => "no_match",
             Decision::Clarify { .. } => "low_confidence",
         }
     }
 }
-
-pub const CLARIFY_WITH_SUGGESTIONS: &str =
-    "I'm not sure I understood. Did you mean one of these questions?";
-pub const CLARIFY_WITHOUT_SUGGESTIONS: &str =
-    "I'm not sure I can answer that. Could you say it in other words?";
 
 /// Decide the bot's reply to one customer message.
 ///
 /// An intent that needs a human wins; then a confident FAQ answer; then any
 /// other in-scope intent with a response; otherwise the bot says it is not
 /// sure and offers the closest questions.
-pub fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
+pub(crate) fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
     let intent_reply = input.intent.as_ref().and_then(|i| {
         i.responses.first().map(|text| Decision::Intent {
             name: i.name.to_owned(),
@@ -111,15 +95,7 @@ pub fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
         .take(policy.suggestions)
         .map(|c| c.question.clone())
         .collect();
-    let text = if suggestions.is_empty() {
-        CLARIFY_WITHOUT_SUGGESTIONS
-    } else {
-        CLARIFY_WITH_SUGGESTIONS
-    };
-    Decision::Clarify {
-        text: text.to_owned(),
-        suggestions,
-    }
+    Decision::Clarify { suggestions }
 }
 
 #[cfg(test)]
@@ -172,7 +148,7 @@ mod tests {
             },
             &policy,
         );
-        let Decision::Clarify { suggestions, .. } = &d else {
+        let Decision::Clarify { suggestions } = &d else {
             panic!("expected clarify, got {d:?}");
         };
         assert_eq!(suggestions.len(), policy.suggestions);

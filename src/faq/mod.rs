@@ -8,6 +8,7 @@
 //! entry is durable and searchable. All tantivy and sled work runs on the
 //! blocking pool.
 
+mod confidence;
 mod entry;
 mod index;
 pub mod io;
@@ -20,7 +21,10 @@ pub use entry::{valid_id, FaqDraft, FaqEntry, InvalidEntry};
 pub use index::IndexError;
 
 use crate::crm::{Store, StoreError};
+use crate::error::{Coded, ErrorCode};
 use crate::nlu::{cosine, Nlu, NluError};
+use confidence::hybrid_score;
+pub(crate) use confidence::{calibrate, FaqCandidate};
 use index::FaqIndex;
 
 /// The demo FAQ of a fictional shop, loaded into an empty store once.
@@ -46,6 +50,19 @@ pub enum FaqError {
     Task(String),
     #[error("cannot embed FAQ entries: {0}")]
     Embed(#[from] NluError),
+}
+
+impl Coded for FaqError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            FaqError::Invalid(_) => ErrorCode::BadFrame,
+            FaqError::NotFound(_) => ErrorCode::NotFound,
+            FaqError::Exists(_) => ErrorCode::Conflict,
+            FaqError::Store(e) => e.code(),
+            FaqError::Embed(e) => e.code(),
+            FaqError::Index(_) | FaqError::Write(_) | FaqError::Task(_) => ErrorCode::Internal,
+        }
+    }
 }
 
 /// An entry found by a search: its BM25 score (0 if only the semantic
@@ -355,8 +372,11 @@ impl Inner {
                 Mode::Update if !exists => return Err(FaqError::NotFound(entry.id.clone())),
                 _ => {}
             }
-            tree.insert(entry.id.as_bytes(), crate::crm::encode_record(&entry))
-                .map_err(StoreError::from)?;
+            tree.insert(
+                entry.id.as_bytes(),
+                crate::crm::encode_record("faq entry", &entry)?,
+            )
+            .map_err(StoreError::from)?;
             self.store.flush()?;
             edit.upsert(&entry)?;
             Ok(entry)
@@ -369,7 +389,10 @@ impl Inner {
             let mut report = ImportReport::default();
             for entry in &entries {
                 let old = tree
-                    .insert(entry.id.as_bytes(), crate::crm::encode_record(entry))
+                    .insert(
+                        entry.id.as_bytes(),
+                        crate::crm::encode_record("faq entry", entry)?,
+                    )
                     .map_err(StoreError::from)?;
                 if old.is_some() {
                     report.updated += 1;
@@ -382,18 +405,6 @@ impl Inner {
             Ok(report)
         })?
     }
-}
-
-/// BM25 score at which its squashed 0..1 form is 0.5.
-pub const BM25_HALF: f32 = 6.0;
-/// Weight of the squashed BM25 score next to the cosine similarity.
-pub const BM25_WEIGHT: f32 = 0.3;
-
-/// The ranking score of an entry: cosine similarity to its closest
-/// phrasing plus a little of BM25, which keeps exact product words (a
-/// "parcel", a "refund") from losing to a vaguely similar question.
-pub fn hybrid_score(bm25: f32, similarity: Option<f32>) -> f32 {
-    similarity.unwrap_or(-1.0) + BM25_WEIGHT * bm25 / (bm25 + BM25_HALF)
 }
 
 /// Validate drafts, numbering the first bad one.

@@ -5,13 +5,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::crm::{
     AgentRef, Conversation, ConversationId, Customer, Escalation, EventKind, Message, Sender,
-    Store, TimelineEvent,
+    Store, StoreError, TimelineEvent,
 };
-use crate::error::ApiError;
 use crate::faq::Faq;
 
 /// Suggested replies offered to the agent.
@@ -21,8 +19,8 @@ const SUGGESTION_SOURCES: usize = 3;
 /// Earlier conversations listed in the summary.
 const PREVIOUS: usize = 5;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Briefing {
+#[derive(Debug, Clone)]
+pub(crate) struct Briefing {
     pub conversation: Conversation,
     pub customer: Customer,
     pub messages: Vec<Message>,
@@ -34,8 +32,8 @@ pub struct Briefing {
     pub suggestions: Vec<SuggestedReply>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct NoteView {
+#[derive(Debug, Clone)]
+pub(crate) struct NoteView {
     pub agent_id: String,
     pub agent_name: String,
     pub text: String,
@@ -43,8 +41,8 @@ pub struct NoteView {
 }
 
 /// The customer's history across conversations.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TimelineSummary {
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimelineSummary {
     pub conversations: usize,
     pub escalations: usize,
     pub ratings: usize,
@@ -54,8 +52,8 @@ pub struct TimelineSummary {
     pub previous: Vec<PastConversation>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct PastConversation {
+#[derive(Debug, Clone)]
+pub(crate) struct PastConversation {
     pub conversation_id: ConversationId,
     pub opened_at: DateTime<Utc>,
     pub messages: usize,
@@ -65,8 +63,8 @@ pub struct PastConversation {
     pub resolution: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct SuggestedReply {
+#[derive(Debug, Clone)]
+pub(crate) struct SuggestedReply {
     pub faq_id: String,
     pub question: String,
     pub answer: String,
@@ -74,7 +72,11 @@ pub struct SuggestedReply {
 }
 
 /// Gather the briefing of conversation `id`.
-pub async fn brief(store: &Store, faq: &Faq, id: ConversationId) -> Result<Briefing, ApiError> {
+pub(crate) async fn brief(
+    store: &Store,
+    faq: &Faq,
+    id: ConversationId,
+) -> Result<Briefing, StoreError> {
     let conversation = store.conversation(id).await?;
     let customer = store.customer(conversation.customer_id).await?;
     let events = store.conversation_events(id).await?;
@@ -143,7 +145,7 @@ async fn suggest(faq: &Faq, messages: &[Message]) -> Vec<SuggestedReply> {
 }
 
 /// Summarise a customer's timeline, leaving out conversation `current`.
-pub fn summarise(events: &[TimelineEvent], current: ConversationId) -> TimelineSummary {
+fn summarise(events: &[TimelineEvent], current: ConversationId) -> TimelineSummary {
     let mut by_conversation: BTreeMap<ConversationId, PastConversation> = BTreeMap::new();
     let mut ratings = Vec::new();
     let mut escalations = 0;

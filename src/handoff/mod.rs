@@ -5,14 +5,19 @@
 //! The store is the source of truth: each change is one transaction over
 //! the conversation's header and timeline ([`transitions`]), and the queue
 //! in memory is rebuilt from it at start. Changes run one at a time under
-//! the desk lock, so the queue, the positions told to customers and the
+//! the desk lock, so the queue, the places told to customers and the
 //! snapshot sent to consoles always agree. Consoles follow the queue
 //! through a `watch` channel that holds the latest [`QueueSnapshot`].
+//!
+//! What happens is published to the conversation's room as typed events
+//! ([`Handover`], [`Place`]); the sockets decide what each of their
+//! clients sees and in which words.
 
 mod briefing;
+mod error;
 mod presence;
 mod queue;
-pub mod transitions;
+mod transitions;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,36 +27,31 @@ use chrono::Utc;
 use tokio::sync::{watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
-pub use briefing::{brief, Briefing};
-pub use presence::{AgentView, Presence};
-pub use queue::{QueueItem, QueueSnapshot, Waiting};
+pub(crate) use briefing::{brief, Briefing};
+pub(crate) use error::{HandoffError, Refusal, Who};
+pub(crate) use presence::{AgentView, Presence};
+pub(crate) use queue::{QueueItem, QueueSnapshot};
 
 use crate::config::HandoffSettings;
+use crate::copy;
 use crate::crm::{
     AgentRef, Conversation, ConversationId, ConversationStatus as Status, Escalation,
     EscalationCode, EventKind, Message, Sender, Store, StoreError, Updated,
 };
-use crate::dialogue::escalation::{customer_message, Trigger};
+use crate::dialogue::escalation::Trigger;
 use crate::nlu::Sentiment;
-use crate::protocol::ServerFrame;
-use crate::room::Hub;
+use crate::room::{Handover, HandoverKind, Hub, Place, PlaceNews, RoomEvent};
 use presence::Roster;
+use queue::Waiting;
 
-/// Why a handoff action was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum HandoffError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The action does not fit the agent's state (away, at capacity) or
-    /// the target's.
-    #[error("{0}")]
-    Refused(String),
+/// Where a customer joining a conversation with a person stands.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Standing {
+    Queued(Place),
+    WithAgent(Option<AgentRef>),
 }
 
-const OFFLINE: &str =
-    "No one from our team is online right now. Leave your email and a message and we will get back to you.";
-
-pub struct Handoff {
+pub(crate) struct Handoff {
     store: Store,
     hub: Arc<Hub>,
     settings: HandoffSettings,
@@ -69,7 +69,7 @@ struct Desk {
 
 impl Handoff {
     /// Rebuild the queue from the store and start the overdue check.
-    pub async fn start(
+    pub(crate) async fn start(
         store: Store,
         hub: Arc<Hub>,
         settings: HandoffSettings,
@@ -94,17 +94,17 @@ impl Handoff {
         Ok(handoff)
     }
 
-    pub fn settings(&self) -> &HandoffSettings {
+    pub(crate) fn settings(&self) -> &HandoffSettings {
         &self.settings
     }
 
     /// Follow the queue: the receiver always holds the latest snapshot.
-    pub fn subscribe(&self) -> watch::Receiver<Arc<QueueSnapshot>> {
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<QueueSnapshot>> {
         self.updates.subscribe()
     }
 
     /// The queue now, with fresh waiting times.
-    pub async fn queue(&self) -> QueueSnapshot {
+    pub(crate) async fn queue(&self) -> QueueSnapshot {
         let desk = self.desk.lock().await;
         QueueSnapshot {
             items: queue::order(desk.waiting.values(), Utc::now(), &self.settings),
@@ -114,7 +114,7 @@ impl Handoff {
 
     /// Put a conversation the bot is answering in the queue. Returns
     /// whether it changed (it may already be queued or closed).
-    pub async fn escalate(
+    pub(crate) async fn escalate(
         &self,
         id: ConversationId,
         trigger: Trigger,
@@ -122,14 +122,16 @@ impl Handoff {
     ) -> Result<bool, HandoffError> {
         let escalation = Escalation {
             code: trigger.code,
-            message: trigger.message().to_owned(),
+            message: copy::escalation(trigger.code).to_owned(),
             scores: trigger.scores,
             at: Utc::now(),
         };
         let mut desk = self.desk.lock().await;
         let updated = self
             .store
-            .update_conversation(id, move |c| transitions::escalate(c, &escalation))
+            .update_conversation(id, move |c| {
+                transitions::escalate(c, &escalation).map_err(HandoffError::from)
+            })
             .await?;
         if !updated.changed() {
             return Ok(false);
@@ -140,7 +142,7 @@ impl Handoff {
     }
 
     /// An agent takes a conversation: from the queue, or over from the bot.
-    pub async fn claim(
+    pub(crate) async fn claim(
         &self,
         id: ConversationId,
         agent: &AgentRef,
@@ -151,18 +153,15 @@ impl Handoff {
             .get(&id)
             .is_some_and(|w| w.assigned.as_ref().is_some_and(|a| a.id == agent.id));
         if !owned {
-            self.may_take(&desk, &agent.id, "you")?;
+            self.may_take(&desk, &agent.id, Who::You, &agent.name)?;
         }
-        let takeover = Escalation {
-            code: EscalationCode::AgentTakeover,
-            message: customer_message(EscalationCode::AgentTakeover).to_owned(),
-            scores: Default::default(),
-            at: Utc::now(),
-        };
+        let takeover = takeover(Utc::now());
         let a = agent.clone();
         let updated = self
             .store
-            .update_conversation(id, move |c| transitions::claim(c, &a, &takeover))
+            .update_conversation(id, move |c| {
+                transitions::claim(c, &a, &takeover).map_err(HandoffError::from)
+            })
             .await?;
         if updated.changed() {
             tracing::info!(conversation_id = %id, agent_id = %agent.id, "conversation claimed");
@@ -171,7 +170,7 @@ impl Handoff {
         Ok(updated)
     }
 
-    pub async fn release(
+    pub(crate) async fn release(
         &self,
         id: ConversationId,
         agent: &AgentRef,
@@ -180,7 +179,7 @@ impl Handoff {
         self.apply(id, move |c| transitions::release(c, &a)).await
     }
 
-    pub async fn transfer(
+    pub(crate) async fn transfer(
         &self,
         id: ConversationId,
         from: &AgentRef,
@@ -188,17 +187,17 @@ impl Handoff {
     ) -> Result<Updated, HandoffError> {
         let mut desk = self.desk.lock().await;
         let Some(target) = desk.roster.online(to) else {
-            return Err(HandoffError::Refused(
-                "that agent is not online; transfer to an online agent".into(),
-            ));
+            return Err(Refusal::TargetOffline.into());
         };
         if target.id != from.id {
-            self.may_take(&desk, &target.id, &target.name)?;
+            self.may_take(&desk, &target.id, Who::Them, &target.name)?;
         }
         let a = from.clone();
         let updated = self
             .store
-            .update_conversation(id, move |c| transitions::transfer(c, &a, &target))
+            .update_conversation(id, move |c| {
+                transitions::transfer(c, &a, &target).map_err(HandoffError::from)
+            })
             .await?;
         if updated.changed() {
             self.changed(&mut desk, &updated, None).await?;
@@ -206,7 +205,7 @@ impl Handoff {
         Ok(updated)
     }
 
-    pub async fn hand_back(
+    pub(crate) async fn hand_back(
         &self,
         id: ConversationId,
         agent: &AgentRef,
@@ -217,7 +216,7 @@ impl Handoff {
 
     /// Close a conversation: by the customer, or by the agent who owns it
     /// with a resolution.
-    pub async fn close(
+    pub(crate) async fn close(
         &self,
         id: ConversationId,
         by: Sender,
@@ -233,10 +232,13 @@ impl Handoff {
 
     async fn apply<F>(&self, id: ConversationId, change: F) -> Result<Updated, HandoffError>
     where
-        F: Fn(&mut Conversation) -> Result<Vec<EventKind>, StoreError> + Send + 'static,
+        F: Fn(&mut Conversation) -> Result<Vec<EventKind>, Refusal> + Send + 'static,
     {
         let mut desk = self.desk.lock().await;
-        let updated = self.store.update_conversation(id, change).await?;
+        let updated = self
+            .store
+            .update_conversation(id, move |c| change(c).map_err(HandoffError::from))
+            .await?;
         if updated.changed() {
             self.changed(&mut desk, &updated, None).await?;
         }
@@ -244,7 +246,7 @@ impl Handoff {
     }
 
     /// An internal note on a conversation, for agents only.
-    pub async fn note(
+    pub(crate) async fn note(
         &self,
         id: ConversationId,
         agent: &AgentRef,
@@ -261,14 +263,18 @@ impl Handoff {
             )
             .await?;
         if let Some(room) = self.hub.get(id) {
-            room.note(agent.clone(), text, event.at);
+            room.publish(RoomEvent::Note {
+                agent: agent.clone(),
+                text,
+                at: event.at,
+            });
         }
         Ok(())
     }
 
     /// A customer message arrived in a conversation with a person: keep
     /// the queue's sentiment current.
-    pub async fn customer_said(&self, id: ConversationId, message: &Message) {
+    pub(crate) async fn customer_said(&self, id: ConversationId, message: &Message) {
         let Some(sentiment) = message.analysis.as_ref().map(|a| a.sentiment) else {
             return;
         };
@@ -280,19 +286,19 @@ impl Handoff {
     }
 
     /// A socket of `agent` connected.
-    pub async fn connect(&self, agent: &AgentRef) {
+    pub(crate) async fn connect(&self, agent: &AgentRef) {
         let mut desk = self.desk.lock().await;
         desk.roster.connect(agent);
         self.publish(&mut desk);
     }
 
-    pub async fn disconnect(&self, agent: &AgentRef) {
+    pub(crate) async fn disconnect(&self, agent: &AgentRef) {
         let mut desk = self.desk.lock().await;
         desk.roster.disconnect(&agent.id);
         self.publish(&mut desk);
     }
 
-    pub async fn set_presence(
+    pub(crate) async fn set_presence(
         &self,
         agent: &AgentRef,
         presence: Presence,
@@ -300,11 +306,7 @@ impl Handoff {
         let away = match presence {
             Presence::Online => false,
             Presence::Away => true,
-            Presence::Offline => {
-                return Err(HandoffError::Refused(
-                    "presence is online or away; disconnect to go offline".into(),
-                ))
-            }
+            Presence::Offline => return Err(Refusal::OfflinePresence.into()),
         };
         let mut desk = self.desk.lock().await;
         desk.roster.set_away(&agent.id, away);
@@ -312,13 +314,13 @@ impl Handoff {
         Ok(())
     }
 
-    pub async fn presence(&self, agent_id: &str) -> Presence {
+    pub(crate) async fn presence(&self, agent_id: &str) -> Presence {
         self.desk.lock().await.roster.presence(agent_id)
     }
 
-    /// The `status` frame a customer joining `c` should get, if a person
-    /// is involved.
-    pub async fn status_for(&self, c: &Conversation) -> Option<ServerFrame> {
+    /// Where a customer joining conversation `c` stands, if a person is
+    /// involved.
+    pub(crate) async fn standing(&self, c: &Conversation) -> Option<Standing> {
         match c.status {
             Status::Queued => {
                 let desk = self.desk.lock().await;
@@ -327,33 +329,19 @@ impl Handoff {
                     .iter()
                     .find(|i| i.conversation_id == c.id)
                     .and_then(|i| i.position);
-                let online = desk.roster.anyone_online();
-                let reason = match (&c.escalation, online) {
-                    (_, false) => OFFLINE.to_owned(),
-                    (Some(e), true) => e.message.clone(),
-                    (None, true) => "You are waiting for a person from our team.".to_owned(),
-                };
-                Some(status_frame(
-                    Status::Queued,
+                Some(Standing::Queued(Place {
                     position,
-                    Some(reason),
-                    None,
-                    Some(online),
-                ))
+                    agents_online: desk.roster.anyone_online(),
+                    news: PlaceNews::Waiting(c.escalation.as_ref().map(|e| e.code)),
+                }))
             }
-            Status::Agent => {
-                let name = c.assigned.as_ref().map(|a| a.name.clone());
-                let reason = name
-                    .as_ref()
-                    .map(|n| format!("{n} from our team is with you."));
-                Some(status_frame(Status::Agent, None, reason, name, None))
-            }
+            Status::Agent => Some(Standing::WithAgent(c.assigned.clone())),
             Status::Bot | Status::Closed => None,
         }
     }
 
     /// Every agent seen since start, with presence and load.
-    pub async fn agents(&self) -> Vec<AgentView> {
+    pub(crate) async fn agents(&self) -> Vec<AgentView> {
         let desk = self.desk.lock().await;
         self.agent_views(&desk)
     }
@@ -363,27 +351,20 @@ impl Handoff {
             .views(|id| active(desk, id), self.settings.agent_capacity)
     }
 
-    /// Refuse an agent (`who`, for the message) who is away, offline or at
-    /// capacity.
-    fn may_take(&self, desk: &Desk, agent_id: &str, who: &str) -> Result<(), HandoffError> {
+    /// Refuse an agent who is away, offline or at capacity.
+    fn may_take(&self, desk: &Desk, agent_id: &str, who: Who, name: &str) -> Result<(), Refusal> {
         match desk.roster.presence(agent_id) {
             Presence::Online => {}
-            Presence::Away => {
-                return Err(HandoffError::Refused(format!(
-                    "{who} away; only online agents take conversations",
-                    who = if who == "you" { "you are" } else { "they are" }
-                )))
-            }
-            Presence::Offline => {
-                return Err(HandoffError::Refused("that agent is not connected".into()))
-            }
+            Presence::Away => return Err(Refusal::Away(who)),
+            Presence::Offline => return Err(Refusal::NotConnected),
         }
-        if active(desk, agent_id) >= self.settings.agent_capacity {
-            return Err(HandoffError::Refused(format!(
-                "{who} already {have} {} conversations, the most one agent may own; close, release or transfer one first",
-                self.settings.agent_capacity,
-                have = if who == "you" { "have" } else { "has" },
-            )));
+        let capacity = self.settings.agent_capacity;
+        if active(desk, agent_id) >= capacity {
+            return Err(Refusal::AtCapacity {
+                who,
+                name: name.to_owned(),
+                capacity,
+            });
         }
         Ok(())
     }
@@ -422,44 +403,31 @@ impl Handoff {
         }
         desk.told.remove(&c.id);
         if let Some(room) = self.hub.get(c.id) {
-            let frame = match c.status {
-                Status::Queued => None, // told with its position below
+            let how = match c.status {
+                Status::Queued => HandoverKind::Queued,
                 Status::Agent => {
-                    let name = c.assigned.as_ref().map(|a| a.name.clone());
                     let transferred = updated
                         .events
                         .iter()
                         .any(|e| matches!(e.kind, EventKind::Assigned { from: Some(_), .. }));
-                    let reason = name.as_ref().map(|n| {
-                        if transferred {
-                            format!("{n} is taking over the conversation.")
-                        } else {
-                            format!("{n} joined the conversation.")
-                        }
-                    });
-                    Some(status_frame(Status::Agent, None, reason, name, None))
+                    match transferred {
+                        true => HandoverKind::TakenOver,
+                        false => HandoverKind::Joined,
+                    }
                 }
-                Status::Bot => Some(status_frame(
-                    Status::Bot,
-                    None,
-                    Some("You are chatting with our assistant again.".into()),
-                    None,
-                    None,
-                )),
-                Status::Closed => {
-                    let reason = updated.events.iter().find_map(|e| match &e.kind {
-                        EventKind::ConversationClosed { agent: Some(a), .. } => {
-                            Some(format!("{} closed the conversation.", a.name))
-                        }
+                Status::Bot => HandoverKind::BackToBot,
+                Status::Closed => HandoverKind::Closed {
+                    by_agent: updated.events.iter().find_map(|e| match &e.kind {
+                        EventKind::ConversationClosed { agent, .. } => agent.clone(),
                         _ => None,
-                    });
-                    Some(status_frame(Status::Closed, None, reason, None, None))
-                }
+                    }),
+                },
             };
-            match frame {
-                Some(f) => room.status(c.status, c.assigned.clone(), &f),
-                None => room.agents_status(c.status, c.assigned.clone()),
-            }
+            room.publish(RoomEvent::Handover(Handover {
+                status: c.status,
+                agent: c.assigned.clone(),
+                how,
+            }));
         }
         self.publish(desk);
         Ok(())
@@ -481,18 +449,14 @@ impl Handoff {
             let Some(room) = self.hub.get(item.conversation_id) else {
                 continue;
             };
-            let reason = match before {
-                _ if !online => OFFLINE.to_owned(),
-                None => item.reason.message.clone(),
-                Some(_) => format!("You are now number {position} in line."),
-            };
-            room.to_customer(&status_frame(
-                Status::Queued,
-                Some(position),
-                Some(reason),
-                None,
-                Some(online),
-            ));
+            room.publish(RoomEvent::Place(Place {
+                position: Some(position),
+                agents_online: online,
+                news: match before {
+                    None => PlaceNews::Waiting(Some(item.reason.code)),
+                    Some(_) => PlaceNews::Moved,
+                },
+            }));
         }
         desk.told.retain(|id, _| desk.waiting.contains_key(id));
         let snapshot = QueueSnapshot {
@@ -522,19 +486,13 @@ fn active(desk: &Desk, agent_id: &str) -> usize {
         .count()
 }
 
-fn status_frame(
-    status: Status,
-    position: Option<usize>,
-    reason: Option<String>,
-    agent_name: Option<String>,
-    agents_online: Option<bool>,
-) -> ServerFrame {
-    ServerFrame::Status {
-        status,
-        position,
-        reason,
-        agent_name,
-        agents_online,
+/// The escalation recorded when an agent takes over from the bot.
+fn takeover(at: chrono::DateTime<Utc>) -> Escalation {
+    Escalation {
+        code: EscalationCode::AgentTakeover,
+        message: copy::escalation(EscalationCode::AgentTakeover).to_owned(),
+        scores: Default::default(),
+        at,
     }
 }
 
@@ -561,12 +519,10 @@ async fn waiting_of(
                 _ => None,
             }),
     };
-    let escalation = c.escalation.clone().unwrap_or_else(|| Escalation {
-        code: EscalationCode::AgentTakeover,
-        message: customer_message(EscalationCode::AgentTakeover).to_owned(),
-        scores: Default::default(),
-        at: c.opened_at,
-    });
+    let escalation = c
+        .escalation
+        .clone()
+        .unwrap_or_else(|| takeover(c.opened_at));
     Ok(Waiting {
         conversation_id: c.id,
         customer_id: c.customer_id,

@@ -9,15 +9,15 @@ use crate::crm::AgentRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Presence {
+pub(crate) enum Presence {
     Online,
     Away,
     Offline,
 }
 
 /// An agent as the console lists them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AgentView {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AgentView {
     pub id: String,
     pub name: String,
     pub presence: Presence,
@@ -35,13 +35,13 @@ struct Seen {
 
 /// Every agent seen since the server started.
 #[derive(Debug, Default)]
-pub struct Roster {
+pub(crate) struct Roster {
     agents: HashMap<String, Seen>,
 }
 
 impl Roster {
     /// A socket of `agent` connected; connecting makes them online.
-    pub fn connect(&mut self, agent: &AgentRef) {
+    pub(crate) fn connect(&mut self, agent: &AgentRef) {
         let seen = self.agents.entry(agent.id.clone()).or_insert(Seen {
             name: agent.name.clone(),
             sockets: 0,
@@ -51,20 +51,20 @@ impl Roster {
         seen.away = false;
     }
 
-    pub fn disconnect(&mut self, id: &str) {
+    pub(crate) fn disconnect(&mut self, id: &str) {
         if let Some(seen) = self.agents.get_mut(id) {
             seen.sockets = seen.sockets.saturating_sub(1);
         }
     }
 
     /// Set online or away; `Offline` is only reached by disconnecting.
-    pub fn set_away(&mut self, id: &str, away: bool) {
+    pub(crate) fn set_away(&mut self, id: &str, away: bool) {
         if let Some(seen) = self.agents.get_mut(id) {
             seen.away = away;
         }
     }
 
-    pub fn presence(&self, id: &str) -> Presence {
+    pub(crate) fn presence(&self, id: &str) -> Presence {
         match self.agents.get(id) {
             Some(s) if s.sockets == 0 => Presence::Offline,
             Some(s) if s.away => Presence::Away,
@@ -74,14 +74,14 @@ impl Roster {
     }
 
     /// The agent with `id`, if they are online.
-    pub fn online(&self, id: &str) -> Option<AgentRef> {
+    pub(crate) fn online(&self, id: &str) -> Option<AgentRef> {
         (self.presence(id) == Presence::Online).then(|| AgentRef {
             id: id.to_owned(),
             name: self.agents[id].name.clone(),
         })
     }
 
-    pub fn anyone_online(&self) -> bool {
+    pub(crate) fn anyone_online(&self) -> bool {
         self.agents
             .keys()
             .any(|id| self.presence(id) == Presence::Online)
@@ -89,7 +89,7 @@ impl Roster {
 
     /// Every agent seen, online first, then by name; `active` counts the
     /// conversations each owns.
-    pub fn views(&self, active: impl Fn(&str) -> usize, capacity: usize) -> Vec<AgentView> {
+    pub(crate) fn views(&self, active: impl Fn(&str) -> usize, capacity: usize) -> Vec<AgentView> {
         let mut out: Vec<AgentView> = self
             .agents
             .iter()

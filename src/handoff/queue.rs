@@ -8,7 +8,6 @@
 //! in the same order.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use super::presence::AgentView;
 use crate::config::HandoffSettings;
@@ -17,7 +16,7 @@ use crate::nlu::Sentiment;
 
 /// A conversation with a person, waiting or being answered.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Waiting {
+pub(crate) struct Waiting {
     pub conversation_id: ConversationId,
     pub customer_id: CustomerId,
     pub customer_name: Option<String>,
@@ -29,36 +28,33 @@ pub struct Waiting {
 }
 
 /// One line of the queue as agents see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct QueueItem {
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct QueueItem {
     pub conversation_id: ConversationId,
     pub customer_id: CustomerId,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
     pub status: ConversationStatus,
     /// 1-based, while queued.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub position: Option<usize>,
     pub escalated_at: DateTime<Utc>,
     pub waiting_secs: u64,
     pub priority: u32,
     pub overdue: bool,
     pub reason: Escalation,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<Sentiment>,
     pub assigned: Option<AgentRef>,
 }
 
 /// The whole queue and the agents, as sent to consoles.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct QueueSnapshot {
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct QueueSnapshot {
     pub items: Vec<QueueItem>,
     pub agents: Vec<AgentView>,
 }
 
 impl QueueSnapshot {
     /// Equal but for the waiting times, which tick by themselves.
-    pub fn same_order(&self, other: &QueueSnapshot) -> bool {
+    pub(crate) fn same_order(&self, other: &QueueSnapshot) -> bool {
         self.agents == other.agents
             && self.items.len() == other.items.len()
             && self.items.iter().zip(&other.items).all(|(a, b)| {
@@ -74,7 +70,7 @@ impl QueueSnapshot {
 }
 
 /// Order `waiting` into queue items.
-pub fn order<'a>(
+pub(crate) fn order<'a>(
     waiting: impl IntoIterator<Item = &'a Waiting>,
     now: DateTime<Utc>,
     settings: &HandoffSettings,

@@ -8,20 +8,17 @@
 //! transaction, so two agents racing to claim see each other's result and
 //! exactly one wins.
 
+use super::error::Refusal;
 use crate::crm::{
-    AgentRef, Conversation, ConversationStatus as Status, Escalation, EventKind, Sender, StoreError,
+    AgentRef, Conversation, ConversationStatus as Status, Escalation, EventKind, Sender,
 };
 
-type Change = Result<Vec<EventKind>, StoreError>;
-
-fn not_yours() -> StoreError {
-    StoreError::Conflict("this conversation is not assigned to you; claim it first".into())
-}
+type Change = Result<Vec<EventKind>, Refusal>;
 
 /// The bot hands the conversation to the queue.
 pub fn escalate(c: &mut Conversation, escalation: &Escalation) -> Change {
     match c.status {
-        Status::Closed => Err(StoreError::Closed),
+        Status::Closed => Err(Refusal::Closed),
         Status::Queued | Status::Agent => Ok(vec![]),
         Status::Bot => {
             c.status = Status::Queued;
@@ -38,13 +35,11 @@ pub fn escalate(c: &mut Conversation, escalation: &Escalation) -> Change {
 pub fn claim(c: &mut Conversation, agent: &AgentRef, takeover: &Escalation) -> Change {
     let mut events = Vec::new();
     match (c.status, &c.assigned) {
-        (Status::Closed, _) => return Err(StoreError::Closed),
+        (Status::Closed, _) => return Err(Refusal::Closed),
         (Status::Agent, Some(owner)) if owner.id == agent.id => return Ok(vec![]),
         (Status::Agent, owner) => {
             let who = owner.as_ref().map_or("another agent", |o| o.name.as_str());
-            return Err(StoreError::Conflict(format!(
-                "{who} already took this conversation"
-            )));
+            return Err(Refusal::TakenBy(who.to_owned()));
         }
         (Status::Bot, _) => {
             c.escalation = Some(takeover.clone());
@@ -63,11 +58,11 @@ pub fn claim(c: &mut Conversation, agent: &AgentRef, takeover: &Escalation) -> C
     Ok(events)
 }
 
-fn owned_by(c: &Conversation, agent: &AgentRef) -> Result<(), StoreError> {
+fn owned_by(c: &Conversation, agent: &AgentRef) -> Result<(), Refusal> {
     match (c.status, &c.assigned) {
-        (Status::Closed, _) => Err(StoreError::Closed),
+        (Status::Closed, _) => Err(Refusal::Closed),
         (Status::Agent, Some(owner)) if owner.id == agent.id => Ok(()),
-        _ => Err(not_yours()),
+        _ => Err(Refusal::NotYours),
     }
 }
 
@@ -182,7 +177,7 @@ mod tests {
         assert_eq!(claim(&mut c, &agent("a"), &takeover).unwrap(), vec![]);
         assert!(matches!(
             claim(&mut c, &agent("b"), &takeover),
-            Err(StoreError::Conflict(m)) if m.contains('A')
+            Err(Refusal::TakenBy(m)) if m == "A"
         ));
         assert_eq!(transfer(&mut c, &agent("a"), &agent("b")).unwrap().len(), 1);
         assert_eq!(transfer(&mut c, &agent("a"), &agent("b")).unwrap(), vec![]);
@@ -231,7 +226,7 @@ mod tests {
         assert_eq!(close(&mut c, Sender::Customer, None, None).unwrap(), vec![]);
         assert!(matches!(
             escalate(&mut c, &escalation(EscalationCode::Unresolved)),
-            Err(StoreError::Closed)
+            Err(Refusal::Closed)
         ));
     }
 }

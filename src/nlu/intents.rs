@@ -5,9 +5,7 @@
 //! training. A text whose best intent is not probable enough, or not
 //! similar enough to any of that intent's examples, is out of scope.
 
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -111,30 +109,7 @@ pub struct Intents {
     thresholds: Thresholds,
 }
 
-/// Classifiers already trained in this process, by their definitions.
-static TRAINED: OnceLock<Mutex<HashMap<String, Arc<Intents>>>> = OnceLock::new();
-
 impl Intents {
-    /// The classifier for `defs`, trained once per process for the same
-    /// definitions and thresholds.
-    pub async fn trained(
-        nlu: &Nlu,
-        defs: Vec<IntentDef>,
-        thresholds: Thresholds,
-    ) -> Result<Arc<Self>, NluError> {
-        let key = serde_json::to_string(&(&defs, &thresholds)).unwrap_or_default();
-        let cache = TRAINED.get_or_init(Default::default);
-        if let Some(found) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
-            return Ok(found.clone());
-        }
-        let intents = Arc::new(Self::train(nlu, defs, Training::default(), thresholds).await?);
-        cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key, intents.clone());
-        Ok(intents)
-    }
-
     /// Embed every example with `nlu` and train the classifier.
     pub async fn train(
         nlu: &Nlu,

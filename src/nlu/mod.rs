@@ -16,11 +16,13 @@ pub mod models;
 pub mod runtime;
 pub mod worker;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use crate::config::ModelSettings;
+use crate::error::{Coded, ErrorCode};
 
 pub use intents::{IntentDef, IntentMatch, Intents};
 use worker::{Batching, Worker};
@@ -40,6 +42,15 @@ pub enum NluError {
     Overloaded,
     #[error("the inference thread has stopped")]
     Stopped,
+}
+
+impl Coded for NluError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            NluError::Overloaded => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        }
+    }
 }
 
 /// The sentiment of a text.
@@ -89,26 +100,14 @@ pub struct Nlu {
     worker: Worker,
 }
 
-/// Models already loaded in this process, by directory: loading is the
-/// slow part, and ONNX Runtime allows one environment per process anyway.
-static LOADED: OnceLock<Mutex<HashMap<PathBuf, Nlu>>> = OnceLock::new();
-
 impl Nlu {
-    /// Load the models in `dir` (once per process) and start the inference
-    /// thread. Blocks: call from the blocking pool or at start-up.
+    /// Load the models in `dir` and start the inference thread. Blocks:
+    /// call from the blocking pool or at start-up.
     pub fn load(dir: &Path, threads: usize, batching: Batching) -> Result<Self, NluError> {
-        let key = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
-        let loaded = LOADED.get_or_init(Default::default);
-        let mut loaded = loaded.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(nlu) = loaded.get(&key) {
-            return Ok(nlu.clone());
-        }
         let models = models::Models::load(dir, threads)?;
-        let nlu = Self {
+        Ok(Self {
             worker: Worker::start(models, batching)?,
-        };
-        loaded.insert(key, nlu.clone());
-        Ok(nlu)
+        })
     }
 
     /// Sentence embeddings of `texts`.
@@ -154,13 +153,43 @@ pub struct Analysis {
 }
 
 /// The models plus the intents: everything needed to analyse a message.
+/// Cheap to clone; one loaded `Understanding` may serve many servers.
 #[derive(Clone)]
 pub struct Understanding {
-    pub nlu: Nlu,
-    pub intents: Arc<Intents>,
+    pub(crate) nlu: Nlu,
+    pub(crate) intents: Arc<Intents>,
+}
+
+impl std::fmt::Debug for Understanding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Understanding")
+            .field("intents", &self.intents.defs().len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Understanding {
+    /// Load the models and train the intent classifier from `settings`.
+    pub async fn load(settings: &ModelSettings) -> Result<Self, NluError> {
+        let s = settings.clone();
+        let nlu = tokio::task::spawn_blocking(move || Nlu::load(&s.dir, s.threads, s.batching()))
+            .await
+            .map_err(|e| NluError::Inference(e.to_string()))??;
+        let defs = intents::load_dir(&settings.intents_dir)?;
+        let intents = Intents::train(
+            &nlu,
+            defs,
+            classifier::Training::default(),
+            settings.intent_thresholds,
+        )
+        .await?;
+        tracing::info!(intents = intents.defs().len(), "models loaded");
+        Ok(Self {
+            nlu,
+            intents: Arc::new(intents),
+        })
+    }
+
     /// Analysis and embedding of `text`.
     pub async fn analyze(&self, text: &str) -> Result<(Analysis, Vec<f32>), NluError> {
         let (embedding, sentiment) = self.nlu.encode(text.to_owned()).await?;

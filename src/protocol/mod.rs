@@ -6,7 +6,7 @@
 //! newer clients can add optional fields; unknown frame types are errors.
 //! See `docs/protocol.md` for the contract with examples.
 
-pub mod agent;
+pub(crate) mod agent;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,11 +15,12 @@ use crate::crm::{
     ConversationId, ConversationStatus, CustomerId, CustomerProfile, Message, Sender,
 };
 use crate::error::{ApiError, ErrorCode};
+use crate::input::ClientId;
 
 /// A frame from the customer's widget.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClientFrame {
+pub(crate) enum ClientFrame {
     Hello {
         #[serde(default)]
         resume_token: Option<String>,
@@ -54,7 +55,7 @@ pub enum ClientFrame {
 /// A frame to the customer's widget.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum ServerFrame {
+pub(crate) enum ServerFrame {
     Welcome {
         conversation_id: ConversationId,
         customer_id: CustomerId,
@@ -106,7 +107,7 @@ pub enum ServerFrame {
 impl ServerFrame {
     /// The customer-facing view of a stored message (internal fields such
     /// as analysis stay out).
-    pub fn message(m: &Message) -> Self {
+    pub(crate) fn message(m: &Message) -> Self {
         ServerFrame::Message {
             seq: m.seq,
             from: m.from,
@@ -119,7 +120,7 @@ impl ServerFrame {
         }
     }
 
-    pub fn error(e: ApiError, client_id: Option<String>) -> Self {
+    pub(crate) fn error(e: ApiError, client_id: Option<String>) -> Self {
         ServerFrame::Error {
             code: e.code,
             message: e.message,
@@ -127,7 +128,7 @@ impl ServerFrame {
         }
     }
 
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         // Our frames hold only strings, numbers and enums: serialising
         // cannot fail.
         serde_json::to_string(self).unwrap_or_default()
@@ -137,25 +138,20 @@ impl ServerFrame {
 /// A frame that could not be parsed, with the `client_id` if one was
 /// readable so the widget can tie the error to its message.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BadFrame {
+pub(crate) struct BadFrame {
     pub message: String,
     pub client_id: Option<String>,
 }
 
-/// Parse a text frame of the customer socket.
-pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
-    parse_frame(text)
-}
-
 /// Parse a text frame into `T`, saying what is wrong if it does not fit.
-pub fn parse_frame<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, BadFrame> {
+pub(crate) fn parse_frame<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, BadFrame> {
     serde_json::from_str(text).map_err(|e| {
         let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
         let client_id = value
             .as_ref()
             .and_then(|v| v.get("client_id"))
             .and_then(|c| c.as_str())
-            .filter(|c| valid_client_id(c))
+            .filter(|c| ClientId::is_valid(c))
             .map(String::from);
         let message = match value.as_ref().map(|v| v.get("type")) {
             None => format!("frame is not valid JSON: {e}"),
@@ -166,15 +162,13 @@ pub fn parse_frame<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, BadF
     })
 }
 
-/// A `client_id` is 1–64 printable characters.
-pub fn valid_client_id(id: &str) -> bool {
-    let n = id.chars().count();
-    (1..=64).contains(&n) && !id.chars().any(char::is_control)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
+        parse_frame(text)
+    }
 
     #[test]
     fn frames_parse() {

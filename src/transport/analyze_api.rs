@@ -14,19 +14,19 @@ use crate::turn;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AnalyzeRequest {
+pub(super) struct AnalyzeRequest {
     text: String,
 }
 
 #[derive(Serialize)]
-pub struct Analyzed {
+pub(super) struct Analyzed {
     #[serde(flatten)]
     analysis: MessageAnalysis,
     /// The question of each FAQ match, in the order of `faq`.
     faq_questions: Vec<String>,
 }
 
-pub async fn analyze(
+pub(super) async fn analyze(
     caller: Caller,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<AnalyzeRequest>,
@@ -42,11 +42,12 @@ pub async fn analyze(
     // The same analysis a customer turn runs; busy models are an error
     // here rather than a silent fallback.
     let (analysis, embedding) = state.understanding.analyze(text).await?;
-    let understood = turn::retrieve(&state, text, None, Some(embedding)).await?;
-    let analysis = MessageAnalysis {
-        sentiment: analysis.sentiment,
-        intent: analysis.intent,
-        faq: understood.scores(),
+    let understood = turn::retrieve(&state.faq, text, Some(analysis), Some(embedding)).await?;
+    let Some(analysis) = understood.stored() else {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::Internal,
+            "the analysis went missing; please try again",
+        ));
     };
     let faq_questions = understood
         .faq

@@ -54,7 +54,7 @@ const ASSETS: &[Asset] = &[
 ];
 
 /// The routes of every asset, to be merged into the main router.
-pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+pub(super) fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let mut router = Router::new().route(
         "/console/",
         get(|| async { Redirect::permanent("/console") }),

@@ -20,13 +20,13 @@ fn parse_id<T: std::str::FromStr>(raw: &str, what: &str) -> Result<T, ApiError> 
 }
 
 #[derive(Serialize)]
-pub struct Timeline {
+pub(super) struct Timeline {
     customer: Customer,
     events: Vec<TimelineEvent>,
 }
 
 /// `GET /v1/customers/{id}/timeline`
-pub async fn timeline(
+pub(super) async fn timeline(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -39,7 +39,7 @@ pub async fn timeline(
 }
 
 #[derive(Serialize)]
-pub struct Transcript {
+pub(super) struct Transcript {
     conversation: Conversation,
     messages: Vec<Message>,
     events: Vec<TimelineEvent>,
@@ -47,7 +47,7 @@ pub struct Transcript {
 
 /// `GET /v1/conversations/{id}`: the header, the messages and every other
 /// event (feedback, rating, close).
-pub async fn transcript(
+pub(super) async fn transcript(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -77,13 +77,13 @@ pub async fn transcript(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PageQuery {
+pub(super) struct PageQuery {
     cursor: Option<String>,
     limit: Option<usize>,
 }
 
 /// `GET /v1/conversations?limit=&cursor=`, newest first.
-pub async fn conversations(
+pub(super) async fn conversations(
     caller: Caller,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<PageQuery>,
@@ -108,12 +108,12 @@ pub async fn conversations(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct NewHolder {
+pub(super) struct NewHolder {
     name: String,
 }
 
 #[derive(Serialize)]
-pub struct Issued {
+pub(super) struct Issued {
     #[serde(flatten)]
     credential: Credential,
     /// Shown once; only its hash is stored.
@@ -135,7 +135,7 @@ async fn issue(
 }
 
 /// `POST /v1/agents {"name"}` → the agent's id and token.
-pub async fn create_agent(
+pub(super) async fn create_agent(
     caller: Caller,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewHolder>,
@@ -145,7 +145,7 @@ pub async fn create_agent(
 }
 
 /// `POST /v1/authors {"name"}` → the author's id and token.
-pub async fn create_author(
+pub(super) async fn create_author(
     caller: Caller,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewHolder>,

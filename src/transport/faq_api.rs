@@ -16,7 +16,7 @@ use crate::faq::{FaqDraft, FaqEntry};
 const READERS: &[Role] = &[Role::Author, Role::Agent];
 const WRITERS: &[Role] = &[Role::Author];
 
-pub async fn list(
+pub(super) async fn list(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<FaqEntry>>, ApiError> {
@@ -24,7 +24,7 @@ pub async fn list(
     Ok(Json(state.faq.list().await?))
 }
 
-pub async fn get(
+pub(super) async fn get(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -33,7 +33,7 @@ pub async fn get(
     Ok(Json(state.faq.get(id).await?))
 }
 
-pub async fn create(
+pub(super) async fn create(
     caller: Caller,
     State(state): State<AppState>,
     JsonBody(draft): JsonBody<FaqDraft>,
@@ -44,7 +44,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(entry)))
 }
 
-pub async fn update(
+pub(super) async fn update(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -61,7 +61,7 @@ pub async fn update(
     Ok(Json(entry))
 }
 
-pub async fn delete(
+pub(super) async fn delete(
     caller: Caller,
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -74,19 +74,19 @@ pub async fn delete(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SearchQuery {
+pub(super) struct SearchQuery {
     q: String,
     limit: Option<usize>,
 }
 
 #[derive(Serialize)]
-pub struct SearchHit {
+pub(super) struct SearchHit {
     #[serde(flatten)]
     entry: FaqEntry,
     score: f32,
 }
 
-pub async fn search(
+pub(super) async fn search(
     caller: Caller,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<SearchQuery>,

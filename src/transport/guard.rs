@@ -14,7 +14,7 @@ use crate::config::Origins;
 /// `Origin` header means a non-browser client, which origin checks do not
 /// concern. Allowed: the server's own origin, localhost, and the
 /// configured list (`*` for any).
-pub fn origin_allowed(headers: &HeaderMap, origins: &Origins) -> bool {
+pub(super) fn origin_allowed(headers: &HeaderMap, origins: &Origins) -> bool {
     let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
         return true;
     };
@@ -46,20 +46,20 @@ pub fn origin_allowed(headers: &HeaderMap, origins: &Origins) -> bool {
 
 /// Counts open sockets per client IP.
 #[derive(Default)]
-pub struct ConnectionCounter {
+pub(crate) struct ConnectionCounter {
     /// Open sockets by IP; an entry is removed when its count drops to 0.
     open: Mutex<HashMap<IpAddr, usize>>,
 }
 
 /// One counted socket; dropping it releases the slot.
-pub struct ConnectionSlot {
+pub(super) struct ConnectionSlot {
     counter: Arc<ConnectionCounter>,
     ip: IpAddr,
 }
 
 impl ConnectionCounter {
     /// A slot for `ip` if it has fewer than `max` open sockets.
-    pub fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<ConnectionSlot> {
+    pub(super) fn try_acquire(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<ConnectionSlot> {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(ip).or_insert(0);
         if *n >= max {
@@ -87,7 +87,7 @@ impl Drop for ConnectionSlot {
 
 /// A token bucket: `rate` frames per second sustained, `burst` at once.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub(super) struct RateLimiter {
     rate: f64,
     burst: f64,
     tokens: f64,
@@ -95,7 +95,7 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(rate: f64, burst: u32) -> Self {
+    pub(super) fn new(rate: f64, burst: u32) -> Self {
         Self {
             rate,
             burst: f64::from(burst),
@@ -105,7 +105,7 @@ impl RateLimiter {
     }
 
     /// Take one token at `now`; false if the bucket is empty.
-    pub fn allow(&mut self, now: Instant) -> bool {
+    pub(super) fn allow(&mut self, now: Instant) -> bool {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);

@@ -10,25 +10,26 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::crm::{Credential, Role, Stats};
 use crate::error::ApiError;
-use crate::handoff::{Presence, QueueSnapshot};
+use crate::handoff::Presence;
+use crate::protocol::agent::QueueView;
 
 /// `GET /v1/queue`: the queue and the agents, as the agent socket sends it.
-pub async fn queue(
+pub(super) async fn queue(
     caller: Caller,
     State(state): State<AppState>,
-) -> Result<Json<QueueSnapshot>, ApiError> {
+) -> Result<Json<QueueView>, ApiError> {
     caller.require(&[Role::Agent])?;
-    Ok(Json(state.handoff.queue().await))
+    Ok(Json(QueueView::from(&state.handoff.queue().await)))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct StatsQuery {
+pub(super) struct StatsQuery {
     days: Option<u32>,
 }
 
 /// `GET /v1/stats?days=30`
-pub async fn stats(
+pub(super) async fn stats(
     caller: Caller,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<StatsQuery>,
@@ -43,7 +44,7 @@ pub async fn stats(
 }
 
 #[derive(Serialize)]
-pub struct AgentListing {
+pub(super) struct AgentListing {
     #[serde(flatten)]
     credential: Credential,
     presence: Presence,
@@ -52,7 +53,7 @@ pub struct AgentListing {
 }
 
 /// `GET /v1/agents`: every agent with presence and load.
-pub async fn agents(
+pub(super) async fn agents(
     caller: Caller,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<AgentListing>>, ApiError> {

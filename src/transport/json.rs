@@ -8,7 +8,7 @@ use crate::error::{ApiError, ErrorCode};
 /// Like `axum::Json`, but a bad body answers with the API's error shape.
 #[derive(Debug, FromRequest)]
 #[from_request(via(axum::Json), rejection(ApiError))]
-pub struct JsonBody<T>(pub T);
+pub(super) struct JsonBody<T>(pub T);
 
 impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
@@ -29,7 +29,7 @@ impl From<JsonRejection> for ApiError {
 /// Like `axum::extract::Query`, with the API's error shape.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
-pub struct QueryParams<T>(pub T);
+pub(super) struct QueryParams<T>(pub T);
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {

@@ -2,7 +2,9 @@
 //!
 //! [`router`] is the whole route table. Handlers are thin: they check the
 //! caller, parse input, call one domain module and map its error through
-//! [`crate::error`].
+//! [`crate::error`]. Both sockets run on one skeleton ([`socket`]); what
+//! a customer or an agent sees of the domain's events, and in which
+//! words, is decided here, never in the domain.
 
 mod agent;
 mod analyze_api;
@@ -10,7 +12,7 @@ mod assets;
 mod chat;
 mod crm_api;
 mod faq_api;
-pub mod guard;
+pub(crate) mod guard;
 mod handoff_api;
 mod json;
 mod socket;
@@ -23,7 +25,7 @@ use axum::Router;
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorCode};
 
-pub fn router(state: AppState) -> Router {
+pub(crate) fn router(state: AppState) -> Router {
     let body_limit = state.config.limits.max_body_bytes;
     Router::new()
         .route("/v1/chat", get(chat::upgrade))

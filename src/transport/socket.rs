@@ -1,15 +1,27 @@
-//! Plumbing shared by the customer and agent sockets: the writer task
-//! behind a bounded queue, close frames, read errors and the size
-//! settings of an upgrade.
+//! The skeleton both sockets share: a reading task and a writing task
+//! joined by a bounded queue, the heartbeat, the checks every client frame
+//! passes (text, size, protocol, rate) and the strikes that close a
+//! socket sending too many bad frames. A socket kind is a [`Session`]:
+//! its frame type, the events it follows besides its client's frames, and
+//! what it does with each.
+
+use std::future::Future;
+use std::time::Instant;
 
 use axum::extract::ws::{
-    close_code, CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade,
+    close_code, CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade,
 };
 use futures_util::stream::SplitSink;
-use futures_util::SinkExt;
+use futures_util::{SinkExt, StreamExt};
+use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
+use super::guard::RateLimiter;
 use crate::config::Limits;
+use crate::crm::ConversationId;
+use crate::error::{ApiError, ErrorCode};
+use crate::protocol::{parse_frame, BadFrame};
 
 /// What the connection does after a frame.
 pub(super) enum Flow {
@@ -20,6 +32,234 @@ pub(super) enum Flow {
     Drop,
 }
 
+impl Flow {
+    /// Whether the connection goes on.
+    pub(super) fn goes_on(&self) -> bool {
+        matches!(self, Flow::Continue)
+    }
+}
+
+/// What an error frame is about, so the client can tie it to its cause.
+#[derive(Debug, Clone, Default)]
+pub(super) struct About {
+    pub client_id: Option<String>,
+    pub conversation_id: Option<ConversationId>,
+}
+
+impl About {
+    pub(super) fn message(client_id: impl Into<String>) -> Self {
+        Self {
+            client_id: Some(client_id.into()),
+            conversation_id: None,
+        }
+    }
+
+    pub(super) fn conversation(id: ConversationId) -> Self {
+        Self {
+            client_id: None,
+            conversation_id: Some(id),
+        }
+    }
+}
+
+/// One kind of socket: what it reads and what it follows.
+pub(super) trait Session: Send {
+    /// A client frame of this socket's protocol.
+    type Frame: DeserializeOwned + Send;
+    /// Something the session follows besides its client (a room, the
+    /// queue).
+    type Event: Send;
+
+    /// This protocol's `error` frame.
+    fn error_frame(error: ApiError, about: About) -> String;
+
+    /// What a frame is about, for errors before it is handled.
+    fn about(frame: &Self::Frame) -> About;
+
+    /// The next event; pending while there is nothing to follow.
+    fn next_event(&mut self) -> impl Future<Output = Self::Event> + Send;
+
+    fn on_event(
+        &mut self,
+        line: &mut Line,
+        event: Self::Event,
+    ) -> impl Future<Output = Flow> + Send;
+
+    fn on_frame(
+        &mut self,
+        line: &mut Line,
+        frame: Self::Frame,
+    ) -> impl Future<Output = Flow> + Send;
+
+    /// The connection is over; let go of what the session holds.
+    fn on_end(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// The client's end of a socket as the session sees it: sending, and the
+/// count of rejected frames in a row.
+pub(super) struct Line {
+    out: Outbox,
+    error_frame: fn(ApiError, About) -> String,
+    /// Rejected frames in a row.
+    strikes: u32,
+    max_strikes: u32,
+}
+
+impl Line {
+    pub(super) fn send_json(&self, json: impl Into<Utf8Bytes>) -> Flow {
+        self.out.send(WsMessage::Text(json.into()))
+    }
+
+    /// A queue to send on from another task; `None` once closing.
+    pub(super) fn sender(&self) -> Option<mpsc::Sender<WsMessage>> {
+        self.out.0.clone()
+    }
+
+    /// An error frame for a client frame the client should not have sent;
+    /// too many in a row close the socket.
+    pub(super) fn reject(&mut self, error: impl Into<ApiError>, about: About) -> Flow {
+        let error = error.into();
+        self.strikes += 1;
+        tracing::debug!(code = ?error.code, strikes = self.strikes, "frame rejected");
+        let flow = self.error(error, about);
+        if self.strikes >= self.max_strikes {
+            return Flow::Close(close_code::POLICY, "too many rejected frames");
+        }
+        flow
+    }
+
+    /// An error frame for a well-formed frame the server could not carry
+    /// out (a lost race, a failed store): no strike, the client did
+    /// nothing wrong in sending it.
+    pub(super) fn refuse(&mut self, error: impl Into<ApiError>, about: About) -> Flow {
+        let error = error.into();
+        tracing::debug!(code = ?error.code, "frame refused");
+        self.strikes = 0;
+        self.error(error, about)
+    }
+
+    /// An error frame that leaves the strikes as they are.
+    pub(super) fn error(&self, error: impl Into<ApiError>, about: About) -> Flow {
+        self.send_json((self.error_frame)(error.into(), about))
+    }
+
+    /// A frame was handled well.
+    pub(super) fn accepted(&mut self) -> Flow {
+        self.strikes = 0;
+        Flow::Continue
+    }
+}
+
+enum Next<E> {
+    Flow(Flow),
+    Event(E),
+    Frame(WsMessage),
+}
+
+/// Serve `session` on `socket` until either side ends it, the server
+/// shuts down or the client goes quiet; `queue` bounds its outbox and
+/// `limiter` its frame rate.
+pub(super) async fn serve<S: Session>(
+    socket: WebSocket,
+    mut session: S,
+    limits: &Limits,
+    queue: usize,
+    mut limiter: RateLimiter,
+    shutdown: CancellationToken,
+) {
+    let (out, mut stream, writer) = Outbox::start(socket, queue);
+    let mut line = Line {
+        out,
+        error_frame: S::error_frame,
+        strikes: 0,
+        max_strikes: limits.max_strikes,
+    };
+    let mut heartbeat = Heartbeat::start(limits).await;
+    tracing::debug!("socket connected");
+    let end = loop {
+        let next = tokio::select! {
+            _ = shutdown.cancelled() => Next::Flow(Flow::Close(close_code::AWAY, "server shutting down")),
+            _ = heartbeat.due() => Next::Flow(heartbeat.beat(&line.out)),
+            e = session.next_event() => Next::Event(e),
+            f = stream.next() => match f {
+                None => Next::Flow(Flow::Drop),
+                Some(Err(e)) => Next::Flow(read_error(e)),
+                Some(Ok(message)) => Next::Frame(message),
+            },
+        };
+        let flow = match next {
+            Next::Flow(flow) => flow,
+            Next::Event(e) => session.on_event(&mut line, e).await,
+            Next::Frame(message) => {
+                heartbeat.heard();
+                match admit::<S>(&mut line, &mut limiter, limits, message) {
+                    Ok(frame) => session.on_frame(&mut line, frame).await,
+                    Err(flow) => flow,
+                }
+            }
+        };
+        if !flow.goes_on() {
+            break flow;
+        }
+    };
+    line.out.finish(&end);
+    session.on_end().await;
+    wind_down(end, writer, limits.ping_interval).await;
+    tracing::debug!("socket disconnected");
+}
+
+/// The checks every client frame passes before its session sees it.
+fn admit<S: Session>(
+    line: &mut Line,
+    limiter: &mut RateLimiter,
+    limits: &Limits,
+    message: WsMessage,
+) -> Result<S::Frame, Flow> {
+    let text = match message {
+        WsMessage::Text(t) => t,
+        WsMessage::Binary(_) => {
+            return Err(line.reject(
+                ApiError::bad_request("binary frames are not supported; send JSON text"),
+                About::default(),
+            ))
+        }
+        WsMessage::Ping(_) | WsMessage::Pong(_) => return Err(Flow::Continue),
+        WsMessage::Close(_) => return Err(Flow::Drop),
+    };
+    let limit = limits.max_frame_bytes;
+    if text.len() > limit {
+        return Err(line.reject(
+            ApiError::new(
+                ErrorCode::TooLarge,
+                format!("frames are limited to {limit} bytes"),
+            ),
+            About::default(),
+        ));
+    }
+    let frame: S::Frame = match parse_frame(text.as_str()) {
+        Ok(f) => f,
+        Err(BadFrame { message, client_id }) => {
+            return Err(line.reject(
+                ApiError::bad_request(message),
+                About {
+                    client_id,
+                    conversation_id: None,
+                },
+            ))
+        }
+    };
+    if !limiter.allow(Instant::now()) {
+        return Err(line.reject(
+            ApiError::new(
+                ErrorCode::RateLimited,
+                "you are sending too fast; wait a moment and resend",
+            ),
+            S::about(&frame),
+        ));
+    }
+    Ok(frame)
+}
+
 pub(super) fn close(code: u16, reason: &'static str) -> WsMessage {
     WsMessage::Close(Some(CloseFrame {
         code,
@@ -28,14 +268,14 @@ pub(super) fn close(code: u16, reason: &'static str) -> WsMessage {
 }
 
 /// Pings a quiet peer and tells when it has been silent too long.
-pub(super) struct Heartbeat {
+struct Heartbeat {
     ping: tokio::time::Interval,
     last_heard: std::time::Instant,
     idle_timeout: std::time::Duration,
 }
 
 impl Heartbeat {
-    pub(super) async fn start(limits: &Limits) -> Self {
+    async fn start(limits: &Limits) -> Self {
         let mut ping = tokio::time::interval(limits.ping_interval);
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ping.tick().await;
@@ -47,12 +287,12 @@ impl Heartbeat {
     }
 
     /// Wait for the next ping time.
-    pub(super) async fn due(&mut self) {
+    async fn due(&mut self) {
         self.ping.tick().await;
     }
 
     /// At ping time: close an idle socket, ping any other.
-    pub(super) fn beat(&self, out: &Outbox) -> Flow {
+    fn beat(&self, out: &Outbox) -> Flow {
         if self.last_heard.elapsed() >= self.idle_timeout {
             Flow::Close(close_code::AWAY, "idle timeout")
         } else {
@@ -61,18 +301,14 @@ impl Heartbeat {
     }
 
     /// The peer sent something.
-    pub(super) fn heard(&mut self) {
+    fn heard(&mut self) {
         self.last_heard = std::time::Instant::now();
     }
 }
 
 /// After the loop: let the writer send the close frame (bounded by
 /// `grace`), or stop it at once if the peer is gone.
-pub(super) async fn wind_down(
-    end: Flow,
-    writer: tokio::task::JoinHandle<()>,
-    grace: std::time::Duration,
-) {
+async fn wind_down(end: Flow, writer: tokio::task::JoinHandle<()>, grace: std::time::Duration) {
     match end {
         Flow::Drop => writer.abort(),
         _ => {
@@ -92,12 +328,12 @@ pub(super) fn limited(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade
 
 /// The sending half of a socket: frames queue for the writer task; a
 /// full queue means a client that does not read, which is dropped.
-pub(super) struct Outbox(Option<mpsc::Sender<WsMessage>>);
+struct Outbox(Option<mpsc::Sender<WsMessage>>);
 
 impl Outbox {
     /// Split `socket`, start its writer and return the outbox with the
     /// reading half and the writer's handle.
-    pub(super) fn start(
+    fn start(
         socket: WebSocket,
         queue: usize,
     ) -> (
@@ -105,21 +341,12 @@ impl Outbox {
         futures_util::stream::SplitStream<WebSocket>,
         tokio::task::JoinHandle<()>,
     ) {
-        use futures_util::StreamExt;
         let (sink, stream) = socket.split();
         let (out, rx) = mpsc::channel(queue);
         (Self(Some(out)), stream, tokio::spawn(write_loop(sink, rx)))
     }
 
-    pub(super) fn none() -> Self {
-        Self(None)
-    }
-
-    pub(super) fn sender(&self) -> Option<mpsc::Sender<WsMessage>> {
-        self.0.clone()
-    }
-
-    pub(super) fn send(&self, message: WsMessage) -> Flow {
+    fn send(&self, message: WsMessage) -> Flow {
         let Some(out) = &self.0 else {
             return Flow::Drop;
         };
@@ -133,12 +360,8 @@ impl Outbox {
         }
     }
 
-    pub(super) fn text(&self, json: String) -> Flow {
-        self.send(WsMessage::Text(json.into()))
-    }
-
     /// Send the close frame for `end` (if it is one) and stop sending.
-    pub(super) fn finish(&mut self, end: &Flow) {
+    fn finish(&mut self, end: &Flow) {
         if let (Flow::Close(code, reason), Some(out)) = (end, &self.0) {
             tracing::debug!(code, reason, "closing socket");
             let _ = out.try_send(close(*code, reason));
@@ -149,7 +372,7 @@ impl Outbox {
 
 /// A read error: frames over the hard limit close with 1009, anything else
 /// means the connection is gone.
-pub(super) fn read_error(e: axum::Error) -> Flow {
+fn read_error(e: axum::Error) -> Flow {
     let text = e.to_string();
     if text.contains("Space limit exceeded")
         || text.contains("too long")
@@ -157,7 +380,7 @@ pub(super) fn read_error(e: axum::Error) -> Flow {
     {
         Flow::Close(close_code::SIZE, "frame too large")
     } else {
-        tracing::debug!(error = %text, "chat read failed");
+        tracing::debug!(error = %text, "socket read failed");
         Flow::Drop
     }
 }

@@ -95,14 +95,19 @@ async fn a_generated_operator_token_is_issued_once() {
         data_dir: dir.path().to_owned(),
         ..frontdesk::Config::default()
     };
-    let first = frontdesk::Application::build(config()).await.unwrap();
+    let models = understanding_for(&config()).await;
+    let first = frontdesk::Application::build_with(config(), models.clone())
+        .await
+        .unwrap();
     let token = first
         .generated_operator_token
         .clone()
         .expect("generated on first start");
     assert!(token.starts_with("fd_"));
     drop(first);
-    let second = frontdesk::Application::build(config()).await.unwrap();
+    let second = frontdesk::Application::build_with(config(), models)
+        .await
+        .unwrap();
     assert!(
         second.generated_operator_token.is_none(),
         "not again on the next start"

@@ -1,10 +1,12 @@
 //! Starting the real server on port 0 with a temp data dir, and a real
 //! websocket client for protocol v1.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use frontdesk::{Application, Config};
+use frontdesk::{Application, Config, Understanding};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tempfile::TempDir;
@@ -27,6 +29,22 @@ pub struct TestApp {
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
+/// The models and intents `config` names, loaded once per test binary
+/// for each distinct setting: loading is the slow part of a start.
+pub async fn understanding_for(config: &Config) -> Understanding {
+    static LOADED: OnceLock<tokio::sync::Mutex<HashMap<String, Understanding>>> = OnceLock::new();
+    let key = serde_json::to_string(&config.models).expect("model settings serialise");
+    let mut loaded = LOADED.get_or_init(Default::default).lock().await;
+    if let Some(u) = loaded.get(&key) {
+        return u.clone();
+    }
+    let u = Understanding::load(&config.models)
+        .await
+        .expect("the models load");
+    loaded.insert(key, u.clone());
+    u
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_with(|_| {}).await
 }
@@ -45,7 +63,10 @@ pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp 
         ..Config::default()
     };
     tweak(&mut config);
-    let app = Application::build(config).await.expect("server builds");
+    let understanding = understanding_for(&config).await;
+    let app = Application::build_with(config, understanding)
+        .await
+        .expect("server builds");
     let addr = app.local_addr();
     let stop = CancellationToken::new();
     let signal = stop.clone();

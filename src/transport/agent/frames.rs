@@ -2,39 +2,35 @@
 
 use axum::extract::ws::close_code;
 
-use super::AgentConnection;
+use super::AgentSession;
 use crate::auth;
 use crate::crm::{
     AgentRef, Appended, ConversationId, ConversationStatus, NewMessage, Role, Sender,
 };
 use crate::error::{ApiError, ErrorCode};
+use crate::input::{ClientId, MessageText, Note};
 use crate::protocol::agent::{AgentClientFrame, AgentServerFrame};
-use crate::protocol::valid_client_id;
-use crate::transport::socket::Flow;
+use crate::transport::socket::{About, Flow, Line};
 
-/// Longest note or resolution, in characters.
-const MAX_NOTE: usize = 2000;
-
-impl AgentConnection {
-    pub(super) async fn on_hello(&mut self, token: String) -> Flow {
+impl AgentSession {
+    pub(super) async fn on_hello(&mut self, line: &mut Line, token: String) -> Flow {
         let credential = match auth::authenticate(&self.state.store, token.trim()).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::info!(reason = "token", "agent sign-in refused");
-                let _ = self.send(&AgentServerFrame::error(e, None, None));
+                let _ = line.error(e, About::default());
                 return Flow::Close(close_code::POLICY, "unauthorized");
             }
         };
         if !matches!(credential.role, Role::Agent | Role::Operator) {
             tracing::info!(reason = "role", "agent sign-in refused");
-            let _ = self.send(&AgentServerFrame::error(
+            let _ = line.error(
                 ApiError::new(
                     ErrorCode::Forbidden,
                     "only agent and operator tokens may open the agent console",
                 ),
-                None,
-                None,
-            ));
+                About::default(),
+            );
             return Flow::Close(close_code::POLICY, "forbidden");
         }
         let agent = AgentRef {
@@ -55,49 +51,62 @@ impl AgentConnection {
         let mut queue = handoff.subscribe();
         queue.mark_changed();
         self.queue = Some(queue);
-        self.strikes = 0;
-        match self.send(&welcome) {
-            Flow::Continue => self.send_queue(),
-            other => other,
+        line.accepted();
+        let flow = line.send_json(welcome.to_json());
+        match flow.goes_on() {
+            true => self.send_queue(line),
+            false => flow,
         }
     }
 
-    pub(super) async fn on_frame(&mut self, agent: AgentRef, frame: AgentClientFrame) -> Flow {
+    pub(super) async fn on_frame(
+        &mut self,
+        line: &mut Line,
+        agent: AgentRef,
+        frame: AgentClientFrame,
+    ) -> Flow {
         use AgentClientFrame as F;
         let handoff = self.state.handoff.clone();
-        let id = frame.conversation_id();
+        let about = About {
+            client_id: None,
+            conversation_id: frame.conversation_id(),
+        };
         let done = match frame {
             F::Hello { .. } => {
-                return self.reject(
+                return line.reject(
                     ApiError::new(ErrorCode::Conflict, "hello was already received"),
-                    None,
+                    About::default(),
                 )
             }
             F::Presence { status } => handoff.set_presence(&agent, status).await.map(|_| ()),
             F::Claim { conversation_id } => match handoff.claim(conversation_id, &agent).await {
-                Ok(_) => return self.watch(conversation_id).await,
+                Ok(_) => return self.watch(line, conversation_id).await,
                 Err(e) => Err(e),
             },
-            F::Watch { conversation_id } => return self.watch(conversation_id).await,
-            F::Unwatch { conversation_id } => return self.unwatch(conversation_id),
+            F::Watch { conversation_id } => return self.watch(line, conversation_id).await,
+            F::Unwatch { conversation_id } => return self.unwatch(line, conversation_id),
             F::Message {
                 conversation_id,
                 client_id,
                 text,
             } => {
                 return self
-                    .on_message(agent, conversation_id, client_id, text)
+                    .on_message(line, agent, conversation_id, client_id, text)
                     .await
             }
             F::Typing { conversation_id } => {
-                return self.on_typing(&agent, conversation_id).await;
+                return self.on_typing(line, &agent, conversation_id).await;
             }
             F::Note {
                 conversation_id,
                 text,
-            } => match self.checked_text(text, MAX_NOTE, "notes") {
-                Ok(text) => handoff.note(conversation_id, &agent, text).await,
-                Err(e) => return self.reject(e, id),
+            } => match Note::parse(&text, "notes") {
+                Ok(note) => {
+                    handoff
+                        .note(conversation_id, &agent, note.into_string())
+                        .await
+                }
+                Err(e) => return line.reject(e, about),
             },
             F::Release { conversation_id } => {
                 handoff.release(conversation_id, &agent).await.map(|_| ())
@@ -115,85 +124,67 @@ impl AgentConnection {
             F::Close {
                 conversation_id,
                 resolution,
-            } => {
-                let resolution = resolution
-                    .map(|r| r.trim().to_owned())
-                    .filter(|r| !r.is_empty());
-                if resolution
-                    .as_ref()
-                    .is_some_and(|r| r.chars().count() > MAX_NOTE)
-                {
-                    return self.reject(
-                        ApiError::new(
-                            ErrorCode::TooLarge,
-                            format!("resolutions are limited to {MAX_NOTE} characters"),
-                        ),
-                        id,
-                    );
-                }
-                handoff
-                    .close(conversation_id, Sender::Agent, Some(&agent), resolution)
+            } => match Note::optional(resolution, "resolutions") {
+                Ok(resolution) => handoff
+                    .close(
+                        conversation_id,
+                        Sender::Agent,
+                        Some(&agent),
+                        resolution.map(Note::into_string),
+                    )
                     .await
-                    .map(|_| ())
-            }
+                    .map(|_| ()),
+                Err(e) => return line.reject(e, about),
+            },
         };
         match done {
-            Ok(()) => self.accepted(),
-            Err(e) => self.refuse(e.into(), id, None),
+            Ok(()) => line.accepted(),
+            Err(e) => line.refuse(e, about),
         }
-    }
-
-    /// Trim `text` and check it is 1..=`max` characters.
-    fn checked_text(&self, text: String, max: usize, what: &str) -> Result<String, ApiError> {
-        let text = text.trim().to_owned();
-        if text.is_empty() {
-            return Err(ApiError::bad_request(format!("{what} may not be empty")));
-        }
-        if text.chars().count() > max {
-            return Err(ApiError::new(
-                ErrorCode::TooLarge,
-                format!("{what} are limited to {max} characters"),
-            ));
-        }
-        Ok(text)
     }
 
     async fn on_message(
         &mut self,
+        line: &mut Line,
         agent: AgentRef,
         id: ConversationId,
         client_id: String,
         text: String,
     ) -> Flow {
-        if !valid_client_id(&client_id) {
-            return self.reject(
-                ApiError::bad_request("client_id must be 1-64 printable characters"),
-                Some(id),
-            );
-        }
-        let max = self.state.config.limits.max_message_chars;
-        let text = match self.checked_text(text, max, "messages") {
-            Ok(t) => t,
-            Err(e) => return self.reject_message(e, Some(id), Some(client_id)),
+        let client_id = match ClientId::parse(client_id) {
+            Ok(c) => c,
+            Err(e) => return line.reject(e, About::conversation(id)),
         };
-        let message = NewMessage::agent(agent, client_id.clone(), text);
+        let about = About {
+            client_id: Some(client_id.as_ref().to_owned()),
+            conversation_id: Some(id),
+        };
+        let max = self.state.config.limits.max_message_chars;
+        let text = match MessageText::parse(&text, max) {
+            Ok(t) => t,
+            Err(e) => return line.reject(e, about),
+        };
+        let message = NewMessage::agent(agent, client_id.as_ref().to_owned(), text.into_string());
         match self.state.store.append_message(id, message).await {
             Ok(appended) => {
                 if let Appended::New(m) = &appended {
                     self.state.hub.join(id).message(m);
                 }
-                self.strikes = 0;
-                self.send(&AgentServerFrame::Ack {
-                    conversation_id: id,
-                    client_id,
-                    seq: appended.message().seq,
-                })
+                line.accepted();
+                line.send_json(
+                    AgentServerFrame::Ack {
+                        conversation_id: id,
+                        client_id: client_id.into_string(),
+                        seq: appended.message().seq,
+                    }
+                    .to_json(),
+                )
             }
-            Err(e) => self.refuse(e.into(), Some(id), Some(client_id)),
+            Err(e) => line.refuse(e, about),
         }
     }
 
-    async fn on_typing(&mut self, agent: &AgentRef, id: ConversationId) -> Flow {
+    async fn on_typing(&mut self, line: &mut Line, agent: &AgentRef, id: ConversationId) -> Flow {
         match self.state.store.conversation(id).await {
             Ok(c)
                 if c.status == ConversationStatus::Agent
@@ -202,17 +193,10 @@ impl AgentConnection {
                 if let Some(room) = self.state.hub.get(id) {
                     room.typing(Sender::Agent);
                 }
-                self.accepted()
+                line.accepted()
             }
-            Ok(_) => self.refuse(
-                ApiError::new(
-                    ErrorCode::Conflict,
-                    "this conversation is not assigned to you; claim it first",
-                ),
-                Some(id),
-                None,
-            ),
-            Err(e) => self.refuse(e.into(), Some(id), None),
+            Ok(_) => line.refuse(crate::crm::StoreError::NotAssigned, About::conversation(id)),
+            Err(e) => line.refuse(e, About::conversation(id)),
         }
     }
 }

@@ -2,10 +2,10 @@
 //! queue and to the conversations an agent claims or watches.
 //!
 //! The first frame signs in with an agent (or operator) token. The
-//! connection then follows the queue through the handoff's `watch`
-//! channel and, for each conversation it claims or watches, a forwarding
-//! task that turns the room's events into agent frames (messages with
-//! their analysis, typing, notes, changes of hands). Everything goes out
+//! session then follows the queue through the handoff's `watch` channel
+//! and, for each conversation it claims or watches, a forwarding task
+//! that turns the room's events into agent frames (messages with their
+//! analysis, typing, notes, changes of hands). Everything goes out
 //! through one bounded queue; a console that does not read is dropped.
 //! [`frames`] handles each client frame.
 
@@ -13,25 +13,22 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
-use axum::extract::ws::{close_code, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::guard::RateLimiter;
-use super::socket::{self, read_error, Flow, Heartbeat, Outbox};
+use super::socket::{self, About, Flow, Line, Session};
 use crate::app::AppState;
 use crate::crm::{AgentRef, ConversationId, Sender};
 use crate::error::{ApiError, ErrorCode};
 use crate::handoff::{brief, QueueSnapshot};
-use crate::protocol::agent::{AgentClientFrame, AgentServerFrame};
-use crate::protocol::parse_frame;
+use crate::protocol::agent::{AgentClientFrame, AgentServerFrame, BriefingView, QueueView};
 use crate::room::{Published, RoomEvent};
 
 mod frames;
@@ -44,7 +41,7 @@ const QUEUE_FACTOR: usize = 4;
 
 /// Agent sockets count towards `limits.connections_per_ip` with the
 /// customer sockets; over it the upgrade is refused with HTTP 429.
-pub async fn upgrade(
+pub(super) async fn upgrade(
     ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     State(state): State<AppState>,
@@ -63,218 +60,131 @@ pub async fn upgrade(
     };
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("agent", conn, agent_id = tracing::field::Empty);
-    socket::limited(ws, &limits).on_upgrade(move |socket| {
+    socket::limited(ws, &limits).on_upgrade(move |ws| {
         async move {
             let _slot = slot;
-            AgentConnection::new(state).run(socket).await
+            // Consoles send a few frames per action; allow bursts of actions.
+            let limiter =
+                RateLimiter::new(limits.messages_per_second * 4.0, limits.message_burst * 4);
+            let shutdown = state.shutdown.clone();
+            let session = AgentSession {
+                state,
+                agent: None,
+                queue: None,
+                watching: HashMap::new(),
+                dropped: CancellationToken::new(),
+            };
+            let queue = limits.outbound_queue * QUEUE_FACTOR;
+            socket::serve(ws, session, &limits, queue, limiter, shutdown).await
         }
         .instrument(span)
     })
 }
 
-enum Event {
-    Shutdown,
-    Tick,
+pub(super) enum AgentEvent {
+    /// The queue changed.
     Queue,
-    Frame(Option<Result<WsMessage, axum::Error>>),
+    /// A forwarding task found the console too slow.
+    Dropped,
 }
 
-struct AgentConnection {
+struct AgentSession {
     state: AppState,
-    out: Outbox,
+    /// Who signed in; `None` until `hello`.
     agent: Option<AgentRef>,
     queue: Option<watch::Receiver<Arc<QueueSnapshot>>>,
     /// Forwarding tasks of the conversations this console follows.
     watching: HashMap<ConversationId, JoinHandle<()>>,
     /// Cancelled by a forwarding task that finds the console too slow.
     dropped: CancellationToken,
-    limiter: RateLimiter,
-    strikes: u32,
 }
 
-impl AgentConnection {
-    fn new(state: AppState) -> Self {
-        let l = &state.config.limits;
-        // Consoles send a few frames per action; allow bursts of actions.
-        let limiter = RateLimiter::new(l.messages_per_second * 4.0, l.message_burst * 4);
-        Self {
-            state,
-            out: Outbox::none(),
-            agent: None,
-            queue: None,
-            watching: HashMap::new(),
-            dropped: CancellationToken::new(),
-            limiter,
-            strikes: 0,
+impl Session for AgentSession {
+    type Frame = AgentClientFrame;
+    type Event = AgentEvent;
+
+    fn error_frame(error: ApiError, about: About) -> String {
+        AgentServerFrame::error(error, about.conversation_id, about.client_id).to_json()
+    }
+
+    fn about(frame: &AgentClientFrame) -> About {
+        About {
+            client_id: match frame {
+                AgentClientFrame::Message { client_id, .. } => Some(client_id.clone()),
+                _ => None,
+            },
+            conversation_id: frame.conversation_id(),
         }
     }
 
-    async fn run(mut self, socket: WebSocket) {
-        let limits = self.state.config.limits.clone();
-        let (out, mut stream, writer) = Outbox::start(socket, limits.outbound_queue * QUEUE_FACTOR);
-        self.out = out;
-        let mut heartbeat = Heartbeat::start(&limits).await;
-        let shutdown = self.state.shutdown.clone();
-        let dropped = self.dropped.clone();
-
-        let end = loop {
-            let event = tokio::select! {
-                _ = shutdown.cancelled() => Event::Shutdown,
-                _ = dropped.cancelled() => break Flow::Drop,
-                _ = heartbeat.due() => Event::Tick,
+    async fn next_event(&mut self) -> AgentEvent {
+        loop {
+            tokio::select! {
+                _ = self.dropped.cancelled() => return AgentEvent::Dropped,
                 changed = queue_changed(&mut self.queue) => match changed {
-                    true => Event::Queue,
-                    false => continue,
+                    true => return AgentEvent::Queue,
+                    // The desk is gone (shutting down): follow nothing.
+                    false => self.queue = None,
                 },
-                f = stream.next() => Event::Frame(f),
-            };
-            let flow = match event {
-                Event::Shutdown => Flow::Close(close_code::AWAY, "server shutting down"),
-                Event::Tick => heartbeat.beat(&self.out),
-                Event::Queue => self.send_queue(),
-                Event::Frame(None) => Flow::Drop,
-                Event::Frame(Some(Err(e))) => read_error(e),
-                Event::Frame(Some(Ok(message))) => {
-                    heartbeat.heard();
-                    self.on_ws_message(message).await
-                }
-            };
-            match flow {
-                Flow::Continue => {}
-                other => break other,
             }
-        };
+        }
+    }
 
-        self.out.finish(&end);
+    async fn on_event(&mut self, line: &mut Line, event: AgentEvent) -> Flow {
+        match event {
+            AgentEvent::Queue => self.send_queue(line),
+            AgentEvent::Dropped => Flow::Drop,
+        }
+    }
+
+    async fn on_frame(&mut self, line: &mut Line, frame: AgentClientFrame) -> Flow {
+        let Some(agent) = self.agent.clone() else {
+            return match frame {
+                AgentClientFrame::Hello { token } => self.on_hello(line, token).await,
+                _ => line.reject(
+                    ApiError::bad_request("the first frame must be hello"),
+                    About::default(),
+                ),
+            };
+        };
+        self.on_frame(line, agent, frame).await
+    }
+
+    async fn on_end(&mut self) {
         for (_, task) in self.watching.drain() {
             task.abort();
         }
         if let Some(agent) = &self.agent {
             self.state.handoff.disconnect(agent).await;
         }
-        socket::wind_down(end, writer, limits.ping_interval).await;
-        tracing::debug!("agent disconnected");
     }
+}
 
-    fn send(&self, frame: &AgentServerFrame) -> Flow {
-        self.out.text(frame.to_json())
-    }
-
+impl AgentSession {
     /// The latest queue snapshot.
-    fn send_queue(&mut self) -> Flow {
+    fn send_queue(&mut self, line: &mut Line) -> Flow {
         let Some(rx) = &mut self.queue else {
             return Flow::Continue;
         };
         let snapshot = rx.borrow_and_update().clone();
-        self.send(&AgentServerFrame::Queue((*snapshot).clone()))
-    }
-
-    /// An error frame for a refused client frame; too many in a row close
-    /// the socket.
-    fn reject(&mut self, error: ApiError, conversation_id: Option<ConversationId>) -> Flow {
-        self.reject_message(error, conversation_id, None)
-    }
-
-    fn reject_message(
-        &mut self,
-        error: ApiError,
-        conversation_id: Option<ConversationId>,
-        client_id: Option<String>,
-    ) -> Flow {
-        self.strikes += 1;
-        tracing::debug!(code = ?error.code, strikes = self.strikes, "agent frame rejected");
-        let flow = self.send(&AgentServerFrame::error(error, conversation_id, client_id));
-        if self.strikes >= self.state.config.limits.max_strikes {
-            return Flow::Close(close_code::POLICY, "too many rejected frames");
-        }
-        flow
-    }
-
-    /// An error frame for a well-formed frame the server could not carry
-    /// out (a lost claim race, a conversation that is not yours): no
-    /// strike, the console did nothing wrong in sending it.
-    fn refuse(
-        &mut self,
-        error: ApiError,
-        conversation_id: Option<ConversationId>,
-        client_id: Option<String>,
-    ) -> Flow {
-        tracing::debug!(code = ?error.code, "agent action refused");
-        self.strikes = 0;
-        self.send(&AgentServerFrame::error(error, conversation_id, client_id))
-    }
-
-    fn accepted(&mut self) -> Flow {
-        self.strikes = 0;
-        Flow::Continue
-    }
-
-    async fn on_ws_message(&mut self, message: WsMessage) -> Flow {
-        let text = match message {
-            WsMessage::Text(t) => t,
-            WsMessage::Binary(_) => {
-                return self.reject(
-                    ApiError::bad_request("binary frames are not supported; send JSON text"),
-                    None,
-                )
-            }
-            WsMessage::Ping(_) | WsMessage::Pong(_) => return Flow::Continue,
-            WsMessage::Close(_) => return Flow::Drop,
-        };
-        let limit = self.state.config.limits.max_frame_bytes;
-        if text.len() > limit {
-            return self.reject(
-                ApiError::new(
-                    ErrorCode::TooLarge,
-                    format!("frames are limited to {limit} bytes"),
-                ),
-                None,
-            );
-        }
-        let frame: AgentClientFrame = match parse_frame(text.as_str()) {
-            Ok(f) => f,
-            Err(bad) => {
-                return self.reject_message(ApiError::bad_request(bad.message), None, bad.client_id)
-            }
-        };
-        if !self.limiter.allow(Instant::now()) {
-            let client_id = match &frame {
-                AgentClientFrame::Message { client_id, .. } => Some(client_id.clone()),
-                _ => None,
-            };
-            return self.reject_message(
-                ApiError::new(
-                    ErrorCode::RateLimited,
-                    "you are sending too fast; wait a moment and resend",
-                ),
-                frame.conversation_id(),
-                client_id,
-            );
-        }
-        let Some(agent) = self.agent.clone() else {
-            return match frame {
-                AgentClientFrame::Hello { token } => self.on_hello(token).await,
-                _ => self.reject(ApiError::bad_request("the first frame must be hello"), None),
-            };
-        };
-        self.on_frame(agent, frame).await
+        line.send_json(AgentServerFrame::Queue(QueueView::from(&*snapshot)).to_json())
     }
 
     /// Follow conversation `id`: send its briefing, then its live events.
-    async fn watch(&mut self, id: ConversationId) -> Flow {
+    async fn watch(&mut self, line: &mut Line, id: ConversationId) -> Flow {
         let room = self.state.hub.join(id);
         let events = room.subscribe();
         let briefing = match brief(&self.state.store, &self.state.faq, id).await {
             Ok(b) => b,
-            Err(e) => return self.refuse(e, Some(id), None),
+            Err(e) => return line.refuse(e, About::conversation(id)),
         };
         let last_seq = briefing.messages.last().map_or(0, |m| m.seq);
-        if let f @ (Flow::Close(..) | Flow::Drop) =
-            self.send(&AgentServerFrame::Conversation(Box::new(briefing)))
-        {
-            return f;
+        let frame = AgentServerFrame::Conversation(Box::new(BriefingView::from(briefing)));
+        let flow = line.send_json(frame.to_json());
+        if !flow.goes_on() {
+            return flow;
         }
-        let Some(out) = self.out.sender() else {
+        let Some(out) = line.sender() else {
             return Flow::Drop;
         };
         let forward = Forward {
@@ -295,14 +205,14 @@ impl AgentConnection {
         if let Some(old) = self.watching.insert(id, task) {
             old.abort();
         }
-        self.accepted()
+        line.accepted()
     }
 
-    fn unwatch(&mut self, id: ConversationId) -> Flow {
+    fn unwatch(&mut self, line: &mut Line, id: ConversationId) -> Flow {
         if let Some(task) = self.watching.remove(&id) {
             task.abort();
         }
-        self.accepted()
+        line.accepted()
     }
 }
 
@@ -325,10 +235,10 @@ struct Forward {
 }
 
 impl Forward {
-    async fn run(mut self, mut events: broadcast::Receiver<Published>) {
+    async fn run(mut self, mut events: broadcast::Receiver<Arc<Published>>) {
         loop {
             let frame = match events.recv().await {
-                Ok(p) => match self.frame(p) {
+                Ok(p) => match self.frame(&p.event) {
                     Some(f) => f,
                     None => continue,
                 },
@@ -337,9 +247,9 @@ impl Forward {
                     match brief(&self.state.store, &self.state.faq, self.id).await {
                         Ok(b) => {
                             self.last_seq = b.messages.last().map_or(0, |m| m.seq);
-                            AgentServerFrame::Conversation(Box::new(b))
+                            AgentServerFrame::Conversation(Box::new(BriefingView::from(b)))
                         }
-                        Err(e) => AgentServerFrame::error(e, Some(self.id), None),
+                        Err(e) => AgentServerFrame::error(e.into(), Some(self.id), None),
                     }
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -355,9 +265,9 @@ impl Forward {
         }
     }
 
-    fn frame(&mut self, published: Published) -> Option<AgentServerFrame> {
+    fn frame(&mut self, event: &RoomEvent) -> Option<AgentServerFrame> {
         let conversation_id = self.id;
-        Some(match published.event? {
+        Some(match event {
             RoomEvent::Message(m) => {
                 if m.seq <= self.last_seq {
                     return None;
@@ -365,25 +275,25 @@ impl Forward {
                 self.last_seq = m.seq;
                 AgentServerFrame::Message {
                     conversation_id,
-                    message: Box::new((*m).clone()),
+                    message: Box::new((**m).clone()),
                 }
             }
             RoomEvent::Typing(from @ Sender::Customer) => AgentServerFrame::Typing {
                 conversation_id,
-                from,
+                from: *from,
             },
-            RoomEvent::Typing(_) => return None,
-            RoomEvent::Status { status, agent } => AgentServerFrame::Status {
+            RoomEvent::Typing(_) | RoomEvent::Place(_) => return None,
+            RoomEvent::Handover(h) => AgentServerFrame::Status {
                 conversation_id,
-                status,
-                agent,
+                status: h.status,
+                agent: h.agent.clone(),
             },
             RoomEvent::Note { agent, text, at } => AgentServerFrame::Note {
                 conversation_id,
-                agent_id: agent.id,
-                agent_name: agent.name,
-                text,
-                at,
+                agent_id: agent.id.clone(),
+                agent_name: agent.name.clone(),
+                text: text.clone(),
+                at: *at,
             },
         })
     }

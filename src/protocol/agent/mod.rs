@@ -1,17 +1,21 @@
 //! Frames of the agent socket, `GET /v1/agent` (see the "Agent socket"
-//! section of `docs/protocol.md`).
+//! section of `docs/protocol.md`); [`views`] holds the queue and briefing
+//! shapes they carry.
+
+mod views;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::crm::{AgentRef, ConversationId, ConversationStatus, Message, Sender};
 use crate::error::{ApiError, ErrorCode};
-use crate::handoff::{Briefing, Presence, QueueSnapshot};
+use crate::handoff::Presence;
+pub(crate) use views::{BriefingView, QueueView};
 
 /// A frame from the agent console.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum AgentClientFrame {
+pub(crate) enum AgentClientFrame {
     Hello {
         token: String,
     },
@@ -58,7 +62,7 @@ pub enum AgentClientFrame {
 
 impl AgentClientFrame {
     /// The conversation a frame is about.
-    pub fn conversation_id(&self) -> Option<ConversationId> {
+    pub(crate) fn conversation_id(&self) -> Option<ConversationId> {
         use AgentClientFrame as F;
         match self {
             F::Hello { .. } | F::Presence { .. } => None,
@@ -87,15 +91,15 @@ impl AgentClientFrame {
 /// A frame to the agent console.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum AgentServerFrame {
+pub(crate) enum AgentServerFrame {
     Welcome {
         agent_id: String,
         agent_name: String,
         presence: Presence,
         capacity: usize,
     },
-    Queue(QueueSnapshot),
-    Conversation(Box<Briefing>),
+    Queue(QueueView),
+    Conversation(Box<BriefingView>),
     Message {
         conversation_id: ConversationId,
         #[serde(flatten)]
@@ -134,7 +138,7 @@ pub enum AgentServerFrame {
 }
 
 impl AgentServerFrame {
-    pub fn error(
+    pub(crate) fn error(
         e: ApiError,
         conversation_id: Option<ConversationId>,
         client_id: Option<String>,
@@ -147,7 +151,7 @@ impl AgentServerFrame {
         }
     }
 
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }
 }

@@ -1,0 +1,67 @@
+//! Every sentence frontdesk itself says to a customer, in one place so
+//! the wording can be reviewed, and one day translated, together.
+//!
+//! What the bot answers from the FAQ and the intents is the authors'
+//! text, not copy; error messages belong to the errors that carry them.
+
+use crate::crm::EscalationCode;
+
+/// The bot is unsure and offers the questions it found closest.
+pub(crate) const CLARIFY_WITH_SUGGESTIONS: &str =
+    "I'm not sure I understood. Did you mean one of these questions?";
+/// The bot found nothing close to the question.
+pub(crate) const CLARIFY_WITHOUT_SUGGESTIONS: &str =
+    "I'm not sure I can answer that. Could you say it in other words?";
+
+/// Why the conversation goes to a person, as told to the customer and
+/// kept with the escalation in the timeline.
+pub(crate) fn escalation(code: EscalationCode) -> &'static str {
+    match code {
+        EscalationCode::HandoffRequested => {
+            "You asked for a person, so I'm bringing in someone from our team."
+        }
+        EscalationCode::IntentNeedsHuman => {
+            "This needs a person from our team, so I'm bringing one in."
+        }
+        EscalationCode::NegativeSentiment | EscalationCode::NegativeTrend => {
+            "I'm sorry this has been frustrating. I'm bringing in a person from our team."
+        }
+        EscalationCode::NotHelpful => {
+            "My answers haven't helped, so I'm bringing in a person from our team."
+        }
+        EscalationCode::Unresolved => {
+            "I haven't been able to answer your questions, so I'm bringing in a person from our team."
+        }
+        EscalationCode::AgentTakeover => "A person from our team is joining the conversation.",
+    }
+}
+
+/// Queued, with nobody from the team online.
+pub(crate) const NOBODY_ONLINE: &str =
+    "No one from our team is online right now. Leave your email and a message and we will get back to you.";
+
+/// Queued, for a reason the customer was not told yet.
+pub(crate) const WAITING: &str = "You are waiting for a person from our team.";
+
+pub(crate) fn moved_in_line(position: usize) -> String {
+    format!("You are now number {position} in line.")
+}
+
+pub(crate) fn agent_joined(name: &str) -> String {
+    format!("{name} joined the conversation.")
+}
+
+pub(crate) fn agent_taking_over(name: &str) -> String {
+    format!("{name} is taking over the conversation.")
+}
+
+/// Said to a customer who comes back while an agent has the conversation.
+pub(crate) fn agent_with_you(name: &str) -> String {
+    format!("{name} from our team is with you.")
+}
+
+pub(crate) const BACK_TO_BOT: &str = "You are chatting with our assistant again.";
+
+pub(crate) fn closed_by(name: &str) -> String {
+    format!("{name} closed the conversation.")
+}

@@ -1,0 +1,89 @@
+//! What a customer sees of what happens in their conversation: room
+//! events and standings rendered as protocol frames, in the words of
+//! [`crate::copy`].
+
+use crate::copy;
+use crate::crm::{ConversationStatus, Sender};
+use crate::handoff::Standing;
+use crate::protocol::ServerFrame;
+use crate::room::{Handover, HandoverKind, Place, PlaceNews, RoomEvent};
+
+/// The customer's frame for a room event, if they see it at all (not
+/// their own typing, not notes).
+pub(super) fn event(event: &RoomEvent) -> Option<ServerFrame> {
+    match event {
+        RoomEvent::Message(m) => Some(ServerFrame::message(m)),
+        RoomEvent::Typing(Sender::Customer) => None,
+        RoomEvent::Typing(from) => Some(ServerFrame::Typing { from: *from }),
+        RoomEvent::Handover(h) => handover(h),
+        RoomEvent::Place(p) => Some(place(p)),
+        RoomEvent::Note { .. } => None,
+    }
+}
+
+/// The `status` frame for a customer joining while a person is involved.
+pub(super) fn standing(standing: &Standing) -> ServerFrame {
+    match standing {
+        Standing::Queued(p) => place(p),
+        Standing::WithAgent(agent) => {
+            let name = agent.as_ref().map(|a| a.name.clone());
+            status(
+                ConversationStatus::Agent,
+                name.as_deref().map(copy::agent_with_you),
+                name,
+            )
+        }
+    }
+}
+
+/// The `status` frame of a closed conversation, with no news.
+pub(super) fn closed() -> ServerFrame {
+    status(ConversationStatus::Closed, None, None)
+}
+
+fn handover(h: &Handover) -> Option<ServerFrame> {
+    let name = h.agent.as_ref().map(|a| a.name.clone());
+    let reason = match &h.how {
+        // The customer hears their place in line instead.
+        HandoverKind::Queued => return None,
+        HandoverKind::Joined => name.as_deref().map(copy::agent_joined),
+        HandoverKind::TakenOver => name.as_deref().map(copy::agent_taking_over),
+        HandoverKind::BackToBot => Some(copy::BACK_TO_BOT.to_owned()),
+        HandoverKind::Closed { by_agent } => by_agent.as_ref().map(|a| copy::closed_by(&a.name)),
+    };
+    let agent_name = match h.status {
+        ConversationStatus::Agent => name,
+        _ => None,
+    };
+    Some(status(h.status, reason, agent_name))
+}
+
+fn place(p: &Place) -> ServerFrame {
+    let reason = match (p.agents_online, p.news) {
+        (false, _) => copy::NOBODY_ONLINE.to_owned(),
+        (true, PlaceNews::Waiting(Some(code))) => copy::escalation(code).to_owned(),
+        (true, PlaceNews::Waiting(None)) => copy::WAITING.to_owned(),
+        (true, PlaceNews::Moved) => copy::moved_in_line(p.position.unwrap_or(0)),
+    };
+    ServerFrame::Status {
+        status: ConversationStatus::Queued,
+        position: p.position,
+        reason: Some(reason),
+        agent_name: None,
+        agents_online: Some(p.agents_online),
+    }
+}
+
+fn status(
+    status: ConversationStatus,
+    reason: Option<String>,
+    agent_name: Option<String>,
+) -> ServerFrame {
+    ServerFrame::Status {
+        status,
+        position: None,
+        reason,
+        agent_name,
+        agents_online: None,
+    }
+}

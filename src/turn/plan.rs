@@ -1,0 +1,160 @@
+//! The bot's side of a turn as a pure function: from what the turn
+//! understood and the conversation's history to the reply to store and
+//! the escalation to raise. [`super::Turn::finish`] only carries it out.
+
+use crate::config::{BotPolicy, EscalationPolicy};
+use crate::copy;
+use crate::crm::NewMessage;
+use crate::dialogue::escalation::{self, History, IntentSignal, Trigger, TurnSignals};
+use crate::dialogue::{self, Decision, IntentCandidate, TurnInput};
+use crate::nlu::IntentDef;
+
+use super::Understood;
+
+/// What the bot does with one customer message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Plan {
+    /// Why the bot answers as it does (`faq_match`, `intent_match`,
+    /// `low_confidence`, `no_match`).
+    pub reason: &'static str,
+    pub reply: Option<NewMessage>,
+    pub escalation: Option<Trigger>,
+}
+
+/// Plan the bot's reply. `intent` is the definition of the recognised
+/// intent, if the message was in scope.
+pub(crate) fn plan(
+    understood: &Understood,
+    intent: Option<&IntentDef>,
+    history: &History,
+    bot: &BotPolicy,
+    policy: &EscalationPolicy,
+) -> Plan {
+    let analysis = understood.analysis.as_ref();
+    let confidence = analysis.map_or(0.0, |a| a.intent.confidence);
+    let decision = dialogue::decide(
+        &TurnInput {
+            faq: &understood.candidates,
+            intent: intent.map(|def| IntentCandidate {
+                name: &def.name,
+                confidence,
+                responses: &def.responses,
+                needs_human: def.escalate || def.handoff,
+            }),
+        },
+        bot,
+    );
+    let signals = TurnSignals {
+        sentiment: analysis.map(|a| a.sentiment),
+        intent: intent.map(|def| IntentSignal {
+            name: &def.name,
+            confidence,
+            handoff: def.handoff,
+            escalate: def.escalate,
+        }),
+        resolved: matches!(decision, Decision::Answer { .. } | Decision::Intent { .. }),
+    };
+    let escalation = escalation::assess(history, &signals, policy);
+    let reason = decision.reason();
+    // Escalating, the bot still gives a confident answer but not an
+    // unsure one: the person who takes over will.
+    let reply = match decision {
+        Decision::Answer { faq_id, text, .. } => Some(NewMessage {
+            faq_id: Some(faq_id),
+            ..NewMessage::bot(text, reason)
+        }),
+        Decision::Intent { text, .. } => Some(NewMessage::bot(text, reason)),
+        Decision::Clarify { .. } if escalation.is_some() => None,
+        Decision::Clarify { suggestions } => {
+            let text = match suggestions.is_empty() {
+                true => copy::CLARIFY_WITHOUT_SUGGESTIONS,
+                false => copy::CLARIFY_WITH_SUGGESTIONS,
+            };
+            Some(NewMessage {
+                suggestions,
+                ..NewMessage::bot(text.to_owned(), reason)
+            })
+        }
+    };
+    Plan {
+        reason,
+        reply,
+        escalation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crm::EscalationCode;
+    use crate::faq::FaqCandidate;
+    use crate::nlu::{IntentMatch, Sentiment};
+
+    fn understood(confidence: f32, negative: f32) -> Understood {
+        Understood {
+            analysis: Some(crate::nlu::Analysis {
+                sentiment: Sentiment::from_probabilities([negative, 1.0 - negative, 0.0]),
+                intent: IntentMatch {
+                    name: None,
+                    confidence: 0.0,
+                    similarity: 0.0,
+                },
+            }),
+            faq: Vec::new(),
+            candidates: vec![FaqCandidate {
+                id: "returns".into(),
+                question: "How do I return an item?".into(),
+                answer: "Within 30 days.".into(),
+                confidence,
+            }],
+        }
+    }
+
+    fn run(u: &Understood, history: &History) -> Plan {
+        plan(
+            u,
+            None,
+            history,
+            &BotPolicy::default(),
+            &EscalationPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn a_confident_answer_is_the_reply() {
+        let p = run(&understood(0.95, 0.1), &History::default());
+        let reply = p.reply.unwrap();
+        assert_eq!(reply.text, "Within 30 days.");
+        assert_eq!(reply.faq_id.as_deref(), Some("returns"));
+        assert_eq!(p.reason, "faq_match");
+        assert_eq!(p.escalation, None);
+    }
+
+    #[test]
+    fn an_unsure_reply_offers_suggestions_in_the_bots_words() {
+        let p = run(&understood(0.2, 0.1), &History::default());
+        let reply = p.reply.unwrap();
+        assert_eq!(reply.text, copy::CLARIFY_WITH_SUGGESTIONS);
+        assert_eq!(reply.suggestions, vec!["How do I return an item?"]);
+    }
+
+    #[test]
+    fn escalating_drops_an_unsure_reply_but_keeps_a_confident_one() {
+        let stuck = History {
+            unresolved_streak: 5,
+            ..Default::default()
+        };
+        let p = run(&understood(0.2, 0.1), &stuck);
+        assert_eq!(p.reply, None);
+        assert_eq!(
+            p.escalation.map(|t| t.code),
+            Some(EscalationCode::Unresolved)
+        );
+        let p = run(&understood(0.95, 0.999), &History::default());
+        assert!(p.reply.is_some());
+        assert_eq!(
+            p.escalation.map(|t| t.code),
+            Some(EscalationCode::NegativeSentiment)
+        );
+    }
+}
