@@ -15,11 +15,11 @@ use crate::crm::{Credential, Role, Store, StoreError};
 use crate::error::{ApiError, ErrorCode};
 
 /// A fresh random token with a readable prefix.
-pub fn new_token() -> String {
+pub(crate) fn new_token() -> String {
     format!("fd_{}", hex::encode(random_bytes()))
 }
 
-pub fn random_bytes() -> [u8; 32] {
+pub(crate) fn random_bytes() -> [u8; 32] {
     let mut bytes = [0u8; 32];
     // The OS random source failing is not recoverable for a server that
     // must issue secrets.
@@ -27,14 +27,14 @@ pub fn random_bytes() -> [u8; 32] {
     bytes
 }
 
-pub fn hash(token: &str) -> [u8; 32] {
+pub(crate) fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
 /// Make sure an operator credential exists. A configured token replaces any
 /// earlier one; without one, a token is generated on first start and
 /// returned so the caller can show it once.
-pub async fn bootstrap_operator(
+pub(crate) async fn bootstrap_operator(
     store: &Store,
     configured: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
@@ -64,7 +64,7 @@ pub async fn bootstrap_operator(
 }
 
 /// Issue a new token for an agent or author named `name`.
-pub async fn issue(
+pub(crate) async fn issue(
     store: &Store,
     role: Role,
     name: String,
@@ -83,7 +83,7 @@ pub async fn issue(
 }
 
 /// Look a presented token up.
-pub async fn authenticate(store: &Store, token: &str) -> Result<Credential, ApiError> {
+pub(crate) async fn authenticate(store: &Store, token: &str) -> Result<Credential, ApiError> {
     store
         .credential(hash(token))
         .await?
@@ -92,12 +92,12 @@ pub async fn authenticate(store: &Store, token: &str) -> Result<Credential, ApiE
 
 /// The authenticated caller of a REST request.
 #[derive(Debug, Clone)]
-pub struct Caller(pub Credential);
+pub(crate) struct Caller(pub Credential);
 
 impl Caller {
     /// Allow the call if the caller has one of `roles`; operators may do
     /// everything.
-    pub fn require(&self, roles: &[Role]) -> Result<&Credential, ApiError> {
+    pub(crate) fn require(&self, roles: &[Role]) -> Result<&Credential, ApiError> {
         if self.0.role == Role::Operator || roles.contains(&self.0.role) {
             Ok(&self.0)
         } else {
@@ -110,7 +110,7 @@ impl Caller {
 }
 
 /// The token from an `Authorization: Bearer` header.
-pub fn bearer(parts: &Parts) -> Option<&str> {
+pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?

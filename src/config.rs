@@ -99,7 +99,7 @@ pub struct ReasonPriority {
 }
 
 impl ReasonPriority {
-    pub fn of(&self, code: crate::crm::EscalationCode) -> u32 {
+    pub(crate) fn of(&self, code: crate::crm::EscalationCode) -> u32 {
         use crate::crm::EscalationCode as C;
         match code {
             C::HandoffRequested => self.handoff_requested,

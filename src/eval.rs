@@ -96,7 +96,7 @@ async fn embed(nlu: &Nlu, texts: &[String]) -> anyhow::Result<Vec<f32>> {
 
 /// A classifier trained on `train`, with its label names.
 pub struct Trained {
-    pub classifier: Classifier,
+    classifier: Classifier,
     pub names: Vec<String>,
 }
 

@@ -6,43 +6,63 @@
 //!
 //! ## Layout
 //!
-//! - [`app`] — the composition root: `Application::build(config)` opens the
-//!   store and the FAQ and binds the listener; `main` and the tests both
-//!   start the server through it.
-//! - [`config`] — the one typed configuration tree (defaults, TOML file,
-//!   environment).
-//! - [`transport`] — the axum router: the customer websocket `/v1/chat`,
-//!   the agent websocket `/v1/agent`, REST for agents, operators and FAQ
-//!   authors, health checks.
-//! - [`protocol`] — protocol v1 frames of both sockets, parsed at the edge.
-//! - [`room`] — live conversations and the sockets attached to each.
-//! - [`turn`] — one customer turn: store, acknowledge, retrieve, decide,
-//!   answer.
-//! - [`dialogue`] — the bot's turn policy and the escalation rules, pure
+//! Following one customer message from the socket to the store and back:
+//!
+//! - `transport` — the axum router. The customer socket `/v1/chat` and
+//!   the agent socket `/v1/agent` run on one skeleton (`transport/socket`:
+//!   outbox, heartbeat, frame checks, strikes); REST for agents,
+//!   operators and FAQ authors; health checks. It turns the domain's
+//!   events into frames and the domain's errors into error codes.
+//! - `protocol` — the frames of both sockets, parsed at the edge, and the
+//!   wire views of the queue and the briefing.
+//! - `input` — values checked once at the edge (`ClientId`,
+//!   `MessageText`, `Email`, `Rating`, `Note`).
+//! - `turn` — one customer turn in the order it happens: understand the
+//!   message (models and FAQ search), store it, acknowledge it, then let
+//!   the bot plan (a pure function) and apply its reply and escalation.
+//! - `dialogue` — the bot's turn policy and the escalation rules, pure
 //!   functions.
-//! - [`handoff`] — the agent queue, agent presence, and every change of
+//! - `handoff` — the agent queue, agent presence, and every change of
 //!   hands (escalate, claim, release, transfer, hand back, close).
+//! - `room` — live conversations: the domain publishes typed events
+//!   (messages, typing, handovers, places in line, notes) to the sockets
+//!   that follow each one.
+//! - `copy` — every sentence the server itself says to customers.
 //! - [`nlu`] — the ONNX models (sentence encoder, sentiment) on a batching
-//!   inference thread, and intents learned from `intents/` at start-up.
-//! - [`faq`] — FAQ entries (in the store), their tantivy index and their
-//!   embeddings for hybrid retrieval.
+//!   inference thread, and intents learned from `intents/` at start-up;
+//!   an [`Understanding`] is the loaded whole.
+//! - [`faq`] — FAQ entries (in the store), their tantivy index, their
+//!   embeddings for hybrid retrieval and the calibrated confidence of each
+//!   hit.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
 //!   credentials; group commit makes writes durable before they are
 //!   acknowledged.
-//! - [`auth`] — bearer tokens for operators, agents and authors.
-//! - [`error`] — the one mapping from internal errors to error codes.
+//! - `auth` — bearer tokens for operators, agents and authors.
+//! - `error` — the error codes; each module's error names its own code
+//!   through the `Coded` trait, and this is the one mapping to HTTP and
+//!   to `error` frames.
+//! - [`app`](Application) — the composition root: `Application::build`
+//!   loads the models, opens the store and the FAQ and binds the listener;
+//!   `main` and the tests both start the server through it.
+//! - [`config`] — the one typed configuration tree (defaults, TOML file,
+//!   environment).
 //! - [`eval`] — measuring the models against labelled datasets.
+//!
+//! Only what `main`, `loadgen`, the benchmarks and the tests use is
+//! public; everything else is `pub(crate)`, so the compiler reports what
+//! nothing uses.
 //!
 //! ## Concurrency
 //!
 //! Each socket is a reading task and a writing task joined by a bounded
 //! queue. sled and tantivy work runs on tokio's blocking pool; `fsync`s are
 //! batched by one committer thread; model inference runs on its own thread
-//! behind a bounded queue. The turns of one conversation are
-//! serialised by its room's lock; different conversations run in parallel.
-//! Changes of hands run one at a time under the handoff desk's lock, and
-//! the store's transaction decides races (exactly one agent wins a
-//! claim; the bot cannot speak once an agent owns the conversation).
+//! behind a bounded queue. The turns of one conversation are serialised by
+//! its room's turn lock, held from storing the message to storing the
+//! reply; different conversations run in parallel. Changes of hands run
+//! one at a time under the handoff desk's lock, and the store's
+//! transaction decides races (exactly one agent wins a claim; the bot
+//! cannot speak once an agent owns the conversation).
 
 mod app;
 mod auth;

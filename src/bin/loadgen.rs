@@ -64,7 +64,7 @@ const RATE_LIMIT_BACKOFF: Duration = Duration::from_secs(1);
     about = "Concurrent customer chats against a local frontdesk server"
 )]
 struct Args {
-    /// Customer websocket URL; the host must be 127.0.0.1, localhost or [::1].
+    /// Customer websocket URL; the host must be 127.0.0.1, localhost or `[::1]`.
     #[arg(long, default_value = "ws://127.0.0.1:8080/v1/chat")]
     url: String,
     /// Concurrent customer connections.
@@ -120,7 +120,7 @@ fn check_loopback(url: &str) -> Result<(), String> {
     match uri.host() {
         Some("127.0.0.1" | "localhost" | "[::1]" | "::1") => Ok(()),
         other => Err(format!(
-            "{url}: host {:?} is not loopback; loadgen only targets 127.0.0.1, localhost or [::1]",
+            "{url}: host {:?} is not loopback; loadgen only targets 127.0.0.1, localhost or `[::1]`.,
             other.unwrap_or("")
         )),
     }

@@ -18,7 +18,7 @@ type Reply = oneshot::Sender<Result<(), Arc<sled::Error>>>;
 /// dropped the thread finishes its flush and is joined, so the database is
 /// closed (and its lock released) by the time the drop returns.
 #[derive(Clone)]
-pub struct GroupCommit {
+pub(crate) struct GroupCommit {
     inner: Arc<Committer>,
 }
 
@@ -51,7 +51,7 @@ pub enum CommitError {
 impl GroupCommit {
     /// Start the committer thread for `db`. It stops when the last handle
     /// is dropped.
-    pub fn start(db: sled::Db) -> std::io::Result<Self> {
+    pub(crate) fn start(db: sled::Db) -> std::io::Result<Self> {
         let (requests, mut rx) = mpsc::channel::<Reply>(4096);
         let thread = thread::Builder::new()
             .name("frontdesk-commit".into())
@@ -79,7 +79,7 @@ impl GroupCommit {
     }
 
     /// Wait until everything written before this call is on disk.
-    pub async fn durable(&self) -> Result<(), CommitError> {
+    pub(crate) async fn durable(&self) -> Result<(), CommitError> {
         let (tx, rx) = oneshot::channel();
         let requests = self.inner.requests.as_ref().ok_or(CommitError::Closed)?;
         requests.send(tx).await.map_err(|_| CommitError::Closed)?;

@@ -10,7 +10,7 @@ use super::store::{decode_record, encode_record, Store, StoreError};
 
 /// The result of appending a message.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Appended {
+pub(crate) enum Appended {
     /// Newly stored.
     New(Message),
     /// The `client_id` was stored before; this is the original message.
@@ -18,7 +18,7 @@ pub enum Appended {
 }
 
 impl Appended {
-    pub fn message(&self) -> &Message {
+    pub(crate) fn message(&self) -> &Message {
         match self {
             Appended::New(m) | Appended::Duplicate(m) => m,
         }
@@ -27,7 +27,7 @@ impl Appended {
 
 /// One page of the conversation list, newest first.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct ConversationPage {
+pub(crate) struct ConversationPage {
     pub conversations: Vec<Conversation>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +68,10 @@ pub(super) fn unwrap_tx<T, E: From<StoreError>>(
 impl Store {
     /// Find the customer with this external id, or create one; the profile's
     /// name and email update the record.
-    pub async fn upsert_customer(&self, profile: CustomerProfile) -> Result<Customer, StoreError> {
+    pub(crate) async fn upsert_customer(
+        &self,
+        profile: CustomerProfile,
+    ) -> Result<Customer, StoreError> {
         self.blocking(move |s| s.upsert_customer_now(profile)).await
     }
 
@@ -108,7 +111,7 @@ impl Store {
     }
 
     /// Record the email a customer left. Durable on return.
-    pub async fn set_customer_email(
+    pub(crate) async fn set_customer_email(
         &self,
         id: CustomerId,
         email: String,
@@ -129,7 +132,7 @@ impl Store {
         self.durable().await
     }
 
-    pub async fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
+    pub(crate) async fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
         self.blocking(move |s| {
             let bytes = s
                 .trees
@@ -143,7 +146,7 @@ impl Store {
 
     /// Open a new conversation for `customer`; `resume_hash` is the hash of
     /// the resume token handed to the client. Durable on return.
-    pub async fn open_conversation(
+    pub(crate) async fn open_conversation(
         &self,
         customer: CustomerId,
         resume_hash: [u8; 32],
@@ -198,7 +201,10 @@ impl Store {
         Ok(conversation)
     }
 
-    pub async fn conversation(&self, id: ConversationId) -> Result<Conversation, StoreError> {
+    pub(crate) async fn conversation(
+        &self,
+        id: ConversationId,
+    ) -> Result<Conversation, StoreError> {
         self.blocking(move |s| s.conversation_now(id)).await
     }
 
@@ -212,7 +218,7 @@ impl Store {
     }
 
     /// The conversation a resume token (by its hash) belongs to.
-    pub async fn conversation_by_resume(
+    pub(crate) async fn conversation_by_resume(
         &self,
         resume_hash: [u8; 32],
     ) -> Result<Option<Conversation>, StoreError> {
@@ -231,7 +237,7 @@ impl Store {
 
     /// Append a message with the next `seq`, once per `client_id`.
     /// Durable on return.
-    pub async fn append_message(
+    pub(crate) async fn append_message(
         &self,
         id: ConversationId,
         message: NewMessage,
@@ -321,7 +327,7 @@ impl Store {
 
     /// Append an event that changes nothing else (feedback, rating, a
     /// note). Durable on return.
-    pub async fn record_event(
+    pub(crate) async fn record_event(
         &self,
         id: ConversationId,
         kind: EventKind,
@@ -337,7 +343,7 @@ impl Store {
     }
 
     /// One message by `seq`.
-    pub async fn message(
+    pub(crate) async fn message(
         &self,
         id: ConversationId,
         seq: u64,
@@ -364,7 +370,7 @@ impl Store {
     }
 
     /// Every message with `seq > after`, in order.
-    pub async fn messages_after(
+    pub(crate) async fn messages_after(
         &self,
         id: ConversationId,
         after: u64,
@@ -391,7 +397,7 @@ impl Store {
     }
 
     /// Every event of one conversation, in the order they happened.
-    pub async fn conversation_events(
+    pub(crate) async fn conversation_events(
         &self,
         id: ConversationId,
     ) -> Result<Vec<TimelineEvent>, StoreError> {
@@ -407,7 +413,10 @@ impl Store {
     }
 
     /// A customer's whole timeline across conversations, oldest first.
-    pub async fn timeline(&self, customer: CustomerId) -> Result<Vec<TimelineEvent>, StoreError> {
+    pub(crate) async fn timeline(
+        &self,
+        customer: CustomerId,
+    ) -> Result<Vec<TimelineEvent>, StoreError> {
         self.blocking(move |s| {
             if !s.trees.customers.contains_key(customer.as_bytes())? {
                 return Err(StoreError::NotFound("customer"));
@@ -430,7 +439,7 @@ impl Store {
     }
 
     /// Conversations newest first, `limit` at a time.
-    pub async fn list_conversations(
+    pub(crate) async fn list_conversations(
         &self,
         cursor: Option<String>,
         limit: usize,

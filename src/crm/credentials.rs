@@ -9,7 +9,7 @@ use super::store::{decode_record, encode_record, Store, StoreError};
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Role {
+pub(crate) enum Role {
     /// Runs the installation: everything, including creating other tokens.
     Operator,
     /// Answers customers from the console.
@@ -20,7 +20,7 @@ pub enum Role {
 
 /// Who a token belongs to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Credential {
+pub(crate) struct Credential {
     /// The agent or author id; `operator` for the operator.
     pub id: String,
     pub role: Role,
@@ -30,7 +30,7 @@ pub struct Credential {
 
 impl Store {
     /// Store a credential under its token hash. Durable on return.
-    pub async fn put_credential(
+    pub(crate) async fn put_credential(
         &self,
         token_hash: [u8; 32],
         credential: Credential,
@@ -45,7 +45,10 @@ impl Store {
         self.durable().await
     }
 
-    pub async fn credential(&self, token_hash: [u8; 32]) -> Result<Option<Credential>, StoreError> {
+    pub(crate) async fn credential(
+        &self,
+        token_hash: [u8; 32],
+    ) -> Result<Option<Credential>, StoreError> {
         self.blocking(move |s| {
             s.trees
                 .credentials
@@ -57,7 +60,7 @@ impl Store {
     }
 
     /// Every credential with `role`, oldest first.
-    pub async fn credentials(&self, role: Role) -> Result<Vec<Credential>, StoreError> {
+    pub(crate) async fn credentials(&self, role: Role) -> Result<Vec<Credential>, StoreError> {
         self.blocking(move |s| {
             let mut out = Vec::new();
             for entry in s.trees.credentials.iter() {
@@ -74,7 +77,7 @@ impl Store {
 
     /// Remove every credential with `role` (used when the configured
     /// operator token replaces a generated one).
-    pub async fn remove_credentials(&self, role: Role) -> Result<(), StoreError> {
+    pub(crate) async fn remove_credentials(&self, role: Role) -> Result<(), StoreError> {
         self.blocking(move |s| {
             for entry in s.trees.credentials.iter() {
                 let (key, value) = entry?;

@@ -14,14 +14,14 @@ use super::store::{decode_record, Store, StoreError};
 /// A conversation after a change, with the events the change recorded
 /// (none when it was already in the asked state).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Updated {
+pub(crate) struct Updated {
     pub conversation: Conversation,
     pub events: Vec<TimelineEvent>,
 }
 
 impl Updated {
     /// Whether anything changed.
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         !self.events.is_empty()
     }
 }
@@ -108,7 +108,7 @@ impl Store {
     }
 
     /// Every conversation that is `queued` or `agent`.
-    pub async fn handoffs(&self) -> Result<Vec<Conversation>, StoreError> {
+    pub(crate) async fn handoffs(&self) -> Result<Vec<Conversation>, StoreError> {
         self.blocking(|s| {
             let mut out = Vec::new();
             for entry in s.trees.handoffs.iter() {
@@ -127,7 +127,7 @@ impl Store {
     }
 
     /// The last `n` events of a conversation, oldest first.
-    pub async fn recent_events(
+    pub(crate) async fn recent_events(
         &self,
         id: ConversationId,
         n: usize,

@@ -13,14 +13,14 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub Uuid);
+        pub(crate) struct $name(pub Uuid);
 
         impl $name {
-            pub fn new() -> Self {
+            pub(crate) fn new() -> Self {
                 Self(Uuid::new_v4())
             }
 
-            pub fn as_bytes(&self) -> &[u8; 16] {
+            pub(crate) fn as_bytes(&self) -> &[u8; 16] {
                 self.0.as_bytes()
             }
         }
@@ -55,15 +55,11 @@ id_type!(
     /// One chat conversation between a customer and the bot or an agent.
     ConversationId
 );
-id_type!(
-    /// A support agent.
-    AgentId
-);
 
 /// A customer record. `external_id` is the host site's own id for the
 /// customer, when the widget passes one; it links conversations together.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Customer {
+pub(crate) struct Customer {
     pub id: CustomerId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
@@ -77,7 +73,7 @@ pub struct Customer {
 /// What a customer tells about themselves in `hello`. Unknown fields are
 /// ignored, like everywhere in protocol v1.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct CustomerProfile {
+pub(crate) struct CustomerProfile {
     pub external_id: Option<String>,
     pub name: Option<String>,
     pub email: Option<String>,
@@ -86,7 +82,7 @@ pub struct CustomerProfile {
 /// Who currently speaks for the shop in a conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ConversationStatus {
+pub(crate) enum ConversationStatus {
     Bot,
     Queued,
     Agent,
@@ -95,7 +91,7 @@ pub enum ConversationStatus {
 
 /// A conversation's header. Its messages and events live beside it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Conversation {
+pub(crate) struct Conversation {
     pub id: ConversationId,
     pub customer_id: CustomerId,
     pub status: ConversationStatus,
@@ -118,7 +114,7 @@ pub struct Conversation {
 
 /// An agent as the timeline names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentRef {
+pub(crate) struct AgentRef {
     pub id: String,
     pub name: String,
 }
@@ -127,7 +123,7 @@ pub struct AgentRef {
 /// machine code, a sentence a customer may read and the scores that
 /// triggered it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Escalation {
+pub(crate) struct Escalation {
     pub code: EscalationCode,
     pub message: String,
     pub scores: EscalationScores,
@@ -137,7 +133,7 @@ pub struct Escalation {
 /// The escalation triggers. Adding a variant is backwards compatible.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum EscalationCode {
+pub(crate) enum EscalationCode {
     /// The customer asked for a person (an intent flagged `handoff`).
     HandoffRequested,
     /// An intent flagged `escalate` (a complaint, deleting an account).
@@ -156,17 +152,7 @@ pub enum EscalationCode {
 }
 
 impl EscalationCode {
-    pub const ALL: [EscalationCode; 7] = [
-        EscalationCode::HandoffRequested,
-        EscalationCode::IntentNeedsHuman,
-        EscalationCode::NegativeSentiment,
-        EscalationCode::NegativeTrend,
-        EscalationCode::NotHelpful,
-        EscalationCode::Unresolved,
-        EscalationCode::AgentTakeover,
-    ];
-
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EscalationCode::HandoffRequested => "handoff_requested",
             EscalationCode::IntentNeedsHuman => "intent_needs_human",
@@ -181,7 +167,7 @@ impl EscalationCode {
 
 /// The values that triggered an escalation; only those that apply.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct EscalationScores {
+pub(crate) struct EscalationScores {
     /// Negative probability of the message that triggered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub negative: Option<f32>,
@@ -203,7 +189,7 @@ pub struct EscalationScores {
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Sender {
+pub(crate) enum Sender {
     Customer,
     Bot,
     Agent,
@@ -213,7 +199,7 @@ pub enum Sender {
 /// A stored chat message. `seq` numbers the messages of one conversation
 /// from 1 without gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Message {
+pub(crate) struct Message {
     pub seq: u64,
     pub from: Sender,
     pub text: String,
@@ -240,7 +226,7 @@ pub struct Message {
 
 /// The analysis stored with a customer message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MessageAnalysis {
+pub(crate) struct MessageAnalysis {
     pub sentiment: crate::nlu::Sentiment,
     pub intent: crate::nlu::IntentMatch,
     /// The best FAQ entries and how sure the search was of each.
@@ -249,7 +235,7 @@ pub struct MessageAnalysis {
 
 /// One FAQ entry's scores for a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FaqScore {
+pub(crate) struct FaqScore {
     pub id: String,
     /// BM25 score (0 if only the semantic search found it).
     pub bm25: f32,
@@ -261,7 +247,7 @@ pub struct FaqScore {
 
 /// A message before the store has given it a `seq` and a time.
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewMessage {
+pub(crate) struct NewMessage {
     pub from: Sender,
     pub text: String,
     pub client_id: Option<String>,
@@ -273,7 +259,11 @@ pub struct NewMessage {
 }
 
 impl NewMessage {
-    pub fn customer(client_id: String, text: String, analysis: Option<MessageAnalysis>) -> Self {
+    pub(crate) fn customer(
+        client_id: String,
+        text: String,
+        analysis: Option<MessageAnalysis>,
+    ) -> Self {
         Self {
             from: Sender::Customer,
             text,
@@ -287,7 +277,7 @@ impl NewMessage {
     }
 
     /// A bot message and the decision's reason.
-    pub fn bot(text: String, reason: &str) -> Self {
+    pub(crate) fn bot(text: String, reason: &str) -> Self {
         Self {
             from: Sender::Bot,
             text,
@@ -300,7 +290,7 @@ impl NewMessage {
         }
     }
 
-    pub fn agent(agent: AgentRef, client_id: String, text: String) -> Self {
+    pub(crate) fn agent(agent: AgentRef, client_id: String, text: String) -> Self {
         Self {
             from: Sender::Agent,
             text,
@@ -316,7 +306,7 @@ impl NewMessage {
 
 /// One entry of a customer's CRM timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TimelineEvent {
+pub(crate) struct TimelineEvent {
     pub conversation_id: ConversationId,
     pub at: DateTime<Utc>,
     #[serde(flatten)]
@@ -327,7 +317,7 @@ pub struct TimelineEvent {
 /// is not (the store keeps them as JSON).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum EventKind {
+pub(crate) enum EventKind {
     ConversationOpened,
     Message {
         message: Message,

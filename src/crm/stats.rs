@@ -11,7 +11,7 @@ use super::model::{ConversationId, EventKind, Sender, TimelineEvent};
 use super::store::{decode_record, Store, StoreError};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Stats {
+pub(crate) struct Stats {
     /// Conversations opened in the period.
     pub conversations: usize,
     /// Of those, closed.
@@ -24,7 +24,7 @@ pub struct Stats {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Escalations {
+pub(crate) struct Escalations {
     pub total: usize,
     pub by_reason: BTreeMap<&'static str, usize>,
 }
@@ -32,14 +32,14 @@ pub struct Escalations {
 /// Sentiment of customer messages as positive minus negative
 /// probability, -1..1.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct SentimentStats {
+pub(crate) struct SentimentStats {
     pub average: Option<f32>,
     pub messages: usize,
     pub by_day: Vec<DaySentiment>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DaySentiment {
+pub(crate) struct DaySentiment {
     pub day: NaiveDate,
     pub average: f32,
     pub messages: usize,
@@ -47,7 +47,7 @@ pub struct DaySentiment {
 
 /// Customer satisfaction from the 1–5 ratings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Csat {
+pub(crate) struct Csat {
     pub ratings: usize,
     pub average: Option<f32>,
     /// Share of ratings of 4 or 5.
@@ -56,7 +56,7 @@ pub struct Csat {
 
 /// Folds timeline events into [`Stats`].
 #[derive(Debug, Default)]
-pub struct Tally {
+pub(crate) struct Tally {
     opened: HashSet<ConversationId>,
     escalated: HashSet<ConversationId>,
     closed: HashSet<ConversationId>,
@@ -66,7 +66,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    pub fn add(&mut self, e: &TimelineEvent) {
+    pub(crate) fn add(&mut self, e: &TimelineEvent) {
         let id = e.conversation_id;
         match &e.kind {
             EventKind::ConversationOpened => {
@@ -91,7 +91,7 @@ impl Tally {
         }
     }
 
-    pub fn finish(self) -> Stats {
+    pub(crate) fn finish(self) -> Stats {
         let closed: Vec<_> = self.closed.intersection(&self.opened).collect();
         let deflected = closed
             .iter()
@@ -142,7 +142,7 @@ impl Store {
     /// Figures over every event since `since`. Reads the whole timeline:
     /// fine for one support team's history; a busy installation would
     /// keep running totals instead.
-    pub async fn stats(&self, since: DateTime<Utc>) -> Result<Stats, StoreError> {
+    pub(crate) async fn stats(&self, since: DateTime<Utc>) -> Result<Stats, StoreError> {
         self.blocking(move |s| {
             let mut tally = Tally::default();
             for entry in s.trees.events.iter() {

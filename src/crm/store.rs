@@ -124,7 +124,7 @@ impl Store {
     }
 
     /// Wait until every write made so far is on disk.
-    pub async fn durable(&self) -> Result<(), StoreError> {
+    pub(crate) async fn durable(&self) -> Result<(), StoreError> {
         Ok(self.commit.durable().await?)
     }
 

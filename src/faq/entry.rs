@@ -45,7 +45,7 @@ const MAX_TAG: usize = 40;
 
 /// Whether `id` is a valid entry id: 1–64 of `a-z 0-9 - _`, and not
 /// `search` (which is the search endpoint's path).
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     id != "search"
         && (1..=64).contains(&id.len())
         && id
@@ -55,7 +55,7 @@ pub fn valid_id(id: &str) -> bool {
 
 impl FaqDraft {
     /// Check the draft and turn it into an entry with `id`.
-    pub fn into_entry(self, id: String) -> Result<FaqEntry, InvalidEntry> {
+    pub(crate) fn into_entry(self, id: String) -> Result<FaqEntry, InvalidEntry> {
         let bad = |m: String| Err(InvalidEntry(m));
         if !valid_id(&id) {
             return bad(format!(
@@ -118,7 +118,7 @@ impl From<FaqEntry> for FaqDraft {
 
 /// The id an imported entry without one gets: a slug of its question, so
 /// importing the same file twice updates instead of duplicating.
-pub fn slug_id(question: &str) -> String {
+pub(crate) fn slug_id(question: &str) -> String {
     let mut slug = String::new();
     for c in question.chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {
@@ -139,7 +139,7 @@ pub fn slug_id(question: &str) -> String {
 }
 
 /// A fresh id for an entry created without one.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let uuid = uuid::Uuid::new_v4().simple().to_string();
     format!("faq-{}", &uuid[..12])
 }

@@ -42,7 +42,7 @@ pub enum IndexError {
 
 /// A search result: the entry id and its BM25 score.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
+pub(crate) struct Hit {
     pub id: String,
     pub score: f32,
 }
@@ -55,7 +55,7 @@ struct Fields {
     tags: Field,
 }
 
-pub struct FaqIndex {
+pub(crate) struct FaqIndex {
     path: PathBuf,
     reader: IndexReader,
     /// The only writer of this index; held for the length of one edit.
@@ -99,7 +99,7 @@ impl FaqIndex {
     /// cannot be opened (damaged files, an older schema) is moved aside and
     /// a fresh one created; the caller then rebuilds it from the store.
     /// Returns the index and whether it was created fresh.
-    pub fn open(dir: &Path) -> Result<(Self, bool), IndexError> {
+    pub(crate) fn open(dir: &Path) -> Result<(Self, bool), IndexError> {
         let io = |source| IndexError::Io {
             path: dir.to_owned(),
             source,
@@ -192,7 +192,7 @@ impl FaqIndex {
     /// Hold the single writer while `f` runs, then commit and reload.
     /// Lets a caller update its source of truth and the index under one
     /// lock so concurrent edits reach both in the same order.
-    pub fn edit<T>(&self, f: impl FnOnce(&mut IndexEdit<'_>) -> T) -> Result<T, IndexError> {
+    pub(crate) fn edit<T>(&self, f: impl FnOnce(&mut IndexEdit<'_>) -> T) -> Result<T, IndexError> {
         let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let mut edit = IndexEdit {
             writer: &mut writer,
@@ -207,12 +207,12 @@ impl FaqIndex {
     }
 
     /// Number of entries in the index.
-    pub fn entries(&self) -> u64 {
+    pub(crate) fn entries(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
 
     /// The `limit` best entries for a customer's text, best first.
-    pub fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
+    pub(crate) fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
         let (query, _ignored) = self.parser.parse_query_lenient(&sanitize(text));
         let searcher = self.reader.searcher();
         let top = self.tantivy(searcher.search(&query, &TopDocs::with_limit(limit.max(1))))?;
@@ -231,13 +231,13 @@ impl FaqIndex {
 }
 
 /// Changes made under the writer lock.
-pub struct IndexEdit<'a> {
+pub(crate) struct IndexEdit<'a> {
     writer: &'a mut IndexWriter,
     fields: &'a Fields,
 }
 
 impl IndexEdit<'_> {
-    pub fn upsert(&mut self, entry: &FaqEntry) -> Result<(), tantivy::TantivyError> {
+    pub(crate) fn upsert(&mut self, entry: &FaqEntry) -> Result<(), tantivy::TantivyError> {
         let f = self.fields;
         self.writer
             .delete_term(Term::from_field_text(f.id, &entry.id));
@@ -256,12 +256,12 @@ impl IndexEdit<'_> {
         Ok(())
     }
 
-    pub fn delete(&mut self, id: &str) {
+    pub(crate) fn delete(&mut self, id: &str) {
         self.writer
             .delete_term(Term::from_field_text(self.fields.id, id));
     }
 
-    pub fn clear(&mut self) -> Result<(), tantivy::TantivyError> {
+    pub(crate) fn clear(&mut self) -> Result<(), tantivy::TantivyError> {
         self.writer.delete_all_documents()?;
         Ok(())
     }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-pub use entry::{valid_id, FaqDraft, FaqEntry, InvalidEntry};
+pub use entry::{FaqDraft, FaqEntry, InvalidEntry};
 pub use index::IndexError;
 
 use crate::crm::{Store, StoreError};
@@ -28,7 +28,7 @@ pub(crate) use confidence::{calibrate, FaqCandidate};
 use index::FaqIndex;
 
 /// The demo FAQ of a fictional shop, loaded into an empty store once.
-pub const DEMO_FAQ: &str = include_str!("demo.yaml");
+pub(crate) const DEMO_FAQ: &str = include_str!("demo.yaml");
 const DEMO_LOADED: &[u8] = b"faq.demo_loaded";
 
 /// Why an FAQ operation failed.
@@ -190,7 +190,7 @@ impl Faq {
         Ok(())
     }
 
-    pub async fn create(&self, draft: FaqDraft) -> Result<FaqEntry, FaqError> {
+    pub(crate) async fn create(&self, draft: FaqDraft) -> Result<FaqEntry, FaqError> {
         let id = draft.id.clone().unwrap_or_else(entry::new_id);
         let entry = draft.into_entry(id)?;
         if self.get(entry.id.clone()).await.is_ok() {
@@ -201,7 +201,11 @@ impl Faq {
             .await
     }
 
-    pub async fn update(&self, id: String, mut draft: FaqDraft) -> Result<FaqEntry, FaqError> {
+    pub(crate) async fn update(
+        &self,
+        id: String,
+        mut draft: FaqDraft,
+    ) -> Result<FaqEntry, FaqError> {
         draft.id = Some(id.clone());
         let entry = draft.into_entry(id)?;
         self.get(entry.id.clone()).await?;
@@ -210,7 +214,7 @@ impl Faq {
             .await
     }
 
-    pub async fn delete(&self, id: String) -> Result<(), FaqError> {
+    pub(crate) async fn delete(&self, id: String) -> Result<(), FaqError> {
         self.blocking(move |inner| {
             inner
                 .vectors
@@ -234,7 +238,7 @@ impl Faq {
         .await
     }
 
-    pub async fn get(&self, id: String) -> Result<FaqEntry, FaqError> {
+    pub(crate) async fn get(&self, id: String) -> Result<FaqEntry, FaqError> {
         self.blocking(move |inner| inner.get(&id)?.ok_or(FaqError::NotFound(id)))
             .await
     }
@@ -245,7 +249,11 @@ impl Faq {
     }
 
     /// The `limit` best entries for `text`, best first, by BM25 alone.
-    pub async fn search(&self, text: String, limit: usize) -> Result<Vec<ScoredEntry>, FaqError> {
+    pub(crate) async fn search(
+        &self,
+        text: String,
+        limit: usize,
+    ) -> Result<Vec<ScoredEntry>, FaqError> {
         self.search_hybrid(text, None, limit).await
     }
 

@@ -5,7 +5,7 @@ use crate::error::{Coded, ErrorCode};
 
 /// Why a handoff action was refused or failed.
 #[derive(Debug, thiserror::Error)]
-pub enum HandoffError {
+pub(crate) enum HandoffError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -23,7 +23,7 @@ impl Coded for HandoffError {
 
 /// Who a refusal is about: the agent asking, or the agent they named.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Who {
+pub(crate) enum Who {
     You,
     Them,
 }
@@ -31,7 +31,7 @@ pub enum Who {
 /// An action that does not fit the conversation's state or the agent's.
 /// Each says what to do instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error("the conversation is closed")]
     Closed,
     #[error("{0} already took this conversation")]

@@ -15,6 +15,7 @@
 
 mod briefing;
 mod error;
+mod notify;
 mod presence;
 mod queue;
 mod transitions;
@@ -40,7 +41,8 @@ use crate::crm::{
 };
 use crate::dialogue::escalation::Trigger;
 use crate::nlu::Sentiment;
-use crate::room::{Handover, HandoverKind, Hub, Place, PlaceNews, RoomEvent};
+use crate::room::{Hub, Place, PlaceNews, RoomEvent};
+use notify::{overdue_check, waiting_of};
 use presence::Roster;
 use queue::Waiting;
 
@@ -368,115 +370,6 @@ impl Handoff {
         }
         Ok(())
     }
-
-    /// After a change of hands: update the queue, tell the conversation's
-    /// sockets, then everyone whose position moved and every console.
-    async fn changed(
-        &self,
-        desk: &mut Desk,
-        updated: &Updated,
-        sentiment: Option<Sentiment>,
-    ) -> Result<(), StoreError> {
-        let c = &updated.conversation;
-        match c.status {
-            Status::Queued | Status::Agent => {
-                let known = desk.waiting.get(&c.id).cloned();
-                let mut w = match known {
-                    Some(mut w) => {
-                        w.status = c.status;
-                        w.assigned = c.assigned.clone();
-                        if let Some(e) = &c.escalation {
-                            w.escalation = e.clone();
-                        }
-                        w
-                    }
-                    None => waiting_of(&self.store, c, sentiment).await?,
-                };
-                if sentiment.is_some() {
-                    w.sentiment = sentiment;
-                }
-                desk.waiting.insert(c.id, w);
-            }
-            Status::Bot | Status::Closed => {
-                desk.waiting.remove(&c.id);
-            }
-        }
-        desk.told.remove(&c.id);
-        if let Some(room) = self.hub.get(c.id) {
-            let how = match c.status {
-                Status::Queued => HandoverKind::Queued,
-                Status::Agent => {
-                    let transferred = updated
-                        .events
-                        .iter()
-                        .any(|e| matches!(e.kind, EventKind::Assigned { from: Some(_), .. }));
-                    match transferred {
-                        true => HandoverKind::TakenOver,
-                        false => HandoverKind::Joined,
-                    }
-                }
-                Status::Bot => HandoverKind::BackToBot,
-                Status::Closed => HandoverKind::Closed {
-                    by_agent: updated.events.iter().find_map(|e| match &e.kind {
-                        EventKind::ConversationClosed { agent, .. } => agent.clone(),
-                        _ => None,
-                    }),
-                },
-            };
-            room.publish(RoomEvent::Handover(Handover {
-                status: c.status,
-                agent: c.assigned.clone(),
-                how,
-            }));
-        }
-        self.publish(desk);
-        Ok(())
-    }
-
-    /// Send the snapshot to consoles if it changed, and queued customers
-    /// their position if it moved.
-    fn publish(&self, desk: &mut Desk) {
-        let items = queue::order(desk.waiting.values(), Utc::now(), &self.settings);
-        let online = desk.roster.anyone_online();
-        for item in &items {
-            let Some(position) = item.position else {
-                continue;
-            };
-            let before = desk.told.insert(item.conversation_id, (position, online));
-            if before == Some((position, online)) {
-                continue;
-            }
-            let Some(room) = self.hub.get(item.conversation_id) else {
-                continue;
-            };
-            room.publish(RoomEvent::Place(Place {
-                position: Some(position),
-                agents_online: online,
-                news: match before {
-                    None => PlaceNews::Waiting(Some(item.reason.code)),
-                    Some(_) => PlaceNews::Moved,
-                },
-            }));
-        }
-        desk.told.retain(|id, _| desk.waiting.contains_key(id));
-        let snapshot = QueueSnapshot {
-            items,
-            agents: self.agent_views(desk),
-        };
-        self.updates.send_if_modified(|current| {
-            if current.same_order(&snapshot) {
-                return false;
-            }
-            *current = Arc::new(snapshot);
-            true
-        });
-    }
-
-    /// Re-order for the overdue flags; called by the periodic check.
-    async fn refresh(&self) {
-        let mut desk = self.desk.lock().await;
-        self.publish(&mut desk);
-    }
 }
 
 fn active(desk: &Desk, agent_id: &str) -> usize {
@@ -493,62 +386,5 @@ fn takeover(at: chrono::DateTime<Utc>) -> Escalation {
         message: copy::escalation(EscalationCode::AgentTakeover).to_owned(),
         scores: Default::default(),
         at,
-    }
-}
-
-/// The queue entry of a conversation with a person.
-async fn waiting_of(
-    store: &Store,
-    c: &Conversation,
-    sentiment: Option<Sentiment>,
-) -> Result<Waiting, StoreError> {
-    let customer_name = store
-        .customer(c.customer_id)
-        .await
-        .ok()
-        .and_then(|c| c.name);
-    let sentiment = match sentiment {
-        Some(s) => Some(s),
-        None => store
-            .recent_events(c.id, 20)
-            .await?
-            .iter()
-            .rev()
-            .find_map(|e| match &e.kind {
-                EventKind::Message { message } => message.analysis.as_ref().map(|a| a.sentiment),
-                _ => None,
-            }),
-    };
-    let escalation = c
-        .escalation
-        .clone()
-        .unwrap_or_else(|| takeover(c.opened_at));
-    Ok(Waiting {
-        conversation_id: c.id,
-        customer_id: c.customer_id,
-        customer_name,
-        status: c.status,
-        escalation,
-        assigned: c.assigned.clone(),
-        sentiment,
-    })
-}
-
-async fn overdue_check(
-    handoff: std::sync::Weak<Handoff>,
-    tick: Duration,
-    shutdown: CancellationToken,
-) {
-    let mut interval = tokio::time::interval(tick);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = interval.tick() => {}
-        }
-        let Some(handoff) = handoff.upgrade() else {
-            return;
-        };
-        handoff.refresh().await;
     }
 }

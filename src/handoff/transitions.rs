@@ -16,7 +16,7 @@ use crate::crm::{
 type Change = Result<Vec<EventKind>, Refusal>;
 
 /// The bot hands the conversation to the queue.
-pub fn escalate(c: &mut Conversation, escalation: &Escalation) -> Change {
+pub(crate) fn escalate(c: &mut Conversation, escalation: &Escalation) -> Change {
     match c.status {
         Status::Closed => Err(Refusal::Closed),
         Status::Queued | Status::Agent => Ok(vec![]),
@@ -32,7 +32,7 @@ pub fn escalate(c: &mut Conversation, escalation: &Escalation) -> Change {
 
 /// An agent takes a queued conversation, or takes over one the bot is
 /// answering (recorded as the `takeover` escalation first).
-pub fn claim(c: &mut Conversation, agent: &AgentRef, takeover: &Escalation) -> Change {
+pub(crate) fn claim(c: &mut Conversation, agent: &AgentRef, takeover: &Escalation) -> Change {
     let mut events = Vec::new();
     match (c.status, &c.assigned) {
         (Status::Closed, _) => return Err(Refusal::Closed),
@@ -67,7 +67,7 @@ fn owned_by(c: &Conversation, agent: &AgentRef) -> Result<(), Refusal> {
 }
 
 /// The owner puts the conversation back in the queue.
-pub fn release(c: &mut Conversation, agent: &AgentRef) -> Change {
+pub(crate) fn release(c: &mut Conversation, agent: &AgentRef) -> Change {
     if c.status == Status::Queued {
         return Ok(vec![]);
     }
@@ -80,7 +80,7 @@ pub fn release(c: &mut Conversation, agent: &AgentRef) -> Change {
 }
 
 /// The owner hands the conversation to another agent.
-pub fn transfer(c: &mut Conversation, from: &AgentRef, to: &AgentRef) -> Change {
+pub(crate) fn transfer(c: &mut Conversation, from: &AgentRef, to: &AgentRef) -> Change {
     if c.status == Status::Agent && c.assigned.as_ref().is_some_and(|a| a.id == to.id) {
         return Ok(vec![]);
     }
@@ -93,7 +93,7 @@ pub fn transfer(c: &mut Conversation, from: &AgentRef, to: &AgentRef) -> Change 
 }
 
 /// The owner gives the conversation back to the bot.
-pub fn hand_back(c: &mut Conversation, agent: &AgentRef) -> Change {
+pub(crate) fn hand_back(c: &mut Conversation, agent: &AgentRef) -> Change {
     if c.status == Status::Bot {
         return Ok(vec![]);
     }
@@ -108,7 +108,7 @@ pub fn hand_back(c: &mut Conversation, agent: &AgentRef) -> Change {
 
 /// Close the conversation: the customer at any time, an agent only their
 /// own. The header keeps who handled it and why it escalated.
-pub fn close(
+pub(crate) fn close(
     c: &mut Conversation,
     by: Sender,
     agent: Option<&AgentRef>,

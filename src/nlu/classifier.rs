@@ -33,7 +33,7 @@ impl Default for Training {
 
 /// A trained classifier.
 #[derive(Debug, Clone)]
-pub struct Classifier {
+pub(crate) struct Classifier {
     dim: usize,
     classes: usize,
     /// `classes × dim`, row-major.
@@ -74,7 +74,7 @@ fn softmax_in_place(v: &mut [f32]) {
 impl Classifier {
     /// Train on `examples` (`labels.len() × dim`, row-major) with labels
     /// `0..classes`.
-    pub fn train(
+    pub(crate) fn train(
         examples: Vec<f32>,
         labels: Vec<usize>,
         classes: usize,
@@ -140,7 +140,7 @@ impl Classifier {
     }
 
     /// Class probabilities for one embedding.
-    pub fn probabilities(&self, x: &[f32]) -> Vec<f32> {
+    pub(crate) fn probabilities(&self, x: &[f32]) -> Vec<f32> {
         let mut logits: Vec<f32> = (0..self.classes)
             .map(|c| {
                 self.scale
@@ -151,7 +151,7 @@ impl Classifier {
         logits
     }
 
-    pub fn predict(&self, x: &[f32]) -> Prediction {
+    pub(crate) fn predict(&self, x: &[f32]) -> Prediction {
         let p = self.probabilities(x);
         let (class, probability) =
             p.iter()

@@ -16,7 +16,7 @@ use super::{Nlu, NluError};
 /// One intent as an author writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IntentDef {
+pub(crate) struct IntentDef {
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -52,7 +52,7 @@ impl Default for Thresholds {
 
 /// The recognised intent of a text, or out of scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct IntentMatch {
+pub(crate) struct IntentMatch {
     /// `None` when the text is out of scope.
     pub name: Option<String>,
     /// Probability of the best intent (also when out of scope).
@@ -62,7 +62,7 @@ pub struct IntentMatch {
 }
 
 /// Read every `*.yaml` in `dir`, sorted by file name.
-pub fn load_dir(dir: &Path) -> Result<Vec<IntentDef>, NluError> {
+pub(crate) fn load_dir(dir: &Path) -> Result<Vec<IntentDef>, NluError> {
     let bad = |m: String| NluError::Intents(m);
     let entries =
         std::fs::read_dir(dir).map_err(|e| bad(format!("cannot read {}: {e}", dir.display())))?;
@@ -103,7 +103,7 @@ pub fn load_dir(dir: &Path) -> Result<Vec<IntentDef>, NluError> {
 }
 
 /// Intents with their trained classifier.
-pub struct Intents {
+pub(crate) struct Intents {
     defs: Vec<IntentDef>,
     classifier: Classifier,
     thresholds: Thresholds,
@@ -111,7 +111,7 @@ pub struct Intents {
 
 impl Intents {
     /// Embed every example with `nlu` and train the classifier.
-    pub async fn train(
+    pub(crate) async fn train(
         nlu: &Nlu,
         defs: Vec<IntentDef>,
         training: Training,
@@ -140,16 +140,16 @@ impl Intents {
         })
     }
 
-    pub fn defs(&self) -> &[IntentDef] {
+    pub(crate) fn defs(&self) -> &[IntentDef] {
         &self.defs
     }
 
-    pub fn get(&self, name: &str) -> Option<&IntentDef> {
+    pub(crate) fn get(&self, name: &str) -> Option<&IntentDef> {
         self.defs.iter().find(|d| d.name == name)
     }
 
     /// The intent of an embedded text.
-    pub fn classify(&self, embedding: &[f32]) -> IntentMatch {
+    pub(crate) fn classify(&self, embedding: &[f32]) -> IntentMatch {
         let p = self.classifier.predict(embedding);
         let in_scope = p.probability >= self.thresholds.min_probability
             && p.similarity >= self.thresholds.min_similarity;

@@ -1,6 +1,6 @@
 //! Understanding customer messages: ONNX models run by `ort`.
 //!
-//! - [`runtime`] finds and loads the ONNX Runtime library.
+//! - `runtime` finds and loads the ONNX Runtime library.
 //! - [`models`] holds the tokenizer, the sentence encoder and the sentiment
 //!   model, used only from the inference thread.
 //! - [`worker`] is that thread: it batches concurrent requests and refuses
@@ -13,7 +13,7 @@
 pub mod classifier;
 pub mod intents;
 pub mod models;
-pub mod runtime;
+pub(crate) mod runtime;
 pub mod worker;
 
 use std::path::Path;
@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::ModelSettings;
 use crate::error::{Coded, ErrorCode};
 
-pub use intents::{IntentDef, IntentMatch, Intents};
+pub(crate) use intents::{IntentDef, IntentMatch, Intents};
 use worker::{Batching, Worker};
 
 /// Why understanding failed.
@@ -147,7 +147,7 @@ impl Nlu {
 
 /// What the models make of one customer message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Analysis {
+pub(crate) struct Analysis {
     pub sentiment: Sentiment,
     pub intent: IntentMatch,
 }
@@ -191,7 +191,7 @@ impl Understanding {
     }
 
     /// Analysis and embedding of `text`.
-    pub async fn analyze(&self, text: &str) -> Result<(Analysis, Vec<f32>), NluError> {
+    pub(crate) async fn analyze(&self, text: &str) -> Result<(Analysis, Vec<f32>), NluError> {
         let (embedding, sentiment) = self.nlu.encode(text.to_owned()).await?;
         let intent = self.intents.classify(&embedding);
         Ok((Analysis { sentiment, intent }, embedding))
@@ -199,6 +199,6 @@ impl Understanding {
 }
 
 /// Cosine similarity of two unit vectors.
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

@@ -17,9 +17,9 @@ use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 use super::{runtime, NluError};
 
 /// Width of the sentence embedding.
-pub const DIM: usize = 384;
+pub(crate) const DIM: usize = 384;
 /// Longest input in tokens; longer texts are truncated.
-pub const MAX_TOKENS: usize = 128;
+pub(crate) const MAX_TOKENS: usize = 128;
 
 /// What the models make of one text.
 #[derive(Debug, Clone, PartialEq)]

@@ -12,12 +12,12 @@ use std::sync::OnceLock;
 use super::NluError;
 
 /// The library file name the build fetches.
-pub const LIBRARY: &str = "libonnxruntime.so.1.31.1";
+pub(crate) const LIBRARY: &str = "libonnxruntime.so.1.31.1";
 
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
 
 /// Where the library is, or an error that lists where it looked.
-pub fn locate() -> Result<PathBuf, NluError> {
+pub(crate) fn locate() -> Result<PathBuf, NluError> {
     if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
         let path = PathBuf::from(path);
         return if path.is_file() {
@@ -49,7 +49,7 @@ pub fn locate() -> Result<PathBuf, NluError> {
 }
 
 /// The process-wide ONNX Runtime environment, loading the library once.
-pub fn environment() -> Result<&'static ort::environment::Environment, NluError> {
+pub(crate) fn environment() -> Result<&'static ort::environment::Environment, NluError> {
     let env = ENVIRONMENT.get_or_init(|| {
         let path = locate().map_err(|e| e.to_string())?;
         load(&path).map_err(|e| e.to_string())

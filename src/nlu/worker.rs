@@ -45,12 +45,12 @@ struct Job {
 /// Handle to the inference thread; cheap to clone. The thread ends when
 /// the last handle is dropped.
 #[derive(Clone)]
-pub struct Worker {
+pub(crate) struct Worker {
     jobs: SyncSender<Job>,
 }
 
 impl Worker {
-    pub fn start(mut models: Models, batching: Batching) -> Result<Self, NluError> {
+    pub(crate) fn start(mut models: Models, batching: Batching) -> Result<Self, NluError> {
         let (jobs, rx) = mpsc::sync_channel::<Job>(batching.queue);
         std::thread::Builder::new()
             .name("frontdesk-nlu".into())
@@ -79,7 +79,7 @@ impl Worker {
     }
 
     /// Encode `texts`; `sentiment` also runs the sentiment model.
-    pub async fn encode(
+    pub(crate) async fn encode(
         &self,
         texts: Vec<String>,
         sentiment: bool,
