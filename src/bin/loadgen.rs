@@ -120,7 +120,7 @@ fn check_loopback(url: &str) -> Result<(), String> {
     match uri.host() {
         Some("127.0.0.1" | "localhost" | "[::1]" | "::1") => Ok(()),
         other => Err(format!(
-            "{url}: host {:?} is not loopback; loadgen only targets 127.0.0.1, localhost or `[::1]`.,
+            "{url}: host {:?} is not loopback; loadgen only targets 127.0.0.1, localhost or [::1]",
             other.unwrap_or("")
         )),
     }
