@@ -3,6 +3,7 @@
 use reqwest::Method;
 use serde_json::json;
 
+use crate::handoff::{agent_socket, id};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -152,4 +153,44 @@ async fn health_and_unknown_routes() {
     assert_eq!(r.status(), 405);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn only_agents_reach_the_console() {
+    let app = spawn_app().await;
+    let (_, welcome) = app.conversation().await;
+    let resume = id(&welcome, "resume_token");
+    let author = app.author_token().await;
+    for (token, code) in [
+        ("fd_not_a_token", "unauthorized"),
+        (resume.as_str(), "unauthorized"),
+        (author.as_str(), "forbidden"),
+    ] {
+        let mut a = agent_socket(&app).await;
+        a.send(json!({"type": "hello", "token": token})).await;
+        let refused = a.recv().await;
+        assert_eq!(refused["code"], code, "{refused}");
+        assert_eq!(a.closed().await.map(|c| u16::from(c.code)), Some(1008));
+    }
+    // Nothing before hello.
+    let mut a = agent_socket(&app).await;
+    a.send(json!({"type": "claim", "conversation_id": welcome["conversation_id"]}))
+        .await;
+    assert_eq!(a.recv().await["code"], "bad_frame");
+
+    // A customer cannot use agent frames on the chat socket.
+    let (mut chat, _) = app.conversation().await;
+    chat.send(json!({"type": "claim", "conversation_id": welcome["conversation_id"]}))
+        .await;
+    assert_eq!(chat.recv_type("error").await["code"], "bad_frame");
+
+    // REST: nothing without a token; authors may not read the queue.
+    let r = app.http().get(app.url("/v1/queue")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(app.get("/v1/queue", &author).await.0, 403);
+    assert_eq!(app.get("/v1/stats", &author).await.0, 403);
+    let agent = app.agent_token("Alex").await;
+    assert_eq!(app.get("/v1/queue", &agent).await.0, 200);
+    assert_eq!(app.get("/v1/stats?days=7", &agent).await.0, 200);
+    assert_eq!(app.get("/v1/stats?days=0", &agent).await.0, 400);
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-async fn agent_socket(app: &TestApp) -> Chat {
+pub(crate) async fn agent_socket(app: &TestApp) -> Chat {
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent", app.addr))
         .await
         .expect("agent socket connects");
@@ -13,7 +13,7 @@ async fn agent_socket(app: &TestApp) -> Chat {
 }
 
 /// A signed-in agent console, past `welcome` and the first queue.
-async fn agent(app: &TestApp, token: &str) -> (Chat, Value) {
+pub(crate) async fn agent(app: &TestApp, token: &str) -> (Chat, Value) {
     let mut a = agent_socket(app).await;
     a.send(json!({"type": "hello", "token": token})).await;
     let welcome = a.recv().await;
@@ -23,7 +23,7 @@ async fn agent(app: &TestApp, token: &str) -> (Chat, Value) {
 }
 
 /// The next frame of `kind`, skipping any other.
-async fn next_of(socket: &mut Chat, kind: &str) -> Value {
+pub(crate) async fn next_of(socket: &mut Chat, kind: &str) -> Value {
     loop {
         let frame = socket.recv().await;
         if frame["type"] == kind {
@@ -33,7 +33,7 @@ async fn next_of(socket: &mut Chat, kind: &str) -> Value {
 }
 
 /// The next frame matching `pred`, skipping any other.
-async fn next_where(socket: &mut Chat, pred: impl Fn(&Value) -> bool) -> Value {
+pub(crate) async fn next_where(socket: &mut Chat, pred: impl Fn(&Value) -> bool) -> Value {
     loop {
         let frame = socket.recv().await;
         if pred(&frame) {
@@ -42,23 +42,23 @@ async fn next_where(socket: &mut Chat, pred: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-async fn say(chat: &mut Chat, client_id: &str, text: &str) {
+pub(crate) async fn say(chat: &mut Chat, client_id: &str, text: &str) {
     chat.send(json!({"type": "message", "client_id": client_id, "text": text}))
         .await;
 }
 
 /// Send `text` and return the `queued` status it leads to.
-async fn escalate(chat: &mut Chat, client_id: &str, text: &str) -> Value {
+pub(crate) async fn escalate(chat: &mut Chat, client_id: &str, text: &str) -> Value {
     say(chat, client_id, text).await;
     next_of(chat, "status").await
 }
 
-fn id(frame: &Value, field: &str) -> String {
+pub(crate) fn id(frame: &Value, field: &str) -> String {
     frame[field].as_str().unwrap().to_owned()
 }
 
 /// The timeline events of a conversation of `kind`.
-async fn events_of(app: &TestApp, conversation: &str, kind: &str) -> Vec<Value> {
+pub(crate) async fn events_of(app: &TestApp, conversation: &str, kind: &str) -> Vec<Value> {
     let (status, body) = app
         .get(&format!("/v1/conversations/{conversation}"), OPERATOR)
         .await;
@@ -70,122 +70,6 @@ async fn events_of(app: &TestApp, conversation: &str, kind: &str) -> Vec<Value> 
         .filter(|e| e["event"] == kind)
         .cloned()
         .collect()
-}
-
-#[tokio::test]
-async fn asking_for_a_person_queues_with_reason_and_position() {
-    let app = spawn_app().await;
-    let (mut chat, welcome) = app.conversation().await;
-    let (_, reply) = chat.ask("m1", "I want to talk to a human").await;
-    assert_eq!(reply["from"], "bot");
-    let status = next_of(&mut chat, "status").await;
-    assert_eq!(status["status"], "queued");
-    assert_eq!(status["position"], 1);
-    // Nobody is signed in to the console yet.
-    assert_eq!(status["agents_online"], false);
-    assert!(status["reason"].as_str().unwrap().contains("email"));
-
-    let conversation = id(&welcome, "conversation_id");
-    let escalated = events_of(&app, &conversation, "escalated").await;
-    assert_eq!(escalated.len(), 1);
-    let e = &escalated[0]["escalation"];
-    assert_eq!(e["code"], "handoff_requested");
-    assert_eq!(e["scores"]["intent"], "human_agent");
-    assert!(e["message"].as_str().unwrap().len() > 10);
-
-    let (status, queue) = app.get("/v1/queue", OPERATOR).await;
-    assert_eq!(status, 200);
-    assert_eq!(queue["items"][0]["conversation_id"], conversation.as_str());
-    assert_eq!(queue["items"][0]["position"], 1);
-    assert_eq!(queue["items"][0]["reason"]["code"], "handoff_requested");
-}
-
-#[tokio::test]
-async fn each_trigger_escalates_with_its_code() {
-    let app = spawn_app().await;
-    let token = app.agent_token("Alex").await;
-    let (_console, _) = agent(&app, &token).await;
-    let cases = [
-        (
-            "I want to file a complaint about your service",
-            "intent_needs_human",
-            "intent",
-        ),
-        (
-            "My order arrived late and the box was a bit damaged.",
-            "negative_sentiment",
-            "negative",
-        ),
-    ];
-    for (text, code, score) in cases {
-        let (mut chat, welcome) = app.conversation().await;
-        let status = escalate(&mut chat, "m1", text).await;
-        assert_eq!(status["status"], "queued", "{text}");
-        assert_eq!(status["agents_online"], true);
-        let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
-        assert_eq!(events[0]["escalation"]["code"], code, "{text}");
-        assert!(
-            !events[0]["escalation"]["scores"][score].is_null(),
-            "{events:?}"
-        );
-    }
-
-    // Unresolved: the third turn in a row without an answer.
-    let (mut chat, welcome) = app.conversation().await;
-    for (i, text) in ["qwzx blorp fnargle", "zorp quax vlim", "gribble snarf wup"]
-        .iter()
-        .enumerate()
-    {
-        say(&mut chat, &format!("u{i}"), text).await;
-        if i < 2 {
-            let reply = next_where(&mut chat, |f| f["from"] == "bot").await;
-            assert!(reply["faq_id"].is_null(), "{reply}");
-        }
-    }
-    let status = next_of(&mut chat, "status").await;
-    assert_eq!(status["status"], "queued");
-    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
-    assert_eq!(events[0]["escalation"]["code"], "unresolved");
-    assert_eq!(events[0]["escalation"]["scores"]["unresolved_turns"], 3);
-
-    // Not helpful: an answer marked unhelpful, then a turn not answered.
-    let (mut chat, welcome) = app.conversation().await;
-    let (_, answer) = chat
-        .ask("h1", "How long do I have to return an item?")
-        .await;
-    assert!(answer["faq_id"].is_string());
-    chat.send(json!({"type": "feedback", "seq": answer["seq"], "helpful": false}))
-        .await;
-    let status = escalate(&mut chat, "h2", "qwzx blorp fnargle").await;
-    assert_eq!(status["status"], "queued");
-    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
-    assert_eq!(events[0]["escalation"]["code"], "not_helpful");
-}
-
-#[tokio::test]
-async fn a_negative_trend_escalates_where_one_message_does_not() {
-    let app = spawn_with(|c| {
-        c.escalation.strong_negative = 1.0;
-        c.escalation.trend_turns = 2;
-        c.escalation.trend_negative = 0.9;
-    })
-    .await;
-    let (mut chat, welcome) = app.conversation().await;
-    let (_, reply) = chat
-        .ask("t1", "Where is my order? It has been two weeks.")
-        .await;
-    assert_eq!(reply["from"], "bot");
-    let (_, reply) = chat
-        .ask("t2", "I'm not happy, this is taking too long.")
-        .await;
-    assert_eq!(reply["from"], "bot");
-    let status = escalate(&mut chat, "t3", "Still nothing works, this is frustrating.").await;
-    assert_eq!(status["status"], "queued");
-    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
-    let e = &events[0]["escalation"];
-    assert_eq!(e["code"], "negative_trend");
-    assert!(e["scores"]["trend"].as_f64().unwrap() >= 0.9);
-    assert_eq!(e["scores"]["trend_turns"], 2);
 }
 
 #[tokio::test]
@@ -537,46 +421,6 @@ async fn customer_and_agent_reconnect_while_queued_and_assigned() {
 }
 
 #[tokio::test]
-async fn only_agents_reach_the_console() {
-    let app = spawn_app().await;
-    let (_, welcome) = app.conversation().await;
-    let resume = id(&welcome, "resume_token");
-    let author = app.author_token().await;
-    for (token, code) in [
-        ("fd_not_a_token", "unauthorized"),
-        (resume.as_str(), "unauthorized"),
-        (author.as_str(), "forbidden"),
-    ] {
-        let mut a = agent_socket(&app).await;
-        a.send(json!({"type": "hello", "token": token})).await;
-        let refused = a.recv().await;
-        assert_eq!(refused["code"], code, "{refused}");
-        assert_eq!(a.closed().await.map(|c| u16::from(c.code)), Some(1008));
-    }
-    // Nothing before hello.
-    let mut a = agent_socket(&app).await;
-    a.send(json!({"type": "claim", "conversation_id": welcome["conversation_id"]}))
-        .await;
-    assert_eq!(a.recv().await["code"], "bad_frame");
-
-    // A customer cannot use agent frames on the chat socket.
-    let (mut chat, _) = app.conversation().await;
-    chat.send(json!({"type": "claim", "conversation_id": welcome["conversation_id"]}))
-        .await;
-    assert_eq!(chat.recv_type("error").await["code"], "bad_frame");
-
-    // REST: nothing without a token; authors may not read the queue.
-    let r = app.http().get(app.url("/v1/queue")).send().await.unwrap();
-    assert_eq!(r.status(), 401);
-    assert_eq!(app.get("/v1/queue", &author).await.0, 403);
-    assert_eq!(app.get("/v1/stats", &author).await.0, 403);
-    let agent = app.agent_token("Alex").await;
-    assert_eq!(app.get("/v1/queue", &agent).await.0, 200);
-    assert_eq!(app.get("/v1/stats?days=7", &agent).await.0, 200);
-    assert_eq!(app.get("/v1/stats?days=0", &agent).await.0, 400);
-}
-
-#[tokio::test]
 async fn a_long_wait_is_flagged_and_moves_up() {
     let app = spawn_with(|c| {
         c.handoff.overdue_after = std::time::Duration::from_millis(500);
@@ -613,21 +457,4 @@ async fn a_long_wait_is_flagged_and_moves_up() {
     );
     assert_eq!(both["items"][1]["conversation_id"], w2["conversation_id"]);
     assert_eq!(both["items"][1]["overdue"], false);
-}
-
-#[tokio::test]
-async fn agent_sockets_share_the_connection_limit() {
-    let app = spawn_with(|c| c.limits.connections_per_ip = 2).await;
-    let _customer = app.chat().await;
-    let token = app.agent_token("Alex").await;
-    let (_console, _) = agent(&app, &token).await;
-    let refused = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent", app.addr))
-        .await
-        .expect_err("over the limit");
-    match refused {
-        tokio_tungstenite::tungstenite::Error::Http(response) => {
-            assert_eq!(response.status(), 429)
-        }
-        other => panic!("expected an HTTP 429, got {other:?}"),
-    }
 }

@@ -9,6 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::handoff::agent;
 use crate::helpers::*;
 
 async fn expect_error(chat: &mut Chat, code: &str) -> serde_json::Value {
@@ -209,4 +210,21 @@ async fn an_unknown_resume_token_starts_a_new_conversation() {
     assert_ne!(welcome["resume_token"], "rt_forged");
     let (ack, _) = chat.ask("c1", "hi").await;
     assert_eq!(ack["seq"], 1);
+}
+
+#[tokio::test]
+async fn agent_sockets_share_the_connection_limit() {
+    let app = spawn_with(|c| c.limits.connections_per_ip = 2).await;
+    let _customer = app.chat().await;
+    let token = app.agent_token("Alex").await;
+    let (_console, _) = agent(&app, &token).await;
+    let refused = tokio_tungstenite::connect_async(format!("ws://{}/v1/agent", app.addr))
+        .await
+        .expect_err("over the limit");
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("expected an HTTP 429, got {other:?}"),
+    }
 }
