@@ -1,18 +1,14 @@
 //! Bearer tokens for operators, agents and FAQ authors.
 //!
 //! Tokens are 256 random bits, shown once when created and stored only as
-//! their SHA-256. They never appear in logs. [`Caller`] is the axum
-//! extractor that turns an `Authorization: Bearer …` header into a
-//! credential; handlers then say which roles they accept.
+//! their SHA-256. They never appear in logs. The REST handlers learn who
+//! calls them through `transport`'s `Caller` extractor.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use crate::app::AppState;
 use crate::crm::{Credential, Role, Store, StoreError};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{Coded, ErrorCode};
 
 /// A fresh random token with a readable prefix.
 pub(crate) fn new_token() -> String {
@@ -82,60 +78,28 @@ pub(crate) async fn issue(
     Ok((credential, token))
 }
 
-/// Look a presented token up.
-pub(crate) async fn authenticate(store: &Store, token: &str) -> Result<Credential, ApiError> {
-    store
-        .credential(hash(token))
-        .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "the token is not valid"))
+/// Why a presented token was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AuthError {
+    #[error("the token is not valid")]
+    Invalid,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
-/// The authenticated caller of a REST request.
-#[derive(Debug, Clone)]
-pub(crate) struct Caller(pub Credential);
-
-impl Caller {
-    /// Allow the call if the caller has one of `roles`; operators may do
-    /// everything.
-    pub(crate) fn require(&self, roles: &[Role]) -> Result<&Credential, ApiError> {
-        if self.0.role == Role::Operator || roles.contains(&self.0.role) {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::new(
-                ErrorCode::Forbidden,
-                "this token may not do that",
-            ))
+impl Coded for AuthError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            AuthError::Invalid => ErrorCode::Unauthorized,
+            AuthError::Store(e) => e.code(),
         }
     }
 }
 
-/// The token from an `Authorization: Bearer` header.
-pub(crate) fn bearer(parts: &Parts) -> Option<&str> {
-    let value = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim())
-        .filter(|t| !t.is_empty())
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "send the token as `Authorization: Bearer <token>`",
-            )
-        })?;
-        authenticate(&state.store, token).await.map(Caller)
-    }
+/// Look a presented token up.
+pub(crate) async fn authenticate(store: &Store, token: &str) -> Result<Credential, AuthError> {
+    store
+        .credential(hash(token))
+        .await?
+        .ok_or(AuthError::Invalid)
 }

@@ -14,6 +14,7 @@ pub mod classifier;
 pub mod intents;
 pub mod models;
 pub(crate) mod runtime;
+mod settings;
 pub mod worker;
 
 use std::path::Path;
@@ -21,10 +22,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::ModelSettings;
 use crate::error::{Coded, ErrorCode};
 
 pub(crate) use intents::{IntentDef, IntentMatch, Intents};
+pub use settings::ModelSettings;
 use worker::{Batching, Worker};
 
 /// Why understanding failed.

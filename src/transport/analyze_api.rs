@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::json::JsonBody;
 use crate::app::AppState;
-use crate::auth::Caller;
 use crate::crm::MessageAnalysis;
 use crate::error::ApiError;
 use crate::turn;

@@ -5,9 +5,10 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::json::{JsonBody, QueryParams};
 use crate::app::AppState;
-use crate::auth::{self, Caller};
+use crate::auth;
 use crate::crm::{
     Conversation, ConversationId, ConversationPage, Credential, Customer, CustomerId, EventKind,
     Message, Role, TimelineEvent,

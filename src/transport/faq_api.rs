@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::json::{JsonBody, QueryParams};
 use crate::app::AppState;
-use crate::auth::Caller;
 use crate::crm::Role;
 use crate::error::ApiError;
 use crate::faq::{FaqDraft, FaqEntry};

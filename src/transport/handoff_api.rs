@@ -5,9 +5,9 @@ use axum::Json;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::caller::Caller;
 use super::json::QueryParams;
 use crate::app::AppState;
-use crate::auth::Caller;
 use crate::crm::{Credential, Role, Stats};
 use crate::error::ApiError;
 use crate::handoff::Presence;

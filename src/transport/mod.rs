@@ -9,6 +9,7 @@
 mod agent;
 mod analyze_api;
 mod assets;
+mod caller;
 mod chat;
 mod crm_api;
 mod faq_api;
