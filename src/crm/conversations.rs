@@ -369,18 +369,19 @@ impl Store {
         }
     }
 
-    /// Every message with `seq > after`, in order.
+    /// Up to `limit` messages with `seq > after`, in order.
     pub(crate) async fn messages_after(
         &self,
         id: ConversationId,
         after: u64,
+        limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
         self.blocking(move |s| {
             let t = &s.trees;
             let start = keys::conversation_seq(id, after.saturating_add(1));
             let end = keys::conversation_seq(id, u64::MAX);
             let mut out = Vec::new();
-            for entry in t.messages.range(start..=end) {
+            for entry in t.messages.range(start..=end).take(limit) {
                 let (_, event_no) = entry?;
                 let event_no = keys::u64_value(&event_no).unwrap_or(u64::MAX);
                 if let Some(bytes) = t.events.get(keys::conversation_seq(id, event_no))? {

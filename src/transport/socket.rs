@@ -110,6 +110,27 @@ impl Line {
         self.out.send(WsMessage::Text(json.into()))
     }
 
+    /// Send, waiting while the outbox is full: for a burst the client
+    /// asked for (a replay), where a full queue means "not yet", not "too
+    /// slow". A client that reads nothing for `patience` is dropped.
+    pub(super) async fn send_json_waiting(
+        &self,
+        json: impl Into<Utf8Bytes>,
+        patience: std::time::Duration,
+    ) -> Flow {
+        let Some(out) = &self.out.0 else {
+            return Flow::Drop;
+        };
+        match tokio::time::timeout(patience, out.send(WsMessage::Text(json.into()))).await {
+            Ok(Ok(())) => Flow::Continue,
+            Ok(Err(_)) => Flow::Drop,
+            Err(_) => {
+                tracing::info!(reason = "slow_reader", "socket disconnected");
+                Flow::Drop
+            }
+        }
+    }
+
     /// A queue to send on from another task; `None` once closing.
     pub(super) fn sender(&self) -> Option<mpsc::Sender<WsMessage>> {
         self.out.0.clone()

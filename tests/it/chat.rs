@@ -1,7 +1,10 @@
 //! Protocol v1 end to end.
 
+use std::time::Duration;
+
 use serde_json::json;
 
+use crate::handoff::{agent, escalate, id, next_of};
 use crate::helpers::*;
 
 #[tokio::test]
@@ -255,4 +258,81 @@ async fn shutdown_closes_sockets_with_a_close_frame_and_keeps_the_data() {
         .transcript(welcome["conversation_id"].as_str().unwrap())
         .await;
     assert_eq!(messages.len(), 2);
+}
+
+/// A long conversation resumed from the start by a client that reads
+/// slowly: the replay streams at the client's pace, every message once and
+/// in order, and the socket goes on working after it.
+#[tokio::test]
+async fn a_long_conversation_replays_in_full_to_a_slow_reader() {
+    const MESSAGES: u64 = 5000;
+    const WINDOW: u64 = 100;
+    let app = spawn_with(|c| {
+        c.limits.outbound_queue = 8;
+        c.limits.messages_per_second = 1e6;
+        c.limits.message_burst = 1_000_000;
+    })
+    .await;
+    let (mut chat, welcome) = app.conversation().await;
+    let resume = id(&welcome, "resume_token");
+    let conversation_id = id(&welcome, "conversation_id");
+    escalate(&mut chat, "c1", "I want to talk to a human").await;
+    drop(chat);
+
+    // An agent fills the conversation fast: no models run for agent
+    // messages.
+    let token = app.agent_token("Alex").await;
+    let (mut console, _) = agent(&app, &token).await;
+    console
+        .send(json!({"type": "claim", "conversation_id": conversation_id}))
+        .await;
+    next_of(&mut console, "conversation").await;
+    let mut sent = 0;
+    while sent < MESSAGES {
+        for n in sent..sent + WINDOW {
+            console
+                .send(
+                    json!({"type": "message", "conversation_id": conversation_id,
+                             "client_id": format!("a{n}"), "text": format!("line {n}")}),
+                )
+                .await;
+        }
+        let mut acked = 0;
+        while acked < WINDOW {
+            let f = console.recv().await;
+            assert_ne!(f["type"], "error", "{f}");
+            if f["type"] == "ack" {
+                acked += 1;
+            }
+        }
+        sent += WINDOW;
+    }
+    let total = app.transcript(&conversation_id).await.len() as u64;
+    assert!(total >= MESSAGES + 2, "{total} messages stored");
+
+    // A new tab: resume from nothing, and do not read for a while.
+    let mut tab = app.chat().await;
+    tab.send(json!({"type": "hello", "resume_token": resume, "last_seq": 0}))
+        .await;
+    assert_eq!(tab.recv_type("welcome").await["resumed"], true);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut expected = 1;
+    while expected <= total {
+        let f = tab.recv().await;
+        if f["type"] != "message" {
+            continue;
+        }
+        assert_eq!(f["seq"].as_u64(), Some(expected), "{f}");
+        expected += 1;
+        if expected % 1000 == 0 {
+            // Slow again, with the server's queue full.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let status = tab.recv_type("status").await;
+    assert_eq!(status["status"], "agent", "{status}");
+    tab.send(json!({"type": "message", "client_id": "after", "text": "still there?"}))
+        .await;
+    let ack = tab.recv_type("ack").await;
+    assert_eq!(ack["seq"].as_u64(), Some(total + 1));
 }

@@ -46,14 +46,15 @@ fn start(data_dir: &std::path::Path) -> Server {
     Server { child, addr }
 }
 
-/// What a client was told: (conversation, client_id) → seq.
-type Acked = HashMap<(String, String), (u64, String)>;
+/// What a client was told: (conversation, client_id) → (seq, the text
+/// sent, the conversation's resume token).
+type Acked = HashMap<(String, String), (u64, String, String)>;
 
 async fn client(
     addr: String,
     n: usize,
     cycle: usize,
-    acks: mpsc::UnboundedSender<((String, String), (u64, String))>,
+    acks: mpsc::UnboundedSender<((String, String), (u64, String, String))>,
 ) {
     let Ok((ws, _)) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/chat")).await else {
         return;
@@ -66,18 +67,26 @@ async fn client(
         return;
     }
     let mut conversation = None;
+    let mut resume = String::new();
     let mut i = 0;
     let mut pending: HashMap<String, String> = HashMap::new();
     while let Some(Ok(frame)) = chat.ws.next().await {
         let Message::Text(text) = frame else { continue };
         let frame: Value = serde_json::from_str(&text).expect("json");
         match frame["type"].as_str() {
-            Some("welcome") => conversation = frame["conversation_id"].as_str().map(String::from),
+            Some("welcome") => {
+                conversation = frame["conversation_id"].as_str().map(String::from);
+                resume = frame["resume_token"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+            }
             Some("ack") => {
                 let client_id = frame["client_id"].as_str().unwrap().to_owned();
                 let text = pending.remove(&client_id).expect("ack for a sent message");
                 let key = (conversation.clone().unwrap(), client_id);
-                let _ = acks.send((key, (frame["seq"].as_u64().unwrap(), text)));
+                let seq = frame["seq"].as_u64().unwrap();
+                let _ = acks.send((key, (seq, text, resume.clone())));
             }
             _ => {}
         }
@@ -129,7 +138,7 @@ async fn verify(addr: &str, acked: &Acked) {
         );
         by_conversation.insert(conversation.as_str(), messages);
     }
-    for ((conversation, client_id), (seq, text)) in acked {
+    for ((conversation, client_id), (seq, text, _)) in acked {
         let messages = &by_conversation[conversation.as_str()];
         let stored = messages
             .iter()
@@ -137,6 +146,29 @@ async fn verify(addr: &str, acked: &Acked) {
             .unwrap_or_else(|| panic!("acked message {client_id} lost"));
         assert_eq!(stored["seq"].as_u64(), Some(*seq), "{client_id}");
         assert_eq!(stored["text"].as_str(), Some(text.as_str()), "{client_id}");
+    }
+    // A new tab on every conversation, from nothing: the replay is the
+    // whole transcript, in order.
+    let mut resumed = std::collections::HashSet::new();
+    for ((conversation, _), (_, _, resume)) in acked {
+        if resumed.insert(conversation.as_str()) {
+            replay_matches(addr, resume, &by_conversation[conversation.as_str()]).await;
+        }
+    }
+}
+
+async fn replay_matches(addr: &str, resume: &str, stored: &[Value]) {
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/chat"))
+        .await
+        .expect("chat connects");
+    let mut tab = Chat { ws };
+    tab.send(json!({"type": "hello", "resume_token": resume, "last_seq": 0}))
+        .await;
+    assert_eq!(tab.recv_type("welcome").await["resumed"], true);
+    for m in stored {
+        let replayed = tab.recv_type("message").await;
+        assert_eq!(replayed["seq"], m["seq"]);
+        assert_eq!(replayed["text"], m["text"]);
     }
 }
 

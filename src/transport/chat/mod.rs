@@ -32,6 +32,9 @@ mod render;
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
 
+/// Messages read from the store at a time while replaying.
+const REPLAY_PAGE: usize = 128;
+
 pub(super) async fn upgrade(
     ws: WebSocketUpgrade,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -174,29 +177,36 @@ impl ChatSession {
         }
     }
 
-    /// Send every stored message after the last one sent.
+    /// Send every stored message after the last one sent, a page at a
+    /// time, waiting for the client to read: however long the
+    /// conversation, the replay streams at the client's pace.
     async fn replay(&mut self, line: &mut Line) -> Flow {
         let Some(joined) = &mut self.joined else {
             return Flow::Continue;
         };
-        let missed = match self
-            .state
-            .store
-            .messages_after(joined.room.id, joined.last_sent)
-            .await
-        {
-            Ok(m) => m,
-            Err(e) => return line.error(e, About::default()),
-        };
-        if let Some(last) = missed.last() {
-            joined.last_sent = last.seq;
-        }
-        for m in &missed {
-            let flow = line.send_json(ServerFrame::message(m).to_json());
-            if !flow.goes_on() {
-                return flow;
+        let patience = self.state.config.limits.idle_timeout;
+        loop {
+            let page = match self
+                .state
+                .store
+                .messages_after(joined.room.id, joined.last_sent, REPLAY_PAGE)
+                .await
+            {
+                Ok(m) => m,
+                Err(e) => return line.error(e, About::default()),
+            };
+            let full = page.len() == REPLAY_PAGE;
+            for m in &page {
+                let json = ServerFrame::message(m).to_json();
+                let flow = line.send_json_waiting(json, patience).await;
+                if !flow.goes_on() {
+                    return flow;
+                }
+                joined.last_sent = m.seq;
+            }
+            if !full {
+                return Flow::Continue;
             }
         }
-        Flow::Continue
     }
 }
