@@ -48,13 +48,15 @@ fn start(data_dir: &std::path::Path) -> Server {
 
 /// What a client was told: (conversation, client_id) → (seq, the text
 /// sent, the conversation's resume token).
-type Acked = HashMap<(String, String), (u64, String, String)>;
+type Acked = HashMap<AckKey, AckValue>;
+type AckKey = (String, String);
+type AckValue = (u64, String, String);
 
 async fn client(
     addr: String,
     n: usize,
     cycle: usize,
-    acks: mpsc::UnboundedSender<((String, String), (u64, String, String))>,
+    acks: mpsc::UnboundedSender<(AckKey, AckValue)>,
 ) {
     let Ok((ws, _)) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/chat")).await else {
         return;
