@@ -23,6 +23,21 @@ pub(crate) fn random_bytes() -> [u8; 32] {
     bytes
 }
 
+/// Whether `signature` (hex) is the HMAC-SHA256 of `external_id` under
+/// the site's identity `secret`: the host site's proof that the visitor
+/// is its customer `external_id`. Compared in constant time.
+pub(crate) fn identity_verified(secret: &str, external_id: &str, signature: &str) -> bool {
+    use hmac::{Hmac, Mac};
+    let Ok(signature) = hex::decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(external_id.as_bytes());
+    mac.verify_slice(&signature).is_ok()
+}
+
 pub(crate) fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -102,4 +117,27 @@ pub(crate) async fn authenticate(store: &Store, token: &str) -> Result<Credentia
         .credential(hash(token))
         .await?
         .ok_or(AuthError::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_identity_is_verified_only_with_the_right_signature() {
+        use hmac::{Hmac, Mac};
+        let secret = "site-secret-0123456789-0123456789";
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(b"shop-4711");
+        let good = hex::encode(mac.finalize().into_bytes());
+        assert!(identity_verified(secret, "shop-4711", &good));
+        assert!(!identity_verified(secret, "shop-4712", &good));
+        assert!(!identity_verified(
+            "another-secret-0123456789-012345",
+            "shop-4711",
+            &good
+        ));
+        assert!(!identity_verified(secret, "shop-4711", "not hex"));
+        assert!(!identity_verified(secret, "shop-4711", ""));
+    }
 }

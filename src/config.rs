@@ -23,6 +23,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Operator token; when unset one is generated on first start.
     pub operator_token: Option<String>,
+    /// Secret the host site signs its customers' `external_id` with
+    /// (HMAC-SHA256, see docs/protocol.md); without it every visitor is
+    /// anonymous. Set it through `FRONTDESK_IDENTITY_SECRET`.
+    pub identity_secret: Option<String>,
     /// Load the demo FAQ into an empty store on first start.
     pub demo_faq: bool,
     pub limits: Limits,
@@ -198,6 +202,7 @@ impl Default for Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("frontdesk-data"),
             operator_token: None,
+            identity_secret: None,
             demo_faq: true,
             limits: Limits::default(),
             origins: Origins::default(),
@@ -290,6 +295,9 @@ impl Config {
         if let Some(token) = var("FRONTDESK_OPERATOR_TOKEN").filter(|t| !t.is_empty()) {
             self.operator_token = Some(token);
         }
+        if let Some(secret) = var("FRONTDESK_IDENTITY_SECRET").filter(|t| !t.is_empty()) {
+            self.identity_secret = Some(secret);
+        }
         Ok(())
     }
 
@@ -324,6 +332,8 @@ impl Config {
             Some("handoff.agent_capacity must be positive")
         } else if matches!(&self.operator_token, Some(t) if t.len() < 16) {
             Some("operator_token must be at least 16 characters")
+        } else if matches!(&self.identity_secret, Some(t) if t.len() < 32) {
+            Some("identity_secret must be at least 32 characters")
         } else {
             None
         };
@@ -338,6 +348,9 @@ impl Config {
         let mut copy = self.clone();
         if copy.operator_token.is_some() {
             copy.operator_token = Some("<redacted>".to_owned());
+        }
+        if copy.identity_secret.is_some() {
+            copy.identity_secret = Some("<redacted>".to_owned());
         }
         copy
     }

@@ -11,9 +11,7 @@ pub(crate) mod agent;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::crm::{
-    ConversationId, ConversationStatus, CustomerId, CustomerProfile, Message, Sender,
-};
+use crate::crm::{ConversationId, ConversationStatus, CustomerId, Message, Sender};
 use crate::error::{ApiError, ErrorCode};
 use crate::input::ClientId;
 
@@ -27,7 +25,7 @@ pub(crate) enum ClientFrame {
         #[serde(default)]
         last_seq: Option<u64>,
         #[serde(default)]
-        customer: Option<CustomerProfile>,
+        customer: Option<HelloCustomer>,
     },
     Message {
         client_id: String,
@@ -50,6 +48,21 @@ pub(crate) enum ClientFrame {
         email: String,
         text: String,
     },
+}
+
+/// Who the visitor is, as the widget says in `hello`. The host site
+/// vouches for `external_id` with `signature`, the hex HMAC-SHA256 of the
+/// id under the identity secret; an unsigned id is ignored.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub(crate) struct HelloCustomer {
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// A frame to the customer's widget.

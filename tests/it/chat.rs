@@ -182,16 +182,28 @@ async fn feedback_rating_and_close_land_in_the_timeline() {
     assert_eq!(events[5]["score"], 5);
 }
 
+const IDENTITY_SECRET: &str = "test-identity-secret-0123456789abcdef";
+
+/// What the host site's backend computes for its signed-in customer.
+fn signature(external_id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(IDENTITY_SECRET.as_bytes()).unwrap();
+    mac.update(external_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 #[tokio::test]
 async fn returning_customers_share_one_timeline() {
-    let app = spawn_app().await;
+    let app = spawn_with(|c| c.identity_secret = Some(IDENTITY_SECRET.into())).await;
     let mut ids = Vec::new();
     for q in [
         "How do I reset my password?",
         "How much does shipping cost?",
     ] {
         let mut chat = app.chat().await;
-        chat.send(json!({"type": "hello", "customer": {"external_id": "shop-42", "name": "Kim"}}))
+        let customer =
+            json!({"external_id": "shop-42", "name": "Kim", "signature": signature("shop-42")});
+        chat.send(json!({"type": "hello", "customer": customer}))
             .await;
         let welcome = chat.recv_type("welcome").await;
         chat.ask("c1", q).await;
@@ -211,6 +223,50 @@ async fn returning_customers_share_one_timeline() {
         .iter()
         .filter(|e| e["event"] == "conversation_opened");
     assert_eq!(opened.count(), 2);
+}
+
+/// Naming someone else's `external_id` without the site's signature gets
+/// an anonymous record of one's own: the victim's record, name and email
+/// stay as they were and their timeline gains nothing.
+#[tokio::test]
+async fn an_unsigned_external_id_cannot_take_over_a_customer() {
+    let app = spawn_with(|c| c.identity_secret = Some(IDENTITY_SECRET.into())).await;
+    let mut victim = app.chat().await;
+    let customer = json!({"external_id": "shop-7", "name": "Kim", "email": "kim@example.com",
+                          "signature": signature("shop-7")});
+    victim
+        .send(json!({"type": "hello", "customer": customer}))
+        .await;
+    let victim_id = victim.recv_type("welcome").await["customer_id"].clone();
+    victim.ask("v1", "How much does shipping cost?").await;
+
+    for forged in [
+        json!({"external_id": "shop-7", "name": "Mallory", "email": "m@evil.example"}),
+        json!({"external_id": "shop-7", "name": "Mallory", "signature": signature("shop-8")}),
+        json!({"external_id": "shop-7", "name": "Mallory", "signature": "00ff"}),
+    ] {
+        let mut attacker = app.chat().await;
+        attacker
+            .send(json!({"type": "hello", "customer": forged}))
+            .await;
+        let welcome = attacker.recv_type("welcome").await;
+        assert_ne!(welcome["customer_id"], victim_id, "{forged}");
+        attacker.ask("a1", "Where is my order?").await;
+    }
+    let (_, timeline) = app
+        .get(
+            &format!("/v1/customers/{}/timeline", victim_id.as_str().unwrap()),
+            OPERATOR,
+        )
+        .await;
+    assert_eq!(timeline["customer"]["name"], "Kim");
+    assert_eq!(timeline["customer"]["email"], "kim@example.com");
+    let opened = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "conversation_opened");
+    assert_eq!(opened.count(), 1);
 }
 
 #[tokio::test]

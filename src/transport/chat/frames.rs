@@ -6,7 +6,7 @@ use crate::auth;
 use crate::crm::{CustomerProfile, EventKind, Sender};
 use crate::error::ApiError;
 use crate::input::{self, ClientId, Email, MessageText, Rating};
-use crate::protocol::{ClientFrame, ServerFrame};
+use crate::protocol::{ClientFrame, HelloCustomer, ServerFrame};
 use crate::transport::socket::{About, Flow, Line};
 use crate::turn::{CustomerMessage, Turn, TurnError};
 
@@ -61,14 +61,15 @@ impl ChatSession {
         line: &mut Line,
         resume_token: Option<String>,
         last_seq: Option<u64>,
-        profile: CustomerProfile,
+        customer: HelloCustomer,
     ) -> Flow {
-        let checked = [&profile.external_id, &profile.name, &profile.email]
+        let checked = [&customer.external_id, &customer.name, &customer.email]
             .into_iter()
             .try_for_each(input::profile_field);
         if let Err(e) = checked {
             return line.reject(e, About::default());
         }
+        let profile = self.profile(customer);
         let store = &self.state.store;
         let resumed = match resume_token {
             Some(token) if token.len() <= 128 => {
@@ -125,6 +126,31 @@ impl ChatSession {
         match self.state.handoff.standing(&conversation).await {
             Some(standing) => line.send_json(render::standing(&standing).to_json()),
             None => Flow::Continue,
+        }
+    }
+
+    /// The customer record `hello` asks for: linked to the host site's
+    /// customer only if the site signed their `external_id`; otherwise
+    /// anonymous, so nobody can reach someone else's record by naming
+    /// their id.
+    fn profile(&self, customer: HelloCustomer) -> CustomerProfile {
+        let secret = self.state.config.identity_secret.as_deref();
+        let external_id = match (&customer.external_id, &customer.signature, secret) {
+            (Some(id), Some(signature), Some(secret))
+                if auth::identity_verified(secret, id, signature) =>
+            {
+                Some(id.clone())
+            }
+            (Some(_), _, _) => {
+                tracing::info!(reason = "unverified_identity", "customer joins anonymously");
+                None
+            }
+            (None, _, _) => None,
+        };
+        CustomerProfile {
+            external_id,
+            name: customer.name,
+            email: customer.email,
         }
     }
 
