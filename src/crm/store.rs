@@ -51,7 +51,6 @@ impl Coded for StoreError {
 /// committer thread.
 #[derive(Clone)]
 pub struct Store {
-    pub(super) db: sled::Db,
     pub(super) commit: GroupCommit,
     pub(super) trees: Arc<Trees>,
 }
@@ -103,9 +102,8 @@ impl Store {
             faq: tree("faq")?,
             meta: tree("meta")?,
         };
-        let commit = GroupCommit::start(db.clone()).map_err(|e| StoreError::Task(e.to_string()))?;
+        let commit = GroupCommit::start(db, &path).map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(Self {
-            db,
             commit,
             trees: Arc::new(trees),
         })
@@ -128,10 +126,10 @@ impl Store {
         Ok(self.commit.durable().await?)
     }
 
-    /// Flush synchronously; used at shutdown.
+    /// Make every write made so far durable on this thread; for blocking
+    /// callers and shutdown.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        Ok(self.commit.flush()?)
     }
 
     /// The tree that holds FAQ entries, the source of truth of the index.

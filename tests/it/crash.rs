@@ -1,7 +1,9 @@
 //! The real binary, killed with SIGKILL while clients send: every message
 //! that was acknowledged must be in the timeline after a restart.
 //!
-//! `FRONTDESK_CRASH_CYCLES` sets the number of cycles (default 20).
+//! `FRONTDESK_CRASH_CYCLES` sets the number of cycles (default 20). The
+//! same cycles, with the file system's unsynced writes dropped after each
+//! kill, make the power-cut test in durability.rs.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -176,14 +178,25 @@ async fn replay_matches(addr: &str, resume: &str, stored: &[Value]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_sigkill() {
-    let cycles: usize = std::env::var("FRONTDESK_CRASH_CYCLES")
+    let dir = tempfile::tempdir().unwrap();
+    kill_and_restart(dir.path(), cycles(20), || {}).await;
+}
+
+/// `FRONTDESK_CRASH_CYCLES`, or `default`.
+pub fn cycles(default: usize) -> usize {
+    std::env::var("FRONTDESK_CRASH_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let dir = tempfile::tempdir().unwrap();
+        .unwrap_or(default)
+}
+
+/// Run the server on `dir` for `cycles` cycles, each killed with SIGKILL
+/// mid-traffic and followed by `after_kill`, and check after every restart
+/// that every acknowledged message is stored.
+pub async fn kill_and_restart(dir: &std::path::Path, cycles: usize, mut after_kill: impl FnMut()) {
     let mut acked = Acked::new();
     for cycle in 0..cycles {
-        let mut server = start(dir.path());
+        let mut server = start(dir);
         verify(&server.addr, &acked).await;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let clients: Vec<_> = (0..CLIENTS)
@@ -200,6 +213,7 @@ async fn acknowledged_messages_survive_sigkill() {
         }
         server.child.kill().expect("SIGKILL");
         server.child.wait().expect("reaped");
+        after_kill();
         // Acks already on the wire when the process died still count.
         for c in clients {
             let _ = c.await;
@@ -212,7 +226,7 @@ async fn acknowledged_messages_survive_sigkill() {
             "cycle {cycle}: clients stalled"
         );
     }
-    let server = start(dir.path());
+    let server = start(dir);
     verify(&server.addr, &acked).await;
     let mut child = server.child;
     child.kill().ok();
