@@ -3,7 +3,10 @@
 //! Each newtype can only hold what its check allows, so code past the
 //! sockets and the REST handlers never checks a length or trims a string
 //! again. A failed check is an [`InputError`] whose text says what is
-//! allowed.
+//! allowed. Text loses its control characters (NUL and the like, but not
+//! line breaks and tabs) and its bidirectional embedding, override and
+//! isolate characters, which could make a console show text other than
+//! what was sent; ordinary right-to-left text is kept as it is.
 
 use crate::error::{Coded, ErrorCode};
 
@@ -32,6 +35,22 @@ pub(crate) enum InputError {
     Score,
 }
 
+/// Whether `c` is stripped from text: a control character other than a
+/// line break or tab, or a bidirectional embedding, override or isolate.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `raw` without the characters [`unsafe_char`] names, trimmed.
+pub(crate) fn clean(raw: &str) -> String {
+    raw.chars()
+        .filter(|&c| !unsafe_char(c))
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
 impl Coded for InputError {
     fn code(&self) -> ErrorCode {
         match self {
@@ -49,7 +68,9 @@ pub(crate) struct ClientId(String);
 impl ClientId {
     pub(crate) fn parse(raw: String) -> Result<Self, InputError> {
         let n = raw.chars().count();
-        if (1..=MAX_CLIENT_ID).contains(&n) && !raw.chars().any(char::is_control) {
+        if (1..=MAX_CLIENT_ID).contains(&n)
+            && !raw.chars().any(|c| c.is_control() || unsafe_char(c))
+        {
             Ok(Self(raw))
         } else {
             Err(InputError::ClientId)
@@ -79,7 +100,7 @@ pub(crate) struct MessageText(String);
 
 impl MessageText {
     pub(crate) fn parse(raw: &str, max_chars: usize) -> Result<Self, InputError> {
-        let text = raw.trim();
+        let text = clean(raw);
         if text.is_empty() {
             return Err(InputError::EmptyMessage);
         }
@@ -89,7 +110,7 @@ impl MessageText {
                 max: max_chars,
             });
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(text))
     }
 
     pub(crate) fn as_str(&self) -> &str {
@@ -109,6 +130,9 @@ pub(crate) struct Email(String);
 impl Email {
     pub(crate) fn parse(raw: &str) -> Result<Self, InputError> {
         let email = raw.trim();
+        if email.chars().any(unsafe_char) {
+            return Err(InputError::Email);
+        }
         let plausible = email.chars().count() <= MAX_PROFILE_FIELD
             && email
                 .split_once('@')
@@ -150,7 +174,7 @@ pub(crate) struct Note(String);
 impl Note {
     /// `what` names the kind of text in errors ("notes", "resolutions").
     pub(crate) fn parse(raw: &str, what: &'static str) -> Result<Self, InputError> {
-        let text = raw.trim();
+        let text = clean(raw);
         if text.is_empty() {
             return Err(InputError::Empty(what));
         }
@@ -160,7 +184,7 @@ impl Note {
                 max: MAX_NOTE,
             });
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(text))
     }
 
     /// An optional note: blank is none.
@@ -177,7 +201,7 @@ impl Note {
 }
 
 fn optional_text(raw: Option<String>, what: &'static str) -> Result<Option<String>, InputError> {
-    let text = raw.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+    let text = raw.map(|c| clean(&c)).filter(|c| !c.is_empty());
     if text.as_ref().is_some_and(|c| c.chars().count() > MAX_NOTE) {
         return Err(InputError::TooLong {
             what,
@@ -187,12 +211,16 @@ fn optional_text(raw: Option<String>, what: &'static str) -> Result<Option<Strin
     Ok(text)
 }
 
-/// A customer profile field from `hello`: at most 254 characters.
-pub(crate) fn profile_field(raw: &Option<String>) -> Result<(), InputError> {
-    match raw {
-        Some(f) if f.chars().count() > MAX_PROFILE_FIELD => Err(InputError::ProfileField),
-        _ => Ok(()),
+/// A customer profile field from `hello`: cleaned, at most 254
+/// characters; blank is none.
+pub(crate) fn profile_field(raw: Option<String>) -> Result<Option<String>, InputError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    if raw.chars().count() > MAX_PROFILE_FIELD {
+        return Err(InputError::ProfileField);
     }
+    Ok(Some(clean(&raw)).filter(|f| !f.is_empty()))
 }
 
 #[cfg(test)]
@@ -227,6 +255,40 @@ mod tests {
         for bad in ["ada", "@example.org", "ada@example", "a da@example.org"] {
             assert_eq!(Email::parse(bad), Err(InputError::Email), "{bad}");
         }
+    }
+
+    #[test]
+    fn control_and_bidi_override_characters_are_stripped_but_rtl_text_is_kept() {
+        let spoof = "refund\u{202E}gnp.exe\u{0000} ok\u{2066}x\u{2069}";
+        assert_eq!(
+            MessageText::parse(spoof, 100).unwrap().as_str(),
+            "refundgnp.exe okx"
+        );
+        let hebrew = "שלום, איפה ההזמנה שלי?";
+        assert_eq!(MessageText::parse(hebrew, 100).unwrap().as_str(), hebrew);
+        let arabic = "مرحبا\nأين طلبي؟";
+        assert_eq!(MessageText::parse(arabic, 100).unwrap().as_str(), arabic);
+        assert_eq!(
+            MessageText::parse("\u{202E}\u{0000}", 100),
+            Err(InputError::EmptyMessage)
+        );
+        assert_eq!(
+            ClientId::parse("m\u{202E}1".into()),
+            Err(InputError::ClientId)
+        );
+        assert_eq!(
+            Email::parse("kim\u{202E}@example.org"),
+            Err(InputError::Email)
+        );
+        assert_eq!(
+            profile_field(Some("Kim\u{202E} \u{0000}".into())),
+            Ok(Some("Kim".into()))
+        );
+        assert_eq!(profile_field(Some("\u{0007}".into())), Ok(None));
+        assert_eq!(
+            Note::parse("a\u{2067}b", "notes").unwrap().into_string(),
+            "ab"
+        );
     }
 
     #[test]

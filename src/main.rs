@@ -121,14 +121,29 @@ enum FaqCommand {
     Reindex,
 }
 
-fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,ort=warn")),
+/// Logging as `RUST_LOG` asks (default `info`), except that other
+/// crates never log at `trace`: their traces hold websocket frames and
+/// HTTP headers, so message text, emails and tokens. Ours hold none.
+fn init_logging() {
+    use tracing_subscriber::filter::{filter_fn, EnvFilter};
+    use tracing_subscriber::prelude::*;
+    let wanted =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,ort=warn"));
+    let ours_or_not_trace = filter_fn(|meta| {
+        *meta.level() != tracing::Level::TRACE || meta.target().starts_with("frontdesk")
+    });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(wanted)
+                .with_filter(ours_or_not_trace),
         )
-        .with_writer(std::io::stderr)
         .init();
+}
+
+fn main() -> ExitCode {
+    init_logging();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,

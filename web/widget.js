@@ -1,7 +1,8 @@
 /* frontdesk chat widget: one <script src=".../widget.js"> tag, protocol v1
  * (docs/protocol.md). Vanilla JS in a Shadow DOM; no dependencies.
  * Attributes: data-title, data-color, data-greeting, data-customer-name,
- * data-customer-email, data-external-id. */
+ * data-customer-email, data-external-id with data-signature (the site
+ * backend's HMAC of the id; docs/protocol.md). */
 (function () {
   'use strict';
   var script = document.currentScript;
@@ -18,6 +19,7 @@
   if (ds.customerName) customer.name = ds.customerName;
   if (ds.customerEmail) customer.email = ds.customerEmail;
   if (ds.externalId) customer.external_id = ds.externalId;
+  if (ds.signature) customer.signature = ds.signature;
 
   // ---- state, persisted per server origin --------------------------------
   var st = load();

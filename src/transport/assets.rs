@@ -121,6 +121,8 @@ fn serve(index: usize, request: &HeaderMap) -> Response {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         );
+        // `frame-ancestors 'none'` above; this for browsers older than it.
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     response
 }
@@ -186,6 +188,23 @@ mod tests {
             .headers()
             .get(header::CONTENT_SECURITY_POLICY)
             .is_none());
+    }
+
+    #[test]
+    fn no_page_may_be_framed() {
+        for (i, asset) in ASSETS.iter().enumerate() {
+            if asset.content_type != HTML {
+                continue;
+            }
+            for host in ["chat.example", "a b", ""] {
+                let page = serve(i, &request(host));
+                let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+                    .to_str()
+                    .unwrap();
+                assert!(csp.contains("frame-ancestors 'none'"), "{}", asset.path);
+                assert_eq!(page.headers()[header::X_FRAME_OPTIONS], "DENY");
+            }
+        }
     }
 
     #[test]

@@ -126,7 +126,7 @@ async fn issue(
     role: Role,
     name: String,
 ) -> Result<(StatusCode, Json<Issued>), ApiError> {
-    let name = name.trim().to_owned();
+    let name = crate::input::clean(&name);
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::bad_request("name must be 1-100 characters"));
     }

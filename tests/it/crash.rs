@@ -254,3 +254,53 @@ fn a_broken_config_file_exits_with_a_clear_message() {
         "{stderr}"
     );
 }
+
+/// At `RUST_LOG=trace` the log holds no message text, email or token:
+/// other crates' traces (websocket frames, HTTP headers) are cut off.
+#[tokio::test]
+async fn trace_logs_hold_no_message_text_or_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("server.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("FRONTDESK_OPERATOR_TOKEN", OPERATOR)
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines.next().expect("an address").expect("stdout reads");
+        if let Some(url) = line.strip_prefix("frontdesk listening on http://") {
+            break url.to_owned();
+        }
+    };
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/chat"))
+        .await
+        .expect("chat connects");
+    let mut chat = Chat { ws };
+    chat.send(json!({"type": "hello", "customer": {"email": "zebra-7731@example.org"}}))
+        .await;
+    let welcome = chat.recv_type("welcome").await;
+    let resume = welcome["resume_token"].as_str().unwrap().to_owned();
+    chat.ask("c1", "my parcel quokka-5529 never arrived").await;
+    let status = reqwest::Client::new()
+        .get(format!("http://{addr}/v1/conversations"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .expect("request")
+        .status();
+    assert_eq!(status, 200);
+    child.kill().ok();
+    child.wait().ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("DEBUG"), "RUST_LOG=trace was not in effect");
+    for secret in ["quokka-5529", "zebra-7731", resume.as_str(), OPERATOR] {
+        assert!(!text.contains(secret), "the log holds {secret:?}");
+    }
+}

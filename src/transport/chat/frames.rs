@@ -5,7 +5,7 @@ use super::{render, ChatSession, Joined};
 use crate::auth;
 use crate::crm::{CustomerProfile, EventKind, Sender};
 use crate::error::ApiError;
-use crate::input::{self, ClientId, Email, MessageText, Rating};
+use crate::input::{self, ClientId, Email, InputError, MessageText, Rating};
 use crate::protocol::{ClientFrame, HelloCustomer, ServerFrame};
 use crate::transport::socket::{About, Flow, Line};
 use crate::turn::{CustomerMessage, Turn, TurnError};
@@ -63,12 +63,10 @@ impl ChatSession {
         last_seq: Option<u64>,
         customer: HelloCustomer,
     ) -> Flow {
-        let checked = [&customer.external_id, &customer.name, &customer.email]
-            .into_iter()
-            .try_for_each(input::profile_field);
-        if let Err(e) = checked {
-            return line.reject(e, About::default());
-        }
+        let customer = match clean_customer(customer) {
+            Ok(c) => c,
+            Err(e) => return line.reject(e, About::default()),
+        };
         let profile = self.profile(customer);
         let store = &self.state.store;
         let resumed = match resume_token {
@@ -267,4 +265,14 @@ impl ChatSession {
             Err(e) => line.error(e, About::default()),
         }
     }
+}
+
+/// The customer's profile fields, checked and cleaned.
+fn clean_customer(c: HelloCustomer) -> Result<HelloCustomer, InputError> {
+    Ok(HelloCustomer {
+        external_id: input::profile_field(c.external_id)?,
+        name: input::profile_field(c.name)?,
+        email: input::profile_field(c.email)?,
+        signature: c.signature,
+    })
 }
