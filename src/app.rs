@@ -20,7 +20,8 @@ use crate::faq::Faq;
 use crate::handoff::Handoff;
 use crate::nlu::Understanding;
 use crate::room::Hub;
-use crate::transport::{self, guard::ConnectionCounter};
+use crate::transport;
+use crate::transport::guard::{self, ConnectionCounter};
 
 /// Shared state of the server: a few cheap-to-clone handles.
 #[derive(Clone)]
@@ -32,6 +33,8 @@ pub(crate) struct AppState {
     pub hub: Arc<Hub>,
     pub handoff: Arc<Handoff>,
     pub connections: Arc<ConnectionCounter>,
+    /// The origins this server is reached at (see `guard::own_origins`).
+    pub own_origins: Arc<[String]>,
     /// Cancelled when the server shuts down; sockets close on it.
     pub shutdown: CancellationToken,
 }
@@ -95,6 +98,11 @@ impl Application {
         let generated_operator_token =
             auth::bootstrap_operator(&store, config.operator_token.as_deref()).await?;
         tracing::info!(config = ?config.redacted(), "configuration");
+        let own_origins = guard::own_origins(
+            config.public_url.as_deref(),
+            listener.local_addr().unwrap_or(config.addr),
+        )
+        .into();
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -103,6 +111,7 @@ impl Application {
             hub,
             handoff,
             connections: Arc::new(ConnectionCounter::default()),
+            own_origins,
             shutdown,
         };
         Ok(Self {

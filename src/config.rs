@@ -29,6 +29,10 @@ pub struct Config {
     pub identity_secret: Option<String>,
     /// Load the demo FAQ into an empty store on first start.
     pub demo_faq: bool,
+    /// The URL browsers reach this server at, e.g.
+    /// `https://chat.example.com`; its origin may open sockets. Unset, the
+    /// listening address is used (and `localhost` for a loopback one).
+    pub public_url: Option<String>,
     pub limits: Limits,
     pub origins: Origins,
     pub bot: BotPolicy,
@@ -181,7 +185,7 @@ pub struct Limits {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Origins {
-    /// Extra origins allowed besides the server's own and localhost, e.g.
+    /// Origins allowed besides the server's own, e.g.
     /// `https://shop.example.com`. `*` allows every origin.
     pub allow: Vec<String>,
 }
@@ -204,6 +208,7 @@ impl Default for Config {
             operator_token: None,
             identity_secret: None,
             demo_faq: true,
+            public_url: None,
             limits: Limits::default(),
             origins: Origins::default(),
             bot: BotPolicy::default(),

@@ -2,7 +2,7 @@
 //! per IP and the per-connection message rate.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -12,36 +12,51 @@ use crate::config::Origins;
 
 /// Whether a browser on `origin` may open a socket to this server. No
 /// `Origin` header means a non-browser client, which origin checks do not
-/// concern. Allowed: the server's own origin, localhost, and the
-/// configured list (`*` for any).
-pub(super) fn origin_allowed(headers: &HeaderMap, origins: &Origins) -> bool {
+/// concern. Allowed: exactly the server's own origins (`own`) and the
+/// configured list (`*` for any). Nothing is inferred from the request's
+/// `Host` header, which a DNS-rebinding page controls.
+pub(super) fn origin_allowed(headers: &HeaderMap, origins: &Origins, own: &[String]) -> bool {
     let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
         return true;
     };
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    if origins
+    let origin = origin.trim_end_matches('/');
+    origins
         .allow
         .iter()
         .any(|a| a == "*" || a.trim_end_matches('/') == origin)
-    {
-        return true;
+        || own.iter().any(|o| o.eq_ignore_ascii_case(origin))
+}
+
+/// The server's own origins: its public URL's, or, without one, those a
+/// browser uses to reach its listening address on this machine.
+pub(crate) fn own_origins(public_url: Option<&str>, listening: SocketAddr) -> Vec<String> {
+    if let Some(url) = public_url {
+        return vec![origin_of(url)];
     }
-    let Some((_, authority)) = origin.split_once("://") else {
-        return false;
-    };
-    let host = authority
-        .rsplit_once(':')
-        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
-        .map_or(authority, |(host, _)| host);
-    if matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
-        return true;
+    let port = listening.port();
+    let mut own = vec![format!("http://{listening}")];
+    if listening.ip().is_loopback() {
+        own.extend(
+            ["127.0.0.1", "localhost", "[::1]"]
+                .iter()
+                .map(|host| format!("http://{host}:{port}")),
+        );
     }
-    headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .is_some_and(|h| h.eq_ignore_ascii_case(authority))
+    own.dedup();
+    own
+}
+
+/// `scheme://host[:port]` of a URL: everything before the path.
+fn origin_of(url: &str) -> String {
+    let url = url.trim();
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find('/')
+        .map_or(url.len(), |i| after_scheme + i);
+    url[..end].to_owned()
 }
 
 /// Counts open sockets per client IP.
@@ -136,30 +151,39 @@ mod tests {
     #[test]
     fn origins() {
         let none = Origins::default();
-        assert!(origin_allowed(&HeaderMap::new(), &none));
-        assert!(origin_allowed(
-            &headers("http://localhost:3000", "chat.example:443"),
-            &none
-        ));
-        assert!(origin_allowed(
-            &headers("https://chat.example", "chat.example"),
-            &none
-        ));
-        assert!(!origin_allowed(
-            &headers("https://evil.example", "chat.example"),
-            &none
-        ));
-        assert!(!origin_allowed(
-            &headers("https://localhost.evil.example", "chat.example"),
+        let own = own_origins(
+            Some("https://chat.example/widget"),
+            "0.0.0.0:8080".parse().unwrap(),
+        );
+        assert_eq!(own, vec!["https://chat.example"]);
+        let allowed = |origin: &str, host: &str, origins: &Origins| {
+            origin_allowed(&headers(origin, host), origins, &own)
+        };
+        assert!(origin_allowed(&HeaderMap::new(), &none, &own));
+        assert!(allowed("https://chat.example", "chat.example", &none));
+        assert!(allowed("https://chat.example/", "chat.example", &none));
+        assert!(!allowed("http://localhost:3000", "chat.example:443", &none));
+        assert!(!allowed("https://evil.example", "chat.example", &none));
+        // A rebinding page's Origin matches the Host it sends: not enough.
+        assert!(!allowed(
+            "http://evil.example:8080",
+            "evil.example:8080",
             &none
         ));
         let shop = Origins {
             allow: vec!["https://shop.example".into()],
         };
-        assert!(origin_allowed(
-            &headers("https://shop.example", "chat.example"),
-            &shop
-        ));
+        assert!(allowed("https://shop.example", "chat.example", &shop));
+    }
+
+    #[test]
+    fn own_origins_without_a_public_url_are_the_listening_address() {
+        let own = own_origins(None, "127.0.0.1:8080".parse().unwrap());
+        assert!(own.contains(&"http://127.0.0.1:8080".to_owned()));
+        assert!(own.contains(&"http://localhost:8080".to_owned()));
+        assert!(!own.iter().any(|o| o.ends_with(":3000")));
+        let own = own_origins(None, "10.0.0.5:80".parse().unwrap());
+        assert_eq!(own, vec!["http://10.0.0.5:80"]);
     }
 
     #[test]

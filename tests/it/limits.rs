@@ -147,13 +147,33 @@ async fn foreign_origins_are_refused_and_allowed_ones_admitted() {
         tokio_tungstenite::tungstenite::Error::Http(response) => assert_eq!(response.status(), 403),
         other => panic!("expected an HTTP 403, got {other:?}"),
     }
-    for origin in ["https://shop.example", "http://localhost:5173"] {
+    let own = format!("http://{}", app.addr);
+    let own_by_name = format!("http://localhost:{}", app.addr.port());
+    for origin in ["https://shop.example", own.as_str(), own_by_name.as_str()] {
         let mut request = app.ws_url().into_client_request().unwrap();
         request
             .headers_mut()
             .insert("origin", origin.parse().unwrap());
         assert!(
             tokio_tungstenite::connect_async(request).await.is_ok(),
+            "{origin}"
+        );
+    }
+    // Another local port is another site; an Origin matching a forged Host
+    // (DNS rebinding) proves nothing.
+    for (origin, host) in [
+        ("http://localhost:5173", None),
+        ("http://rebind.example:8080", Some("rebind.example:8080")),
+    ] {
+        let mut request = app.ws_url().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+        if let Some(host) = host {
+            request.headers_mut().insert("host", host.parse().unwrap());
+        }
+        assert!(
+            tokio_tungstenite::connect_async(request).await.is_err(),
             "{origin}"
         );
     }

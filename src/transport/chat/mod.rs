@@ -41,7 +41,7 @@ pub(super) async fn upgrade(
     headers: HeaderMap,
     State(state): State<AppState>,
 ) -> Response {
-    if !origin_allowed(&headers, &state.config.origins) {
+    if !origin_allowed(&headers, &state.config.origins, &state.own_origins) {
         tracing::info!(reason = "origin", "chat connection rejected");
         return ApiError::new(
             ErrorCode::Forbidden,
