@@ -21,7 +21,7 @@ use crate::handoff::Handoff;
 use crate::nlu::Understanding;
 use crate::room::Hub;
 use crate::transport;
-use crate::transport::guard::{self, ConnectionCounter};
+use crate::transport::guard::{self, ConnectionCounter, PerIpLimiter};
 
 /// Shared state of the server: a few cheap-to-clone handles.
 #[derive(Clone)]
@@ -35,6 +35,8 @@ pub(crate) struct AppState {
     pub connections: Arc<ConnectionCounter>,
     /// The origins this server is reached at (see `guard::own_origins`).
     pub own_origins: Arc<[String]>,
+    /// Health checks per client IP.
+    pub health_checks: Arc<PerIpLimiter>,
     /// Cancelled when the server shuts down; sockets close on it.
     pub shutdown: CancellationToken,
 }
@@ -112,6 +114,7 @@ impl Application {
             handoff,
             connections: Arc::new(ConnectionCounter::default()),
             own_origins,
+            health_checks: Arc::default(),
             shutdown,
         };
         Ok(Self {

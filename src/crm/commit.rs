@@ -19,6 +19,7 @@ use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
@@ -75,6 +76,7 @@ impl GroupCommit {
                 files: StoreFiles::open(path)?,
                 failed: None,
             }),
+            healthy: AtomicBool::new(true),
         });
         let (requests, mut rx) = mpsc::channel::<Reply>(4096);
         let committer = disk.clone();
@@ -109,6 +111,13 @@ impl GroupCommit {
         rx.await.map_err(|_| CommitError::Closed)?
     }
 
+    /// Whether writes can still be made durable: the committer runs and no
+    /// sync has failed. Cheap; for readiness checks.
+    pub(crate) fn healthy(&self) -> bool {
+        self.inner.disk.healthy.load(Ordering::Relaxed)
+            && self.inner.requests.as_ref().is_some_and(|r| !r.is_closed())
+    }
+
     /// Make everything written so far durable on this thread, without
     /// waiting for a batch; for blocking callers.
     pub fn flush(&self) -> Result<(), CommitError> {
@@ -120,6 +129,8 @@ impl GroupCommit {
 struct Disk {
     db: sled::Db,
     state: Mutex<SyncState>,
+    /// False once a sync failed; read without the lock by readiness checks.
+    healthy: AtomicBool,
 }
 
 struct SyncState {
@@ -145,6 +156,7 @@ impl Disk {
             let e = CommitError::Sync(Arc::new(e));
             tracing::error!(error = %e, "store sync failed");
             state.failed = Some(e.clone());
+            self.healthy.store(false, Ordering::Relaxed);
             return Err(e);
         }
         Ok(())

@@ -121,6 +121,11 @@ impl Store {
             .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
+    /// Whether writes can still be made durable (cheap; for readiness).
+    pub(crate) fn healthy(&self) -> bool {
+        self.commit.healthy()
+    }
+
     /// Wait until every write made so far is on disk.
     pub(crate) async fn durable(&self) -> Result<(), StoreError> {
         Ok(self.commit.durable().await?)

@@ -100,6 +100,33 @@ impl Drop for ConnectionSlot {
     }
 }
 
+/// A token bucket per client IP, for cheap endpoints that must not be
+/// flooded (health checks). The map is bounded: past `MAX_TRACKED`
+/// addresses it starts afresh.
+#[derive(Debug, Default)]
+pub(crate) struct PerIpLimiter {
+    /// Buckets by IP; held only to take a token.
+    buckets: Mutex<HashMap<IpAddr, RateLimiter>>,
+}
+
+impl PerIpLimiter {
+    const MAX_TRACKED: usize = 4096;
+    const RATE: f64 = 20.0;
+    const BURST: u32 = 40;
+
+    /// Take a token for `ip`; false if its bucket is empty.
+    pub(crate) fn allow(&self, ip: IpAddr) -> bool {
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        if buckets.len() >= Self::MAX_TRACKED && !buckets.contains_key(&ip) {
+            buckets.clear();
+        }
+        buckets
+            .entry(ip)
+            .or_insert_with(|| RateLimiter::new(Self::RATE, Self::BURST))
+            .allow(Instant::now())
+    }
+}
+
 /// A token bucket: `rate` frames per second sustained, `burst` at once.
 #[derive(Debug)]
 pub(super) struct RateLimiter {

@@ -18,7 +18,9 @@ mod handoff_api;
 mod json;
 mod socket;
 
-use axum::extract::{DefaultBodyLimit, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -50,7 +52,7 @@ pub(crate) fn router(state: AppState) -> Router {
                 .delete(faq_api::delete),
         )
         .route("/v1/analyze", post(analyze_api::analyze))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthy))
         .merge(assets::routes())
         .route("/readyz", get(ready))
         .fallback(|| async { ApiError::not_found("no such endpoint; see docs/api.md") })
@@ -64,13 +66,35 @@ pub(crate) fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Ready while the server is not shutting down and the store answers.
-async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// Alive: the process answers.
+async fn healthy(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(state): State<AppState>,
+) -> (StatusCode, &'static str) {
+    if !state.health_checks.allow(peer.ip()) {
+        return (StatusCode::TOO_MANY_REQUESTS, "too many health checks");
+    }
+    (StatusCode::OK, "ok")
+}
+
+/// Ready while the server is not shutting down and the store can still
+/// make writes durable. Reads state only: a flood of checks costs the
+/// turns nothing.
+async fn ready(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(state): State<AppState>,
+) -> (StatusCode, &'static str) {
+    if !state.health_checks.allow(peer.ip()) {
+        return (StatusCode::TOO_MANY_REQUESTS, "too many health checks");
+    }
     if state.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down");
     }
-    match state.store.durable().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unavailable"),
+    match state.store.healthy() {
+        true => (StatusCode::OK, "ready"),
+        false => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the store cannot write; see the log",
+        ),
     }
 }

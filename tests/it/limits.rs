@@ -248,3 +248,25 @@ async fn agent_sockets_share_the_connection_limit() {
         other => panic!("expected an HTTP 429, got {other:?}"),
     }
 }
+
+/// Health checks are cheap and capped per address: a flood from one
+/// address gets 429s instead of slowing the server down.
+#[tokio::test]
+async fn a_flood_of_health_checks_is_rate_limited() {
+    let app = spawn_app().await;
+    let http = app.http();
+    let mut statuses = Vec::new();
+    for path in ["/readyz", "/healthz"].iter().cycle().take(300) {
+        statuses.push(
+            http.get(app.url(path))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "never limited");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 429));
+}
