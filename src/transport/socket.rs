@@ -224,6 +224,9 @@ pub(super) async fn serve<S: Session>(
         }
     };
     line.out.finish(&end);
+    if let Flow::Close(..) = end {
+        drain(&mut stream).await;
+    }
     session.on_end().await;
     wind_down(end, writer, limits.ping_interval).await;
     tracing::debug!("socket disconnected");
@@ -279,6 +282,24 @@ fn admit<S: Session>(
         ));
     }
     Ok(frame)
+}
+
+/// How long a closing socket keeps reading for the client's close frame.
+const CLOSE_DRAIN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Read and discard what the client still sends until its close frame
+/// (or [`CLOSE_DRAIN`]), while the writer sends our error and close
+/// frames. Closing with unread data would make the kernel reset the
+/// connection, and the client would lose the frames explaining why.
+async fn drain(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
+    let until_close = async {
+        while let Some(Ok(message)) = stream.next().await {
+            if let WsMessage::Close(_) = message {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_DRAIN, until_close).await;
 }
 
 pub(super) fn close(code: u16, reason: &'static str) -> WsMessage {
@@ -391,8 +412,8 @@ impl Outbox {
     }
 }
 
-/// A read error: frames over the hard limit close with 1009, anything else
-/// means the connection is gone.
+/// A read error: frames over the hard limit close with 1009, text that
+/// is not UTF-8 with 1007, anything else means the connection is gone.
 fn read_error(e: axum::Error) -> Flow {
     let text = e.to_string();
     if text.contains("Space limit exceeded")
@@ -400,6 +421,8 @@ fn read_error(e: axum::Error) -> Flow {
         || text.contains("Message too big")
     {
         Flow::Close(close_code::SIZE, "frame too large")
+    } else if text.contains("UTF-8") || text.contains("utf-8") {
+        Flow::Close(close_code::INVALID, "text frames must be UTF-8")
     } else {
         tracing::debug!(error = %text, "socket read failed");
         Flow::Drop

@@ -270,3 +270,39 @@ async fn a_flood_of_health_checks_is_rate_limited() {
     assert!(statuses.contains(&429), "never limited");
     assert!(statuses.iter().all(|s| *s == 200 || *s == 429));
 }
+
+/// A client that strikes out with frames still in flight, without
+/// reading, gets every error frame and the 1008 close frame, not a reset;
+/// a text frame that is not UTF-8 closes with 1007.
+#[tokio::test]
+async fn closing_sockets_send_their_errors_and_close_code() {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+
+    let app = spawn_with(|c| c.limits.max_strikes = 5).await;
+    let mut chat = app.chat().await;
+    for _ in 0..40 {
+        chat.send_raw(Message::Text("{not json".into())).await;
+    }
+    let mut errors = 0;
+    let close = loop {
+        match tokio::time::timeout(FRAME_WAIT, chat.ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                assert!(t.contains("bad_frame"), "{t}");
+                errors += 1;
+            }
+            Ok(Some(Ok(Message::Close(frame)))) => break frame,
+            Ok(Some(Ok(_))) => {}
+            other => panic!("the socket ended without a close frame: {other:?}"),
+        }
+    };
+    assert_eq!(errors, 5);
+    assert_eq!(u16::from(close.expect("a close frame").code), 1008);
+
+    let mut chat = app.chat().await;
+    let invalid = Frame::message(vec![b'{', 0xff, 0xfe, b'}'], OpCode::Data(Data::Text), true);
+    chat.send_raw(Message::Frame(invalid)).await;
+    let close = chat.closed().await.expect("a close frame");
+    assert_eq!(u16::from(close.code), 1007);
+}
