@@ -229,4 +229,83 @@ mod tests {
             Err(Refusal::Closed)
         ));
     }
+
+    /// One change of hands, by one of two agents or the customer.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Escalate,
+        Claim(usize),
+        Release(usize),
+        Transfer(usize, usize),
+        HandBack(usize),
+        CloseByCustomer,
+        CloseByAgent(usize),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just(Op::Escalate),
+            (0usize..2).prop_map(Op::Claim),
+            (0usize..2).prop_map(Op::Release),
+            (0usize..2, 0usize..2).prop_map(|(a, b)| Op::Transfer(a, b)),
+            (0usize..2).prop_map(Op::HandBack),
+            Just(Op::CloseByCustomer),
+            (0usize..2).prop_map(Op::CloseByAgent),
+        ]
+    }
+
+    fn apply(c: &mut Conversation, op: &Op) -> Change {
+        let agents = [agent("a"), agent("b")];
+        match op {
+            Op::Escalate => escalate(c, &escalation(EscalationCode::Unresolved)),
+            Op::Claim(a) => claim(c, &agents[*a], &escalation(EscalationCode::AgentTakeover)),
+            Op::Release(a) => release(c, &agents[*a]),
+            Op::Transfer(a, b) => transfer(c, &agents[*a], &agents[*b]),
+            Op::HandBack(a) => hand_back(c, &agents[*a]),
+            Op::CloseByCustomer => close(c, Sender::Customer, None, None),
+            Op::CloseByAgent(a) => close(c, Sender::Agent, Some(&agents[*a]), Some("done")),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: std::env::var("FRONTDESK_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+            ..Default::default()
+        })]
+
+        /// Any sequence of changes keeps the header consistent: an owner
+        /// exactly while `agent` (a closed one keeps its last), refusals
+        /// change nothing, a repeat records nothing, closed is final.
+        #[test]
+        fn any_sequence_of_changes_keeps_the_state_machine_whole(ops in proptest::collection::vec(op(), 1..40)) {
+            let mut c = conversation();
+            for op in &ops {
+                let before = c.clone();
+                match apply(&mut c, op) {
+                    Err(_) => proptest::prop_assert_eq!(&c, &before, "{:?} refused but changed", op),
+                    Ok(events) => {
+                        if !events.is_empty() {
+                            let mut again = c.clone();
+                            let repeat = apply(&mut again, op);
+                            proptest::prop_assert!(
+                                matches!(&repeat, Ok(e) if e.is_empty()),
+                                "{:?} repeated recorded {:?}", op, repeat
+                            );
+                        } else {
+                            proptest::prop_assert_eq!(&c, &before);
+                        }
+                    }
+                }
+                match c.status {
+                    Status::Agent => proptest::prop_assert!(c.assigned.is_some()),
+                    Status::Bot | Status::Queued => proptest::prop_assert!(c.assigned.is_none()),
+                    Status::Closed => {}
+                }
+                if before.status == Status::Closed {
+                    proptest::prop_assert_eq!(c.status, Status::Closed);
+                }
+            }
+        }
+    }
 }

@@ -7,6 +7,8 @@
 //! See `docs/protocol.md` for the contract with examples.
 
 pub(crate) mod agent;
+#[cfg(test)]
+mod fuzz;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
