@@ -37,14 +37,21 @@ pub(crate) struct AppState {
     pub own_origins: Arc<[String]>,
     /// Health checks per client IP.
     pub health_checks: Arc<PerIpLimiter>,
+    /// New conversations per client IP.
+    pub conversation_starts: Arc<PerIpLimiter>,
     /// Cancelled when the server shuts down; sockets close on it.
     pub shutdown: CancellationToken,
+    /// Held by every clone of the state; when the last one is gone (the
+    /// router and every socket), the server has let go of the store.
+    pub _alive: tokio::sync::mpsc::Sender<()>,
 }
 
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Closes when every clone of `state` is dropped.
+    gone: tokio::sync::mpsc::Receiver<()>,
     /// A freshly generated operator token, to be shown once.
     pub generated_operator_token: Option<String>,
 }
@@ -105,6 +112,11 @@ impl Application {
             listener.local_addr().unwrap_or(config.addr),
         )
         .into();
+        let conversation_starts = Arc::new(PerIpLimiter::new(
+            config.limits.conversations_per_minute / 60.0,
+            config.limits.conversation_burst,
+        ));
+        let (alive, gone) = tokio::sync::mpsc::channel(1);
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -114,12 +126,15 @@ impl Application {
             handoff,
             connections: Arc::new(ConnectionCounter::default()),
             own_origins,
-            health_checks: Arc::default(),
+            health_checks: Arc::new(PerIpLimiter::new(20.0, 40)),
+            conversation_starts,
             shutdown,
+            _alive: alive,
         };
         Ok(Self {
             listener,
             state,
+            gone,
             generated_operator_token,
         })
     }
@@ -135,13 +150,19 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let state = self.state.clone();
+        let Self {
+            listener,
+            state,
+            mut gone,
+            ..
+        } = self;
+        let store = state.store.clone();
         let shutdown = state.shutdown.clone();
-        let router = transport::router(state.clone());
+        let router = transport::router(state);
         // Replies are small frames written right after reading one: without
         // TCP_NODELAY, Nagle's algorithm holds each back until the client's
         // delayed ACK (about 40 ms a turn; docs/benchmarks.md).
-        let listener = self.listener.tap_io(|tcp| {
+        let listener = listener.tap_io(|tcp| {
             if let Err(e) = tcp.set_nodelay(true) {
                 tracing::debug!(error = %e, "cannot set TCP_NODELAY");
             }
@@ -163,11 +184,17 @@ impl Application {
         });
         let server = tokio::spawn(async move { serve.await });
         shutdown.cancelled().await;
-        match tokio::time::timeout(DRAIN, server).await {
-            Ok(result) => result??,
+        // The server stops accepting; its sockets finish their close
+        // handshakes and let go of the state (and so of the store).
+        let closed = async {
+            server.await??;
+            while gone.recv().await.is_some() {}
+            anyhow::Ok(())
+        };
+        match tokio::time::timeout(DRAIN, closed).await {
+            Ok(result) => result?,
             Err(_) => tracing::warn!("connections did not close in time"),
         }
-        let store = state.store.clone();
         tokio::task::spawn_blocking(move || store.flush()).await??;
         tracing::info!("stopped");
         Ok(())

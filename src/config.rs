@@ -167,6 +167,10 @@ pub struct Limits {
     pub max_strikes: u32,
     /// Concurrent websocket connections per client IP.
     pub connections_per_ip: usize,
+    /// New conversations one client IP may open per minute, sustained.
+    pub conversations_per_minute: f64,
+    /// New conversations one client IP may open at once.
+    pub conversation_burst: u32,
     /// How often the server pings an idle socket.
     #[serde(with = "humantime_secs")]
     pub ping_interval: Duration,
@@ -229,6 +233,8 @@ impl Default for Limits {
             message_burst: 8,
             max_strikes: 10,
             connections_per_ip: 16,
+            conversations_per_minute: 30.0,
+            conversation_burst: 20,
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             socket_buffer_bytes: 4 * 1024,
@@ -317,6 +323,11 @@ impl Config {
             Some("limits.max_message_chars must be positive")
         } else if l.messages_per_second.is_nan() || l.messages_per_second <= 0.0 {
             Some("limits.messages_per_second must be positive")
+        } else if l.conversations_per_minute.is_nan()
+            || l.conversations_per_minute <= 0.0
+            || l.conversation_burst == 0
+        {
+            Some("limits.conversations_per_minute and limits.conversation_burst must be positive")
         } else if l.message_burst == 0 || l.connections_per_ip == 0 || l.outbound_queue == 0 {
             Some("limits.message_burst, connections_per_ip and outbound_queue must be positive")
         } else if l.ping_interval.is_zero() {

@@ -100,19 +100,28 @@ impl Drop for ConnectionSlot {
     }
 }
 
-/// A token bucket per client IP, for cheap endpoints that must not be
-/// flooded (health checks). The map is bounded: past `MAX_TRACKED`
-/// addresses it starts afresh.
-#[derive(Debug, Default)]
+/// A token bucket per client IP, for what one address must not flood
+/// (health checks, new conversations). The map is bounded: past
+/// `MAX_TRACKED` addresses it starts afresh.
+#[derive(Debug)]
 pub(crate) struct PerIpLimiter {
+    rate: f64,
+    burst: u32,
     /// Buckets by IP; held only to take a token.
     buckets: Mutex<HashMap<IpAddr, RateLimiter>>,
 }
 
 impl PerIpLimiter {
     const MAX_TRACKED: usize = 4096;
-    const RATE: f64 = 20.0;
-    const BURST: u32 = 40;
+
+    /// `rate` per second sustained, `burst` at once, per address.
+    pub(crate) fn new(rate: f64, burst: u32) -> Self {
+        Self {
+            rate,
+            burst,
+            buckets: Mutex::default(),
+        }
+    }
 
     /// Take a token for `ip`; false if its bucket is empty.
     pub(crate) fn allow(&self, ip: IpAddr) -> bool {
@@ -122,7 +131,7 @@ impl PerIpLimiter {
         }
         buckets
             .entry(ip)
-            .or_insert_with(|| RateLimiter::new(Self::RATE, Self::BURST))
+            .or_insert_with(|| RateLimiter::new(self.rate, self.burst))
             .allow(Instant::now())
     }
 }

@@ -306,3 +306,27 @@ async fn closing_sockets_send_their_errors_and_close_code() {
     let close = chat.closed().await.expect("a close frame");
     assert_eq!(u16::from(close.code), 1007);
 }
+
+/// One address may not open conversations without end: past the burst a
+/// new `hello` is `rate_limited`, while resuming one still works.
+#[tokio::test]
+async fn new_conversations_per_address_are_limited() {
+    let app = spawn_with(|c| {
+        c.limits.conversations_per_minute = 1.0;
+        c.limits.conversation_burst = 3;
+    })
+    .await;
+    let mut tokens = Vec::new();
+    for _ in 0..3 {
+        let (_, welcome) = app.conversation().await;
+        tokens.push(welcome["resume_token"].as_str().unwrap().to_owned());
+    }
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello"})).await;
+    let refused = chat.recv().await;
+    assert_eq!(refused["code"], "rate_limited", "{refused}");
+    chat.send(json!({"type": "hello", "resume_token": tokens[0]}))
+        .await;
+    let welcome = chat.recv_type("welcome").await;
+    assert_eq!(welcome["resumed"], true);
+}

@@ -4,7 +4,7 @@
 use super::{render, ChatSession, Joined};
 use crate::auth;
 use crate::crm::{CustomerProfile, EventKind, Sender};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::input::{self, ClientId, Email, InputError, MessageText, Rating};
 use crate::protocol::{ClientFrame, HelloCustomer, ServerFrame};
 use crate::transport::socket::{About, Flow, Line};
@@ -30,10 +30,7 @@ impl ChatSession {
         }
         match frame {
             ClientFrame::Hello { .. } => line.reject(
-                ApiError::new(
-                    crate::error::ErrorCode::Conflict,
-                    "hello was already received",
-                ),
+                ApiError::new(ErrorCode::Conflict, "hello was already received"),
                 About::default(),
             ),
             ClientFrame::Message { client_id, text } => {
@@ -82,6 +79,16 @@ impl ChatSession {
         let (conversation, token) = match resumed {
             Some(found) => found,
             None => {
+                if !self.state.conversation_starts.allow(self.peer) {
+                    tracing::info!(reason = "conversation_rate", "new conversation refused");
+                    return line.reject(
+                        ApiError::new(
+                            ErrorCode::RateLimited,
+                            "too many new conversations from this address; wait a minute and try again",
+                        ),
+                        About::default(),
+                    );
+                }
                 let token = format!("rt_{}", hex::encode(auth::random_bytes()));
                 let opened = async {
                     let customer = store.upsert_customer(profile).await?;

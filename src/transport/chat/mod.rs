@@ -65,6 +65,7 @@ pub(super) async fn upgrade(
             let shutdown = state.shutdown.clone();
             let session = ChatSession {
                 state,
+                peer: peer.ip(),
                 joined: None,
             };
             socket::serve(
@@ -106,6 +107,8 @@ struct Joined {
 
 struct ChatSession {
     state: AppState,
+    /// The client's address, for limits per address.
+    peer: std::net::IpAddr,
     /// `None` until `hello`.
     joined: Option<Joined>,
 }
