@@ -6,7 +6,6 @@
 //! kill, make the power-cut test in durability.rs.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::{json, Value};
@@ -34,17 +33,7 @@ fn start(data_dir: &std::path::Path) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .expect("stdout reads");
-        if let Some(url) = line.strip_prefix("frontdesk listening on http://") {
-            break url.to_owned();
-        }
-    };
+    let addr = listening_address(child.stdout.take().expect("stdout"));
     Server { child, addr }
 }
 
@@ -271,14 +260,7 @@ async fn trace_logs_hold_no_message_text_or_tokens() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("the binary starts");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let addr = loop {
-        let line = lines.next().expect("an address").expect("stdout reads");
-        if let Some(url) = line.strip_prefix("frontdesk listening on http://") {
-            break url.to_owned();
-        }
-    };
+    let addr = listening_address(child.stdout.take().expect("stdout"));
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/chat"))
         .await
         .expect("chat connects");

@@ -48,16 +48,7 @@ async fn an_ack_is_written_only_after_the_store_is_fsynced() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("strace starts");
-    let mut lines = BufReader::new(strace.stdout.take().expect("stdout")).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .expect("stdout reads");
-        if let Some(addr) = line.strip_prefix("frontdesk listening on http://") {
-            break addr.to_owned();
-        }
-    };
+    let addr = listening_address(strace.stdout.take().expect("stdout"));
 
     let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/chat"))
         .await

@@ -278,3 +278,19 @@ impl Chat {
         }
     }
 }
+
+/// The address a `frontdesk serve` child prints on its standard output
+/// once it listens.
+pub fn listening_address(stdout: std::process::ChildStdout) -> String {
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    loop {
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .expect("stdout reads");
+        if let Some(addr) = line.strip_prefix("frontdesk listening on http://") {
+            return addr.to_owned();
+        }
+    }
+}
