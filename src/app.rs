@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -19,8 +18,9 @@ use crate::crm::Store;
 use crate::faq::Faq;
 use crate::handoff::Handoff;
 use crate::nlu::Understanding;
+use crate::open_files;
 use crate::room::Hub;
-use crate::transport::{self, guard::ConnectionCounter};
+use crate::transport::{self, guard::ConnectionCounter, listener};
 
 /// Shared state of the server: a few cheap-to-clone handles.
 #[derive(Clone)]
@@ -40,6 +40,8 @@ pub(crate) struct AppState {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// The soft open-file limit in force, if known.
+    open_files: Option<u64>,
     /// A freshly generated operator token, to be shown once.
     pub generated_operator_token: Option<String>,
 }
@@ -58,6 +60,8 @@ impl Application {
     /// Like [`Application::build`], with models already loaded (they must
     /// be those `config.models` names).
     pub async fn build_with(config: Config, understanding: Understanding) -> anyhow::Result<Self> {
+        // First, so the store and the index open under the raised limit too.
+        let open_files = open_files::raise();
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create the data directory {}: {e}; choose another with --data-dir",
@@ -108,6 +112,7 @@ impl Application {
         Ok(Self {
             listener,
             state,
+            open_files,
             generated_operator_token,
         })
     }
@@ -125,34 +130,26 @@ impl Application {
     ) -> anyhow::Result<()> {
         let state = self.state.clone();
         let shutdown = state.shutdown.clone();
+        let limits = &state.config.limits;
+        let settings = listener::Settings {
+            header_read_timeout: limits.header_read_timeout,
+            max_connections: open_files::connection_cap(limits.max_connections, self.open_files),
+        };
         let router = transport::router(state.clone());
-        // Replies are small frames written right after reading one: without
-        // TCP_NODELAY, Nagle's algorithm holds each back until the client's
-        // delayed ACK (about 40 ms a turn; docs/benchmarks.md).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown({
-            let shutdown = shutdown.clone();
-            async move {
-                tokio::select! {
-                    _ = signal => {},
-                    _ = shutdown.cancelled() => {},
-                }
-                tracing::info!("shutting down");
-                shutdown.cancel();
-            }
-        });
-        let server = tokio::spawn(async move { serve.await });
-        shutdown.cancelled().await;
+        let server = tokio::spawn(listener::serve(
+            self.listener,
+            router,
+            settings,
+            shutdown.clone(),
+        ));
+        tokio::select! {
+            _ = signal => {},
+            _ = shutdown.cancelled() => {},
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
         match tokio::time::timeout(DRAIN, server).await {
-            Ok(result) => result??,
+            Ok(result) => result?,
             Err(_) => tracing::warn!("connections did not close in time"),
         }
         let store = state.store.clone();
