@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -19,9 +18,10 @@ use crate::crm::Store;
 use crate::faq::Faq;
 use crate::handoff::Handoff;
 use crate::nlu::Understanding;
+use crate::open_files;
 use crate::room::Hub;
-use crate::transport;
 use crate::transport::guard::{self, ConnectionCounter, PerIpLimiter};
+use crate::transport::{self, listener};
 
 /// Shared state of the server: a few cheap-to-clone handles.
 #[derive(Clone)]
@@ -52,6 +52,8 @@ pub struct Application {
     state: AppState,
     /// Closes when every clone of `state` is dropped.
     gone: tokio::sync::mpsc::Receiver<()>,
+    /// The soft open-file limit in force, if known.
+    open_files: Option<u64>,
     /// A freshly generated operator token, to be shown once.
     pub generated_operator_token: Option<String>,
 }
@@ -70,6 +72,8 @@ impl Application {
     /// Like [`Application::build`], with models already loaded (they must
     /// be those `config.models` names).
     pub async fn build_with(config: Config, understanding: Understanding) -> anyhow::Result<Self> {
+        // First, so the store and the index open under the raised limit too.
+        let open_files = open_files::raise();
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create the data directory {}: {e}; choose another with --data-dir",
@@ -135,6 +139,7 @@ impl Application {
             listener,
             state,
             gone,
+            open_files,
             generated_operator_token,
         })
     }
@@ -154,40 +159,33 @@ impl Application {
             listener,
             state,
             mut gone,
+            open_files,
             ..
         } = self;
         let store = state.store.clone();
         let shutdown = state.shutdown.clone();
+        let limits = &state.config.limits;
+        let settings = listener::Settings {
+            header_read_timeout: limits.header_read_timeout,
+            max_connections: open_files::connection_cap(limits.max_connections, open_files),
+        };
         let router = transport::router(state);
-        // Replies are small frames written right after reading one: without
-        // TCP_NODELAY, Nagle's algorithm holds each back until the client's
-        // delayed ACK (about 40 ms a turn; docs/benchmarks.md).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        let serve = axum::serve(
+        let server = tokio::spawn(listener::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown({
-            let shutdown = shutdown.clone();
-            async move {
-                tokio::select! {
-                    _ = signal => {},
-                    _ = shutdown.cancelled() => {},
-                }
-                tracing::info!("shutting down");
-                shutdown.cancel();
-            }
-        });
-        let server = tokio::spawn(async move { serve.await });
-        shutdown.cancelled().await;
-        // The server stops accepting; its sockets finish their close
+            router,
+            settings,
+            shutdown.clone(),
+        ));
+        tokio::select! {
+            _ = signal => {},
+            _ = shutdown.cancelled() => {},
+        }
+        tracing::info!("shutting down");
+        shutdown.cancel();
+        // The listener stops accepting; its sockets finish their close
         // handshakes and let go of the state (and so of the store).
         let closed = async {
-            server.await??;
+            server.await?;
             while gone.recv().await.is_some() {}
             anyhow::Ok(())
         };

@@ -165,12 +165,27 @@ pub struct Limits {
     pub message_burst: u32,
     /// Rejected frames in a row before the socket is closed with 1008.
     pub max_strikes: u32,
-    /// Concurrent websocket connections per client IP.
+    /// Concurrent websocket connections per client IP; the upgrade over it
+    /// is refused with HTTP 429.
     pub connections_per_ip: usize,
     /// New conversations one client IP may open per minute, sustained.
     pub conversations_per_minute: f64,
     /// New conversations one client IP may open at once.
     pub conversation_burst: u32,
+    /// Open TCP connections at once, HTTP and websockets together. One
+    /// over it gets a 503 and is closed, so a flood of connections meets a
+    /// clear refusal instead of running the process out of file
+    /// descriptors. Lowered at start if the open-file limit is lower.
+    pub max_connections: usize,
+    /// A connection must send a whole request head (a websocket handshake
+    /// is one) within this long; an idle keep-alive connection is closed
+    /// after it.
+    #[serde(with = "humantime_secs")]
+    pub header_read_timeout: Duration,
+    /// A socket must say `hello` within this long of its upgrade, or it is
+    /// closed with 1008.
+    #[serde(with = "humantime_secs")]
+    pub hello_timeout: Duration,
     /// How often the server pings an idle socket.
     #[serde(with = "humantime_secs")]
     pub ping_interval: Duration,
@@ -184,6 +199,10 @@ pub struct Limits {
     /// Largest REST request body in bytes.
     pub max_body_bytes: usize,
 }
+
+/// The most `limits.max_connections` may be: about what Linux lets one
+/// process open (`fs.nr_open`, 1048576 by default).
+const MAX_CONNECTIONS: usize = 1_000_000;
 
 /// Which browser origins may open a chat socket.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -235,6 +254,13 @@ impl Default for Limits {
             connections_per_ip: 16,
             conversations_per_minute: 30.0,
             conversation_burst: 20,
+            // Ten thousand open widgets take a few hundred MB (an idle socket
+            // measured 16-30 KiB) and fit in the open-file limit that
+            // start-up raises; they are far more than the ~280 turns/s one
+            // server answers (docs/benchmarks.md) could keep busy.
+            max_connections: 10_000,
+            header_read_timeout: Duration::from_secs(10),
+            hello_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
             socket_buffer_bytes: 4 * 1024,
@@ -330,6 +356,10 @@ impl Config {
             Some("limits.conversations_per_minute and limits.conversation_burst must be positive")
         } else if l.message_burst == 0 || l.connections_per_ip == 0 || l.outbound_queue == 0 {
             Some("limits.message_burst, connections_per_ip and outbound_queue must be positive")
+        } else if !(1..=MAX_CONNECTIONS).contains(&l.max_connections) {
+            Some("limits.max_connections must be between 1 and 1000000")
+        } else if l.header_read_timeout.is_zero() || l.hello_timeout.is_zero() {
+            Some("limits.header_read_timeout and limits.hello_timeout must be above 0")
         } else if l.ping_interval.is_zero() {
             Some("limits.ping_interval must be above 0")
         } else if l.idle_timeout <= l.ping_interval {
@@ -416,6 +446,22 @@ mod tests {
             .apply_env(|n| (n == "FRONTDESK_ADDR").then(|| "nope".to_owned()))
             .unwrap_err();
         assert!(err.to_string().contains("FRONTDESK_ADDR"));
+    }
+
+    #[test]
+    fn connection_limits_are_checked() {
+        let mut c = Config::default();
+        c.validate().unwrap();
+        c.limits.max_connections = 0;
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("limits.max_connections"), "{err}");
+        c.limits.max_connections = 3;
+        c.limits.header_read_timeout = Duration::ZERO;
+        let err = c.validate().unwrap_err();
+        assert!(
+            err.to_string().contains("limits.header_read_timeout"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //!
 //! Following one customer message from the socket to the store and back:
 //!
-//! - `transport` — the axum router. The customer socket `/v1/chat` and
-//!   the agent socket `/v1/agent` run on one skeleton (`transport/socket`:
-//!   outbox, heartbeat, frame checks, strikes); REST for agents,
+//! - `transport` — the accept loop (`transport/listener`: connection cap,
+//!   header read timeout) and the axum router. The customer socket
+//!   `/v1/chat` and the agent socket `/v1/agent` run on one skeleton
+//!   (`transport/socket`: outbox, heartbeat, hello deadline, frame checks,
+//!   strikes); REST for agents,
 //!   operators and FAQ authors; health checks. It turns the domain's
 //!   events into frames and the domain's errors into error codes.
 //! - `protocol` — the frames of both sockets, parsed at the edge, and the
@@ -44,6 +46,8 @@
 //! - [`app`](Application) — the composition root: `Application::build`
 //!   loads the models, opens the store and the FAQ and binds the listener;
 //!   `main` and the tests both start the server through it.
+//! - `open_files` — the open-file budget: the soft limit raised at start,
+//!   and the connection cap kept within it.
 //! - [`config`] — the one typed configuration tree (defaults, TOML file,
 //!   environment).
 //! - [`eval`] — measuring the models against labelled datasets.
@@ -76,6 +80,7 @@ pub mod faq;
 mod handoff;
 mod input;
 pub mod nlu;
+mod open_files;
 mod protocol;
 mod room;
 mod transport;

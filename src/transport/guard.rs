@@ -1,5 +1,6 @@
-//! Admission rules of the customer socket: allowed origins, connections
-//! per IP and the per-connection message rate.
+//! Admission rules of the sockets: allowed origins (customer socket),
+//! connections per IP, checked before the upgrade, and the
+//! per-connection message rate.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -9,6 +10,7 @@ use std::time::Instant;
 use axum::http::HeaderMap;
 
 use crate::config::Origins;
+use crate::error::{ApiError, ErrorCode};
 
 /// Whether a browser on `origin` may open a socket to this server. No
 /// `Origin` header means a non-browser client, which origin checks do not
@@ -64,6 +66,15 @@ fn origin_of(url: &str) -> String {
 pub(crate) struct ConnectionCounter {
     /// Open sockets by IP; an entry is removed when its count drops to 0.
     open: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// The refusal of an upgrade over `limits.connections_per_ip`, sent as
+/// HTTP 429 before the upgrade.
+pub(super) fn too_many_connections() -> ApiError {
+    ApiError::new(
+        ErrorCode::RateLimited,
+        "too many open connections from this address; close one and try again",
+    )
 }
 
 /// One counted socket; dropping it releases the slot.

@@ -1,7 +1,8 @@
 //! HTTP surface: the customer socket, REST, health.
 //!
-//! [`router`] is the whole route table. Handlers are thin: they check the
-//! caller, parse input, call one domain module and map its error through
+//! [`listener`] accepts and serves the connections; [`router`] is the
+//! whole route table. Handlers are thin: they check the caller, parse
+//! input, call one domain module and map its error through
 //! [`crate::error`]. Both sockets run on one skeleton ([`socket`]); what
 //! a customer or an agent sees of the domain's events, and in which
 //! words, is decided here, never in the domain.
@@ -16,6 +17,7 @@ mod faq_api;
 pub(crate) mod guard;
 mod handoff_api;
 mod json;
+pub(crate) mod listener;
 mod socket;
 
 use std::net::SocketAddr;

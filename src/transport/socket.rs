@@ -1,11 +1,12 @@
 //! The skeleton both sockets share: a reading task and a writing task
-//! joined by a bounded queue, the heartbeat, the checks every client frame
-//! passes (text, size, protocol, rate) and the strikes that close a
-//! socket sending too many bad frames. A socket kind is a [`Session`]:
-//! its frame type, the events it follows besides its client's frames, and
-//! what it does with each.
+//! joined by a bounded queue, the heartbeat, the deadline for `hello`, the
+//! checks every client frame passes (text, size, protocol, rate) and the
+//! strikes that close a socket sending too many bad frames. A socket kind
+//! is a [`Session`]: its frame type, the events it follows besides its
+//! client's frames, and what it does with each.
 
 use std::future::Future;
+use std::pin::pin;
 use std::time::Instant;
 
 use axum::extract::ws::{
@@ -75,6 +76,10 @@ pub(super) trait Session: Send {
 
     /// What a frame is about, for errors before it is handled.
     fn about(frame: &Self::Frame) -> About;
+
+    /// Whether the client has said `hello`; until it has, the socket is
+    /// closed at `limits.hello_timeout`.
+    fn greeted(&self) -> bool;
 
     /// The next event; pending while there is nothing to follow.
     fn next_event(&mut self) -> impl Future<Output = Self::Event> + Send;
@@ -196,11 +201,15 @@ pub(super) async fn serve<S: Session>(
         max_strikes: limits.max_strikes,
     };
     let mut heartbeat = Heartbeat::start(limits).await;
+    // A socket that never says hello would otherwise live on pongs alone.
+    let mut hello_due = pin!(tokio::time::sleep(limits.hello_timeout));
     tracing::debug!("socket connected");
     let end = loop {
+        let greeted = session.greeted();
         let next = tokio::select! {
             _ = shutdown.cancelled() => Next::Flow(Flow::Close(close_code::AWAY, "server shutting down")),
             _ = heartbeat.due() => Next::Flow(heartbeat.beat(&line.out)),
+            _ = hello_due.as_mut(), if !greeted => Next::Flow(no_hello(&line, limits)),
             e = session.next_event() => Next::Event(e),
             f = stream.next() => match f {
                 None => Next::Flow(Flow::Drop),
@@ -230,6 +239,19 @@ pub(super) async fn serve<S: Session>(
     session.on_end().await;
     wind_down(end, writer, limits.ping_interval).await;
     tracing::debug!("socket disconnected");
+}
+
+/// `hello` did not come in time: say so and close.
+fn no_hello(line: &Line, limits: &Limits) -> Flow {
+    tracing::info!(reason = "hello_timeout", "socket closed");
+    let error = ApiError::bad_request(format!(
+        "no hello within {:?} of connecting; reconnect and send hello first",
+        limits.hello_timeout
+    ));
+    match line.error(error, About::default()) {
+        Flow::Continue => Flow::Close(close_code::POLICY, "hello timeout"),
+        other => other,
+    }
 }
 
 /// The checks every client frame passes before its session sees it.

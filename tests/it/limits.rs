@@ -4,13 +4,51 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::handoff::agent;
+use crate::handoff::{agent, agent_socket};
 use crate::helpers::*;
+
+/// Everything the server sends until it closes the connection; fails if
+/// it is still open after [`FRAME_WAIT`].
+async fn until_closed(tcp: &mut TcpStream) -> Vec<u8> {
+    let mut received = Vec::new();
+    let read_all = async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(FRAME_WAIT, read_all)
+        .await
+        .expect("the server closes the connection");
+    received
+}
+
+/// The raw websocket handshake for `/v1/chat`.
+fn handshake(app: &TestApp, connection: &str) -> String {
+    format!(
+        "GET /v1/chat HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: {connection}\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        app.addr
+    )
+}
+
+/// The status line and the JSON body of a whole HTTP response.
+fn status_and_body(response: &[u8]) -> (String, Value) {
+    let text = String::from_utf8_lossy(response);
+    let (head, body) = text.split_once("\r\n\r\n").expect("a whole response");
+    let status = head.lines().next().unwrap_or_default().to_owned();
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text}"));
+    (status, body)
+}
 
 async fn expect_error(chat: &mut Chat, code: &str) -> serde_json::Value {
     let frame = chat.recv_type("error").await;
@@ -121,13 +159,28 @@ async fn sending_too_fast_is_rate_limited_and_acked_messages_survive() {
 }
 
 #[tokio::test]
-async fn connections_per_ip_are_capped() {
+async fn connections_per_ip_are_refused_before_the_upgrade() {
     let app = spawn_with(|c| c.limits.connections_per_ip = 2).await;
     let _a = app.chat().await;
     let mut b = app.chat().await;
-    let mut c = app.chat().await;
-    expect_error(&mut c, "rate_limited").await;
-    assert_eq!(u16::from(c.closed().await.expect("close").code), 1008);
+    let refused = tokio_tungstenite::connect_async(app.ws_url())
+        .await
+        .expect_err("over the limit");
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(response) => {
+            assert_eq!(response.status(), 429)
+        }
+        other => panic!("expected an HTTP 429, got {other:?}"),
+    }
+    // The same refusal, read whole: `close` lets the server end the
+    // connection after its answer.
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(handshake(&app, "Upgrade, close").as_bytes())
+        .await
+        .unwrap();
+    let (status, body) = status_and_body(&until_closed(&mut tcp).await);
+    assert!(status.starts_with("HTTP/1.1 429"), "{status}");
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
     // The two admitted sockets still work.
     b.send(json!({"type": "hello"})).await;
     b.recv_type("welcome").await;
@@ -188,26 +241,11 @@ async fn a_silent_peer_is_closed_after_the_idle_timeout() {
         c.limits.idle_timeout = Duration::from_millis(400);
     })
     .await;
-    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
-    let handshake = format!(
-        "GET /v1/chat HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        app.addr
-    );
-    tcp.write_all(handshake.as_bytes()).await.unwrap();
-    let mut received = Vec::new();
-    let read_all = async {
-        let mut buf = [0u8; 1024];
-        loop {
-            match tcp.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => received.extend_from_slice(&buf[..n]),
-            }
-        }
-    };
-    tokio::time::timeout(FRAME_WAIT, read_all)
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(handshake(&app, "Upgrade").as_bytes())
         .await
-        .expect("the server closes the socket");
+        .unwrap();
+    let received = until_closed(&mut tcp).await;
     // An unmasked close frame (0x88) whose payload starts with 1001.
     let close = received
         .windows(4)
@@ -329,4 +367,86 @@ async fn new_conversations_per_address_are_limited() {
         .await;
     let welcome = chat.recv_type("welcome").await;
     assert_eq!(welcome["resumed"], true);
+}
+
+/// A client that sends half a request line and then nothing, and one that
+/// sends nothing at all, each hold a descriptor only until the header read
+/// timeout.
+#[tokio::test]
+async fn half_sent_and_silent_connections_are_closed_after_the_header_timeout() {
+    let app = spawn_with(|c| c.limits.header_read_timeout = Duration::from_millis(300)).await;
+    let mut half = TcpStream::connect(app.addr).await.unwrap();
+    half.write_all(b"GET /healthz HT").await.unwrap();
+    let mut silent = TcpStream::connect(app.addr).await.unwrap();
+    until_closed(&mut half).await;
+    until_closed(&mut silent).await;
+    let (status, _) = app.get("/healthz", OPERATOR).await;
+    assert_eq!(status, 200, "the server lives on");
+}
+
+/// With room for three connections, a websocket and two idle connections
+/// fill the server: the next connection gets a 503 and is closed, and
+/// once one closes the server answers again.
+#[tokio::test]
+async fn connections_over_the_cap_get_503_until_one_closes() {
+    let app = spawn_with(|c| {
+        c.limits.max_connections = 3;
+        // The idle connections must outlive the test.
+        c.limits.header_read_timeout = Duration::from_secs(600);
+    })
+    .await;
+    let _chat = app.chat().await;
+    let mut idle = vec![
+        TcpStream::connect(app.addr).await.unwrap(),
+        TcpStream::connect(app.addr).await.unwrap(),
+    ];
+
+    // The server accepts in order, so this is the fourth connection.
+    let mut fourth = TcpStream::connect(app.addr).await.unwrap();
+    fourth
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: frontdesk\r\n\r\n")
+        .await
+        .unwrap();
+    let response = until_closed(&mut fourth).await;
+    let (status, body) = status_and_body(&response);
+    assert!(status.starts_with("HTTP/1.1 503"), "{status}");
+    assert_eq!(
+        body,
+        json!({"error": {
+            "code": "unavailable",
+            "message": "the server has too many open connections; try again shortly"
+        }})
+    );
+    let head = String::from_utf8_lossy(&response).to_ascii_lowercase();
+    assert!(head.contains("\r\nconnection: close\r\n"), "{head}");
+
+    // Close one idle connection and wait for the server to close its end:
+    // its place is free by then.
+    let mut one = idle.pop().unwrap();
+    one.shutdown().await.unwrap();
+    until_closed(&mut one).await;
+    let (status, _) = app.get("/healthz", OPERATOR).await;
+    assert_eq!(status, 200);
+}
+
+/// A customer socket and an agent console that never say `hello` are
+/// told why and closed with 1008; a socket that did say it stays open
+/// past the same deadline.
+#[tokio::test]
+async fn sockets_that_never_say_hello_are_closed_with_1008() {
+    let app = spawn_with(|c| c.limits.hello_timeout = Duration::from_millis(300)).await;
+    let (mut greeted, _) = app.conversation().await;
+
+    let mut chat = app.chat().await;
+    let e = expect_error(&mut chat, "bad_frame").await;
+    assert!(e["message"].as_str().unwrap().contains("hello"), "{e}");
+    assert_eq!(u16::from(chat.closed().await.expect("close").code), 1008);
+
+    let mut console = agent_socket(&app).await;
+    expect_error(&mut console, "bad_frame").await;
+    assert_eq!(u16::from(console.closed().await.expect("close").code), 1008);
+
+    // `greeted` connected before `chat`, so its deadline has passed too.
+    let (ack, _) = greeted.ask("c1", "How do I reset my password?").await;
+    assert_eq!(ack["seq"], 1);
 }

@@ -22,11 +22,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::guard::RateLimiter;
+use super::guard::{too_many_connections, RateLimiter};
 use super::socket::{self, About, Flow, Line, Session};
 use crate::app::AppState;
 use crate::crm::{AgentRef, ConversationId, Sender};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::handoff::{brief, QueueSnapshot};
 use crate::protocol::agent::{AgentClientFrame, AgentServerFrame, BriefingView, QueueView};
 use crate::room::{Published, RoomEvent};
@@ -52,11 +52,7 @@ pub(super) async fn upgrade(
         .try_acquire(peer.ip(), limits.connections_per_ip)
     else {
         tracing::info!(reason = "connections_per_ip", "agent connection rejected");
-        return ApiError::new(
-            ErrorCode::RateLimited,
-            "too many open connections from this address",
-        )
-        .into_response();
+        return too_many_connections().into_response();
     };
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("agent", conn, agent_id = tracing::field::Empty);
@@ -115,6 +111,10 @@ impl Session for AgentSession {
             },
             conversation_id: frame.conversation_id(),
         }
+    }
+
+    fn greeted(&self) -> bool {
+        self.agent.is_some()
     }
 
     async fn next_event(&mut self) -> AgentEvent {

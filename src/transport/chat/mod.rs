@@ -1,9 +1,9 @@
 //! The customer socket, `GET /v1/chat`.
 //!
-//! Admission (origin, connections per IP) happens at the upgrade; then
-//! the socket is a [`Session`] on the shared skeleton. It handles one
-//! frame at a time: a `message` frame runs the whole turn (store, ack, bot
-//! reply) before the next frame is read, which keeps a connection's
+//! Admission (origin, connections per IP) happens before the upgrade;
+//! then the socket is a [`Session`] on the shared skeleton. It handles
+//! one frame at a time: a `message` frame runs the whole turn (store, ack,
+//! bot reply) before the next frame is read, which keeps a connection's
 //! frames in order and is the backpressure on a client that sends faster
 //! than turns complete. After `hello` it also follows its conversation's
 //! room and forwards what the customer should see ([`render`]).
@@ -13,15 +13,15 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::ws::{close_code, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::broadcast;
 use tracing::Instrument;
 
-use super::guard::{origin_allowed, RateLimiter};
-use super::socket::{self, close, About, Flow, Line, Session};
+use super::guard::{origin_allowed, too_many_connections, RateLimiter};
+use super::socket::{self, About, Flow, Line, Session};
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{ClientFrame, ServerFrame};
@@ -50,17 +50,18 @@ pub(super) async fn upgrade(
         .into_response();
     }
     let limits = state.config.limits.clone();
-    let slot = state
+    let Some(slot) = state
         .connections
-        .try_acquire(peer.ip(), limits.connections_per_ip);
+        .try_acquire(peer.ip(), limits.connections_per_ip)
+    else {
+        tracing::info!(reason = "connections_per_ip", "chat connection rejected");
+        return too_many_connections().into_response();
+    };
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("chat", conn, conversation_id = tracing::field::Empty);
     socket::limited(ws, &limits).on_upgrade(move |ws| {
         async move {
-            let Some(_slot) = slot else {
-                tracing::info!(reason = "connections_per_ip", "chat connection rejected");
-                return refuse(ws).await;
-            };
+            let _slot = slot;
             let limiter = RateLimiter::new(limits.messages_per_second, limits.message_burst);
             let shutdown = state.shutdown.clone();
             let session = ChatSession {
@@ -80,21 +81,6 @@ pub(super) async fn upgrade(
         }
         .instrument(span)
     })
-}
-
-/// Tell a client over its connection limit why, and close.
-async fn refuse(mut ws: WebSocket) {
-    let frame = ServerFrame::error(
-        ApiError::new(
-            ErrorCode::RateLimited,
-            "too many open chats from this address",
-        ),
-        None,
-    );
-    let _ = ws.send(WsMessage::Text(frame.to_json().into())).await;
-    let _ = ws
-        .send(close(close_code::POLICY, "too many connections"))
-        .await;
 }
 
 /// The conversation a socket joined with `hello`.
@@ -128,6 +114,10 @@ impl Session for ChatSession {
             }
             _ => About::default(),
         }
+    }
+
+    fn greeted(&self) -> bool {
+        self.joined.is_some()
     }
 
     async fn next_event(&mut self) -> Self::Event {
