@@ -68,14 +68,36 @@ pub(super) fn unwrap_tx<T, E: From<StoreError>>(
 impl Store {
     /// Find the customer with this external id, or create one; the profile's
     /// name and email update the record.
+    /// `new_id` is the id of a customer this creates.
     pub(crate) async fn upsert_customer(
         &self,
         profile: CustomerProfile,
+        new_id: CustomerId,
     ) -> Result<Customer, StoreError> {
-        self.blocking(move |s| s.upsert_customer_now(profile)).await
+        self.blocking(move |s| s.upsert_customer_now(profile, new_id))
+            .await
     }
 
-    fn upsert_customer_now(&self, profile: CustomerProfile) -> Result<Customer, StoreError> {
+    /// The customer with this external id, if there is one.
+    pub(crate) async fn customer_by_external(
+        &self,
+        external_id: String,
+    ) -> Result<Option<CustomerId>, StoreError> {
+        self.blocking(move |s| {
+            Ok(s.trees
+                .customers_by_external
+                .get(external_id.as_bytes())?
+                .and_then(|id| uuid::Uuid::from_slice(&id).ok())
+                .map(CustomerId))
+        })
+        .await
+    }
+
+    fn upsert_customer_now(
+        &self,
+        profile: CustomerProfile,
+        new_id: CustomerId,
+    ) -> Result<Customer, StoreError> {
         let t = &self.trees;
         let existing = match &profile.external_id {
             Some(ext) => match t.customers_by_external.get(ext.as_bytes())? {
@@ -89,7 +111,7 @@ impl Store {
             None => None,
         };
         let mut customer = existing.unwrap_or_else(|| Customer {
-            id: CustomerId::new(),
+            id: new_id,
             external_id: profile.external_id.clone(),
             name: None,
             email: None,
@@ -148,13 +170,13 @@ impl Store {
     /// the resume token handed to the client. Durable on return.
     pub(crate) async fn open_conversation(
         &self,
+        id: ConversationId,
         customer: CustomerId,
         resume_hash: [u8; 32],
     ) -> Result<Conversation, StoreError> {
         let conversation = self
             .blocking(move |s| {
                 let now = Utc::now();
-                let id = ConversationId::new();
                 let conversation = Conversation {
                     id,
                     customer_id: customer,

@@ -112,6 +112,23 @@ pub(crate) struct Conversation {
     pub assigned: Option<AgentRef>,
 }
 
+impl Conversation {
+    /// A new conversation of `customer` with the bot, not stored yet.
+    pub(crate) fn new(customer_id: CustomerId) -> Self {
+        Self {
+            id: ConversationId::new(),
+            customer_id,
+            status: ConversationStatus::Bot,
+            opened_at: Utc::now(),
+            closed_at: None,
+            last_seq: 0,
+            events: 1,
+            escalation: None,
+            assigned: None,
+        }
+    }
+}
+
 /// An agent as the timeline names them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct AgentRef {

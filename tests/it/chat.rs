@@ -121,15 +121,16 @@ async fn a_resent_client_id_is_acked_with_its_seq_and_stored_once() {
 async fn two_sockets_on_one_conversation_both_see_every_message() {
     let app = spawn_app().await;
     let (mut first, welcome) = app.conversation().await;
+    first.ask("c0", "How much does shipping cost?").await;
     let mut second = app.chat().await;
     second
-        .send(json!({"type": "hello", "resume_token": welcome["resume_token"]}))
+        .send(json!({"type": "hello", "resume_token": welcome["resume_token"], "last_seq": 2}))
         .await;
     second.recv_type("welcome").await;
     first.ask("c1", "Do you ship to Switzerland?").await;
-    let m1 = second.recv_type("message").await;
-    let m2 = second.recv_type("message").await;
-    assert_eq!((m1["seq"].as_u64(), m2["seq"].as_u64()), (Some(1), Some(2)));
+    let m3 = second.recv_type("message").await;
+    let m4 = second.recv_type("message").await;
+    assert_eq!((m3["seq"].as_u64(), m4["seq"].as_u64()), (Some(3), Some(4)));
 }
 
 #[tokio::test]
@@ -274,7 +275,8 @@ async fn conversations_are_listed_newest_first_in_pages() {
     let app = spawn_app().await;
     let mut opened = Vec::new();
     for _ in 0..5 {
-        let (_, welcome) = app.conversation().await;
+        let (mut chat, welcome) = app.conversation().await;
+        chat.ask("c1", "How much does shipping cost?").await;
         opened.push(welcome["conversation_id"].as_str().unwrap().to_owned());
     }
     let mut seen = Vec::new();
@@ -391,4 +393,35 @@ async fn a_long_conversation_replays_in_full_to_a_slow_reader() {
         .await;
     let ack = tab.recv_type("ack").await;
     assert_eq!(ack["seq"].as_u64(), Some(total + 1));
+}
+
+/// Opening the widget costs nothing: a conversation is stored with its
+/// first message, under the ids `welcome` gave, and a visitor who says
+/// nothing leaves no trace.
+#[tokio::test]
+async fn a_conversation_is_stored_with_its_first_message() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        let (mut silent, _) = app.conversation().await;
+        silent.send(json!({"type": "close"})).await;
+        assert_eq!(silent.recv_type("status").await["status"], "closed");
+    }
+    let (_, page) = app.get("/v1/conversations", OPERATOR).await;
+    assert_eq!(page["conversations"].as_array().unwrap().len(), 0, "{page}");
+
+    let (mut chat, welcome) = app.conversation().await;
+    chat.send(json!({"type": "rating", "score": 5})).await;
+    assert_eq!(chat.recv().await["code"], "bad_frame");
+    let (ack, _) = chat.ask("c1", "How much does shipping cost?").await;
+    assert_eq!(ack["seq"], 1);
+    let (_, page) = app.get("/v1/conversations", OPERATOR).await;
+    let listed = page["conversations"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{page}");
+    assert_eq!(listed[0]["id"], welcome["conversation_id"]);
+    assert_eq!(listed[0]["customer_id"], welcome["customer_id"]);
+    // The resume token works from then on.
+    let mut tab = app.chat().await;
+    tab.send(json!({"type": "hello", "resume_token": welcome["resume_token"], "last_seq": 0}))
+        .await;
+    assert_eq!(tab.recv_type("welcome").await["resumed"], true);
 }

@@ -356,7 +356,8 @@ async fn new_conversations_per_address_are_limited() {
     .await;
     let mut tokens = Vec::new();
     for _ in 0..3 {
-        let (_, welcome) = app.conversation().await;
+        let (mut chat, welcome) = app.conversation().await;
+        chat.ask("c1", "How much does shipping cost?").await;
         tokens.push(welcome["resume_token"].as_str().unwrap().to_owned());
     }
     let mut chat = app.chat().await;

@@ -1,9 +1,9 @@
 //! What the customer socket does with each protocol frame: open or resume
 //! a conversation, run a turn, record feedback, ratings and closing.
 
-use super::{render, ChatSession, Joined};
+use super::{render, ChatSession, Joined, Pending};
 use crate::auth;
-use crate::crm::{CustomerProfile, EventKind, Sender};
+use crate::crm::{Conversation, CustomerProfile, EventKind, Sender, StoreError};
 use crate::error::{ApiError, ErrorCode};
 use crate::input::{self, ClientId, Email, InputError, MessageText, Rating};
 use crate::protocol::{ClientFrame, HelloCustomer, ServerFrame};
@@ -76,6 +76,7 @@ impl ChatSession {
             _ => None,
         };
         let is_resumed = resumed.is_some();
+        let mut pending = None;
         let (conversation, token) = match resumed {
             Some(found) => found,
             None => {
@@ -89,17 +90,22 @@ impl ChatSession {
                         About::default(),
                     );
                 }
+                // Stored with the first message: a visitor who only opens
+                // the widget costs no storage.
                 let token = format!("rt_{}", hex::encode(auth::random_bytes()));
-                let opened = async {
-                    let customer = store.upsert_customer(profile).await?;
-                    store
-                        .open_conversation(customer.id, auth::hash(&token))
-                        .await
+                let known = match &profile.external_id {
+                    Some(ext) => match store.customer_by_external(ext.clone()).await {
+                        Ok(found) => found,
+                        Err(e) => return line.error(e, About::default()),
+                    },
+                    None => None,
                 };
-                match opened.await {
-                    Ok(c) => (c, token),
-                    Err(e) => return line.error(e, About::default()),
-                }
+                let conversation = Conversation::new(known.unwrap_or_default());
+                pending = Some(Pending {
+                    profile,
+                    resume_hash: auth::hash(&token),
+                });
+                (conversation, token)
             }
         };
         tracing::Span::current()
@@ -111,6 +117,8 @@ impl ChatSession {
             room,
             events,
             last_sent: last_seq.unwrap_or(0).min(conversation.last_seq),
+            customer_id: conversation.customer_id,
+            pending,
         });
         line.accepted();
         let welcome = ServerFrame::Welcome {
@@ -185,6 +193,9 @@ impl ChatSession {
         let Some(room) = self.joined.as_ref().map(|j| j.room.clone()) else {
             return Flow::Continue;
         };
+        if let Err(e) = self.open_pending().await {
+            return line.error(e, about);
+        }
         let said = CustomerMessage {
             client_id: client_id.clone(),
             text,
@@ -208,6 +219,38 @@ impl ChatSession {
             Ok(()) => Flow::Continue,
             Err(e) => line.error(e, About::default()),
         }
+    }
+
+    /// Store the conversation `hello` opened, with its customer, if this
+    /// is its first message.
+    async fn open_pending(&mut self) -> Result<(), StoreError> {
+        let Some(joined) = &mut self.joined else {
+            return Ok(());
+        };
+        let Some(pending) = joined.pending.take() else {
+            return Ok(());
+        };
+        let store = &self.state.store;
+        let id = joined.room.id;
+        let customer_id = joined.customer_id;
+        let opened = async {
+            let customer = store
+                .upsert_customer(pending.profile.clone(), customer_id)
+                .await?;
+            store
+                .open_conversation(id, customer.id, pending.resume_hash)
+                .await
+        };
+        if let Err(e) = opened.await {
+            joined.pending = Some(pending);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Whether the conversation is not stored yet (no message so far).
+    fn unopened(&self) -> bool {
+        self.joined.as_ref().is_some_and(|j| j.pending.is_some())
     }
 
     async fn on_feedback(&mut self, line: &mut Line, seq: u64, helpful: bool) -> Flow {
@@ -239,6 +282,12 @@ impl ChatSession {
             Ok(r) => r,
             Err(e) => return line.reject(e, About::default()),
         };
+        if self.unopened() {
+            return line.reject(
+                ApiError::bad_request("there is nothing to rate yet; send a message first"),
+                About::default(),
+            );
+        }
         let Some(id) = self.joined.as_ref().map(|j| j.room.id) else {
             return Flow::Continue;
         };
@@ -256,6 +305,11 @@ impl ChatSession {
         let Some(room) = self.joined.as_ref().map(|j| j.room.clone()) else {
             return Flow::Continue;
         };
+        // Nothing was said: there is nothing to store, and a new `hello`
+        // starts afresh.
+        if self.unopened() {
+            return line.send_json(render::closed().to_json());
+        }
         let _turn = room.turn.lock().await;
         let closed = self
             .state

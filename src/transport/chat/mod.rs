@@ -89,6 +89,16 @@ struct Joined {
     events: broadcast::Receiver<Arc<Published>>,
     /// Highest message `seq` this socket has sent; never sent twice.
     last_sent: u64,
+    /// The customer the conversation belongs to.
+    customer_id: crate::crm::CustomerId,
+    /// A new conversation not stored yet: it is with its first message.
+    pending: Option<Pending>,
+}
+
+/// What storing a new conversation needs.
+struct Pending {
+    profile: crate::crm::CustomerProfile,
+    resume_hash: [u8; 32],
 }
 
 struct ChatSession {
