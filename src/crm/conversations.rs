@@ -1,12 +1,12 @@
-//! Customers, conversations and their timeline events.
+//! Conversations and their timeline events.
 
 use chrono::Utc;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use super::keys;
 use super::model::*;
 use super::store::{decode_record, encode_record, Store, StoreError};
+use super::tx::{abort, encode_tx, unwrap_tx, TxResult};
 
 /// The result of appending a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,138 +34,7 @@ pub(crate) struct ConversationPage {
     pub next_cursor: Option<String>,
 }
 
-/// Why a transaction gave up: a store failure or the caller's own
-/// refusal, `E`.
-pub(super) struct Abort<E>(pub E);
-
-pub(super) type TxResult<T, E = StoreError> = Result<T, ConflictableTransactionError<Abort<E>>>;
-
-pub(super) fn abort<T, E>(e: impl Into<E>) -> TxResult<T, E> {
-    Err(ConflictableTransactionError::Abort(Abort(e.into())))
-}
-
-/// Encode a record inside a transaction; a failure aborts it.
-pub(super) fn encode_tx<T: serde::Serialize, E: From<StoreError>>(
-    what: &'static str,
-    value: &T,
-) -> TxResult<Vec<u8>, E> {
-    match encode_record(what, value) {
-        Ok(bytes) => Ok(bytes),
-        Err(e) => abort(e),
-    }
-}
-
-pub(super) fn unwrap_tx<T, E: From<StoreError>>(
-    r: Result<T, TransactionError<Abort<E>>>,
-) -> Result<T, E> {
-    match r {
-        Ok(v) => Ok(v),
-        Err(TransactionError::Storage(e)) => Err(StoreError::Sled(e).into()),
-        Err(TransactionError::Abort(Abort(e))) => Err(e),
-    }
-}
-
 impl Store {
-    /// Find the customer with this external id, or create one; the profile's
-    /// name and email update the record.
-    /// `new_id` is the id of a customer this creates.
-    pub(crate) async fn upsert_customer(
-        &self,
-        profile: CustomerProfile,
-        new_id: CustomerId,
-    ) -> Result<Customer, StoreError> {
-        self.blocking(move |s| s.upsert_customer_now(profile, new_id))
-            .await
-    }
-
-    /// The customer with this external id, if there is one.
-    pub(crate) async fn customer_by_external(
-        &self,
-        external_id: String,
-    ) -> Result<Option<CustomerId>, StoreError> {
-        self.blocking(move |s| {
-            Ok(s.trees
-                .customers_by_external
-                .get(external_id.as_bytes())?
-                .and_then(|id| uuid::Uuid::from_slice(&id).ok())
-                .map(CustomerId))
-        })
-        .await
-    }
-
-    fn upsert_customer_now(
-        &self,
-        profile: CustomerProfile,
-        new_id: CustomerId,
-    ) -> Result<Customer, StoreError> {
-        let t = &self.trees;
-        let existing = match &profile.external_id {
-            Some(ext) => match t.customers_by_external.get(ext.as_bytes())? {
-                Some(id) => t
-                    .customers
-                    .get(id)?
-                    .map(|b| decode_record::<Customer>("customer", &b))
-                    .transpose()?,
-                None => None,
-            },
-            None => None,
-        };
-        let mut customer = existing.unwrap_or_else(|| Customer {
-            id: new_id,
-            external_id: profile.external_id.clone(),
-            name: None,
-            email: None,
-            created_at: Utc::now(),
-        });
-        // An empty field says nothing; it does not erase what is known.
-        let given = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        customer.name = given(profile.name).or(customer.name);
-        customer.email = given(profile.email).or(customer.email);
-        t.customers.insert(
-            customer.id.as_bytes(),
-            encode_record("customer", &customer)?,
-        )?;
-        if let Some(ext) = &customer.external_id {
-            t.customers_by_external
-                .insert(ext.as_bytes(), customer.id.as_bytes())?;
-        }
-        Ok(customer)
-    }
-
-    /// Record the email a customer left. Durable on return.
-    pub(crate) async fn set_customer_email(
-        &self,
-        id: CustomerId,
-        email: String,
-    ) -> Result<(), StoreError> {
-        self.blocking(move |s| {
-            let t = &s.trees;
-            let bytes = t
-                .customers
-                .get(id.as_bytes())?
-                .ok_or(StoreError::NotFound("customer"))?;
-            let mut customer: Customer = decode_record("customer", &bytes)?;
-            customer.email = Some(email.clone());
-            t.customers
-                .insert(id.as_bytes(), encode_record("customer", &customer)?)?;
-            Ok(())
-        })
-        .await?;
-        self.durable().await
-    }
-
-    pub(crate) async fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
-        self.blocking(move |s| {
-            let bytes = s
-                .trees
-                .customers
-                .get(id.as_bytes())?
-                .ok_or(StoreError::NotFound("customer"))?;
-            decode_record("customer", &bytes)
-        })
-        .await
-    }
-
     /// Open a new conversation for `customer`; `resume_hash` is the hash of
     /// the resume token handed to the client. Durable on return.
     pub(crate) async fn open_conversation(
@@ -177,17 +46,7 @@ impl Store {
         let conversation = self
             .blocking(move |s| {
                 let now = Utc::now();
-                let conversation = Conversation {
-                    id,
-                    customer_id: customer,
-                    status: ConversationStatus::Bot,
-                    opened_at: now,
-                    closed_at: None,
-                    last_seq: 0,
-                    events: 1,
-                    escalation: None,
-                    assigned: None,
-                };
+                let conversation = Conversation::new(id, customer, now);
                 let opened = TimelineEvent {
                     conversation_id: id,
                     at: now,

@@ -6,10 +6,10 @@
 use chrono::Utc;
 use sled::Transactional;
 
-use super::conversations::{abort, encode_tx, unwrap_tx, TxResult};
 use super::keys;
 use super::model::*;
 use super::store::{decode_record, Store, StoreError};
+use super::tx::{abort, encode_tx, unwrap_tx, TxResult};
 
 /// A conversation after a change, with the events the change recorded
 /// (none when it was already in the asked state).

@@ -10,11 +10,13 @@
 mod commit;
 mod conversations;
 mod credentials;
+mod customers;
 mod handoff;
 mod keys;
 pub(crate) mod model;
 mod stats;
 mod store;
+mod tx;
 
 pub use commit::CommitError;
 pub(crate) use conversations::{Appended, ConversationPage};

@@ -113,13 +113,18 @@ pub(crate) struct Conversation {
 }
 
 impl Conversation {
-    /// A new conversation of `customer` with the bot, not stored yet.
-    pub(crate) fn new(customer_id: CustomerId) -> Self {
+    /// The header of a new conversation `id` of `customer_id` with the
+    /// bot, opened at `opened_at`.
+    pub(crate) fn new(
+        id: ConversationId,
+        customer_id: CustomerId,
+        opened_at: DateTime<Utc>,
+    ) -> Self {
         Self {
-            id: ConversationId::new(),
+            id,
             customer_id,
             status: ConversationStatus::Bot,
-            opened_at: Utc::now(),
+            opened_at,
             closed_at: None,
             last_seq: 0,
             events: 1,

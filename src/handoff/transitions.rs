@@ -136,17 +136,7 @@ mod tests {
     use crate::crm::{ConversationId, CustomerId, EscalationCode};
 
     fn conversation() -> Conversation {
-        Conversation {
-            id: ConversationId::new(),
-            customer_id: CustomerId::new(),
-            status: Status::Bot,
-            opened_at: Utc::now(),
-            closed_at: None,
-            last_seq: 0,
-            events: 1,
-            escalation: None,
-            assigned: None,
-        }
+        Conversation::new(ConversationId::new(), CustomerId::new(), Utc::now())
     }
 
     fn agent(id: &str) -> AgentRef {

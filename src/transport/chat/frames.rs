@@ -3,7 +3,7 @@
 
 use super::{render, ChatSession, Joined, Pending};
 use crate::auth;
-use crate::crm::{Conversation, CustomerProfile, EventKind, Sender, StoreError};
+use crate::crm::{Conversation, ConversationId, CustomerProfile, EventKind, Sender, StoreError};
 use crate::error::{ApiError, ErrorCode};
 use crate::input::{self, ClientId, Email, InputError, MessageText, Rating};
 use crate::protocol::{ClientFrame, HelloCustomer, ServerFrame};
@@ -100,7 +100,11 @@ impl ChatSession {
                     },
                     None => None,
                 };
-                let conversation = Conversation::new(known.unwrap_or_default());
+                let conversation = Conversation::new(
+                    ConversationId::new(),
+                    known.unwrap_or_default(),
+                    chrono::Utc::now(),
+                );
                 pending = Some(Pending {
                     profile,
                     resume_hash: auth::hash(&token),
