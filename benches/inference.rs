@@ -1,35 +1,33 @@
-//! Inference benchmark: the sentence encoder, the sentiment model and the
-//! FAQ search, through the library's public API.
+//! Inference benchmark: the understanding model, the inference workers and
+//! the FAQ search, through the library's public API.
 //!
 //!     cargo bench --bench inference
-//!     FRONTDESK_FP32_MODELS=/dir/with/fp32/encoder cargo bench --bench inference
+//!     FRONTDESK_BENCH_MODELS=two-pass=/dir cargo bench --bench inference
 //!
 //! A small hand-written harness (no criterion): each case is warmed up,
 //! then run repeatedly; the table shows the median and p90 of the runs and
 //! the texts per second at the median. Settings:
 //!
-//! - `FRONTDESK_FP32_MODELS`: a directory holding an fp32 `encoder.onnx`
-//!   (e.g. built by models/recipe/export_encoder.py). If `tokenizer.json`
-//!   and `sentiment.onnx` are not beside it, they are taken from models/
-//!   through a temporary directory.
-//! - `FRONTDESK_BENCH_MODELS`: more complete model directories to compare,
-//!   as `label=dir,label=dir` (e.g. the int8 encoder with the light
-//!   sentiment head instead of the fine-tuned sentiment model).
+//! - `FRONTDESK_BENCH_MODELS`: more model directories to compare, as
+//!   `label=dir,label=dir`, each with `understanding.onnx` and
+//!   `tokenizer.json` (e.g. the previous two-pass model merged into one
+//!   graph, to compare the old and new model cost in one run).
 //! - `FRONTDESK_BENCH_RUNS`: timed runs per case (default 50).
+//! - `FRONTDESK_BENCH_SECONDS`: length of each model-ceiling run (default 5).
 //!
-//! Every model case includes tokenisation. "encoder" cases run the sentence
-//! encoder alone; "encoder + sentiment" cases also run `sentiment.onnx`, as
-//! a customer turn does (`Understanding::analyze`). For an fp32 directory
-//! without its own `sentiment.onnx` that is the shipped one from models/,
-//! so only the "encoder" rows compare int8 with fp32.
+//! Every model case includes tokenisation. The **model ceiling** runs the
+//! model in a tight loop on every core (one thread and one session per
+//! core, no server, no queue): the most messages per second the machine
+//! can understand. The whole server's throughput divided by this says how
+//! much the server costs around the model.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use frontdesk::crm::Store;
 use frontdesk::faq::Faq;
-use frontdesk::nlu::models::Models;
-use frontdesk::nlu::worker::Batching;
+use frontdesk::nlu::model::ModelFiles;
 use frontdesk::nlu::Nlu;
 
 /// Customer messages of typical lengths (4 to ~40 tokens).
@@ -48,18 +46,13 @@ const TEXTS: &[&str] = &[
     "The zip of the jacket broke after two weeks, can I get a replacement or my money back?",
 ];
 
-/// Batch sizes of the throughput cases.
-const BATCHES: &[usize] = &[1, 8, 32];
-/// ONNX Runtime intra-op threads: the server's default (1) and both cores.
-const THREADS: &[usize] = &[1, 2];
-
 struct Row {
     model: String,
-    threads: String,
     case: String,
-    batch: usize,
+    n: usize,
     median: Duration,
     p90: Duration,
+    per_second: f64,
 }
 
 /// Run `f` `warmup` times untimed, then `runs` times timed; sorted times.
@@ -84,20 +77,16 @@ fn percentile(v: &[Duration], p: f64) -> Duration {
     v[rank.clamp(1, v.len()) - 1]
 }
 
-fn row(model: &str, threads: &str, case: &str, batch: usize, times: &[Duration]) -> Row {
+fn row(model: &str, case: &str, n: usize, times: &[Duration]) -> Row {
+    let median = percentile(times, 50.0);
     Row {
         model: model.into(),
-        threads: threads.into(),
         case: case.into(),
-        batch,
-        median: percentile(times, 50.0),
+        n,
+        median,
         p90: percentile(times, 90.0),
+        per_second: n as f64 / median.as_secs_f64(),
     }
-}
-
-/// `n` texts, cycling through `TEXTS` from `start`.
-fn batch_of(n: usize, start: usize) -> Vec<&'static str> {
-    (0..n).map(|i| TEXTS[(start + i) % TEXTS.len()]).collect()
 }
 
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
@@ -105,95 +94,66 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     std::process::exit(1);
 }
 
-/// Per-message latency and batched throughput of the models in `dir`:
-/// the encoder alone (what int8 vs fp32 compares), and the encoder plus
-/// the sentiment model (what a customer turn runs).
-fn bench_encoder(label: &str, dir: &Path, runs: usize, rows: &mut Vec<Row>) {
-    for &threads in THREADS {
-        let started = Instant::now();
-        let mut models =
-            Models::load(dir, threads).unwrap_or_else(|e| fail(&format!("load {label}"), e));
-        eprintln!(
-            "{label}, {threads} thread(s): loaded in {:.2?}",
-            started.elapsed()
-        );
-        let t = threads.to_string();
-        for (sentiment, what) in [(false, "encoder"), (true, "encoder + sentiment")] {
-            // Per-message latency: one text per run, cycling through all
-            // texts, so the figure mixes short and long messages like real
-            // traffic.
-            let times = measure(TEXTS.len(), runs.max(TEXTS.len() * 4), |i| {
-                models
-                    .encode(&batch_of(1, i), sentiment)
-                    .unwrap_or_else(|e| fail("encode", e));
-            });
-            rows.push(row(
-                label,
-                &t,
-                &format!("{what}: per-message latency"),
-                1,
-                &times,
-            ));
-            for &batch in BATCHES {
-                let times = measure(3, runs, |i| {
-                    models
-                        .encode(&batch_of(batch, i * batch), sentiment)
-                        .unwrap_or_else(|e| fail("encode", e));
+/// Per-message latency on one session, and the model ceiling: every core
+/// running its own session in a tight loop for `seconds`.
+fn bench_model(label: &str, dir: &Path, runs: usize, seconds: f64, rows: &mut Vec<Row>) {
+    let started = Instant::now();
+    let files = ModelFiles::read(dir).unwrap_or_else(|e| fail(&format!("read {label}"), e));
+    let mut model = files.model().unwrap_or_else(|e| fail("session", e));
+    eprintln!(
+        "{label}: read and one session built in {:.2?}",
+        started.elapsed()
+    );
+    let times = measure(TEXTS.len(), runs.max(TEXTS.len() * 4), |i| {
+        model
+            .encode(TEXTS[i % TEXTS.len()])
+            .unwrap_or_else(|e| fail("encode", e));
+    });
+    rows.push(row(label, "one message, one session (latency)", 1, &times));
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for threads in [1, cores] {
+        let done = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let elapsed = std::thread::scope(|s| {
+            for t in 0..threads {
+                let (files, done, stop) = (&files, &done, &stop);
+                s.spawn(move || {
+                    let mut model = files.model().unwrap_or_else(|e| fail("session", e));
+                    let mut i = t;
+                    while !stop.load(Ordering::Relaxed) {
+                        model
+                            .encode(TEXTS[i % TEXTS.len()])
+                            .unwrap_or_else(|e| fail("encode", e));
+                        done.fetch_add(1, Ordering::Relaxed);
+                        i += 1;
+                    }
                 });
-                rows.push(row(label, &t, &format!("{what}: batch"), batch, &times));
             }
-        }
-        // One text repeated: no padding, so this shows what batching gains
-        // when every text in a batch has the same length.
-        for &batch in &[1usize, 32] {
-            let texts = vec![TEXTS[0]; batch];
-            let times = measure(3, runs, |_| {
-                models
-                    .encode(&texts, false)
-                    .unwrap_or_else(|e| fail("encode", e));
-            });
-            rows.push(row(
-                label,
-                &t,
-                "encoder: batch of one text repeated",
-                batch,
-                &times,
-            ));
-        }
+            // Sessions build first; count from a warm start.
+            std::thread::sleep(Duration::from_millis(500));
+            let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
+            std::thread::sleep(Duration::from_secs_f64(seconds));
+            let n = done.load(Ordering::Relaxed) - before;
+            stop.store(true, Ordering::Relaxed);
+            (n, start.elapsed())
+        });
+        let (n, took) = elapsed;
+        let per_message = took / n.max(1) as u32 * threads as u32;
+        rows.push(Row {
+            model: label.into(),
+            case: format!("model ceiling: tight loop on {threads} thread(s)"),
+            n: threads,
+            median: per_message,
+            p90: per_message,
+            per_second: n as f64 / took.as_secs_f64(),
+        });
     }
 }
 
-/// The directory to load the fp32 models from: `dir` itself if complete,
-/// else a temporary directory with its encoder and models/' other files.
-fn fp32_dir(dir: &Path, int8: &Path) -> (PathBuf, Option<tempfile::TempDir>) {
-    let encoder = dir.join("encoder.onnx");
-    if !encoder.is_file() {
-        fail(
-            "FRONTDESK_FP32_MODELS",
-            format!("{} is missing", encoder.display()),
-        );
-    }
-    if dir.join("tokenizer.json").is_file() && dir.join("sentiment.onnx").is_file() {
-        return (dir.to_owned(), None);
-    }
-    let tmp = tempfile::Builder::new()
-        .prefix("frontdesk-fp32-")
-        .tempdir()
-        .unwrap_or_else(|e| fail("temp dir", e));
-    let link = tmp.path().join("encoder.onnx");
-    if std::os::unix::fs::symlink(&encoder, &link).is_err() {
-        std::fs::copy(&encoder, &link).unwrap_or_else(|e| fail("copy encoder.onnx", e));
-    }
-    for file in ["tokenizer.json", "sentiment.onnx"] {
-        std::fs::copy(int8.join(file), tmp.path().join(file))
-            .unwrap_or_else(|e| fail(&format!("copy {file}"), e));
-    }
-    (tmp.path().to_owned(), Some(tmp))
-}
-
-/// The inference thread under concurrent single-text requests (as turns
-/// send them), and the FAQ search over the demo FAQ with the encoder
-/// attached, as `src/app.rs` builds it.
+/// The workers under concurrent single-text requests (as turns send them),
+/// and the FAQ search over the demo FAQ with the model attached, as
+/// `src/app.rs` builds it.
 fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -201,26 +161,28 @@ fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
         .build()
         .unwrap_or_else(|e| fail("tokio runtime", e));
     let data = tempfile::tempdir().unwrap_or_else(|e| fail("temp dir", e));
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (nlu, faq) = rt.block_on(async {
         let store = Store::open(data.path()).unwrap_or_else(|e| fail("store", e));
         let faq = Faq::open(store, data.path()).unwrap_or_else(|e| fail("faq", e));
         faq.load_demo_if_new()
             .await
             .unwrap_or_else(|e| fail("demo faq", e));
-        let nlu = Nlu::load(models, 1, Batching::default()).unwrap_or_else(|e| fail("nlu", e));
+        let nlu = Nlu::load(models, cores, 256).unwrap_or_else(|e| fail("nlu", e));
         faq.attach_encoder(nlu.clone())
             .await
             .unwrap_or_else(|e| fail("attach encoder", e));
         (nlu, faq)
     });
 
-    // Worker: `n` concurrent one-text requests, batched by the thread.
+    // Workers: `n` concurrent one-text requests.
     for &n in &[1usize, 8, 32] {
         let times = measure(3, runs, |i| {
             rt.block_on(async {
-                let calls = batch_of(n, i * n).into_iter().map(|t| {
+                let calls = (0..n).map(|k| {
                     let nlu = nlu.clone();
-                    tokio::spawn(async move { nlu.encode(t.to_owned()).await })
+                    let text = TEXTS[(i * n + k) % TEXTS.len()].to_owned();
+                    tokio::spawn(async move { nlu.encode(text).await })
                 });
                 for call in calls.collect::<Vec<_>>() {
                     match call.await {
@@ -232,9 +194,8 @@ fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
             })
         });
         rows.push(row(
-            "int8",
-            "1",
-            "worker (encoder + sentiment), concurrent requests",
+            "shipped",
+            &format!("{cores} workers, concurrent requests"),
             n,
             &times,
         ));
@@ -263,13 +224,11 @@ fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
     };
     rows.push(row(
         "-",
-        "-",
         "FAQ search_hybrid (BM25 + cosine re-rank)",
         1,
         &search(true),
     ));
     rows.push(row(
-        "-",
         "-",
         "FAQ search, BM25 only (embedding None)",
         1,
@@ -290,37 +249,11 @@ fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
         })
     });
     rows.push(row(
-        "int8",
-        "1",
+        "shipped",
         "Nlu::encode + search_hybrid (a turn's understanding)",
         1,
         &times,
     ));
-}
-
-/// Token counts of the texts: batches are padded to their longest text,
-/// so the spread matters for batched throughput.
-fn report_lengths(models: &Path) {
-    let mut tokenizer = tokenizers::Tokenizer::from_file(models.join("tokenizer.json"))
-        .unwrap_or_else(|e| fail("tokenizer", e));
-    // The file pads to 128; `Models` pads to the longest text instead.
-    tokenizer.with_padding(None);
-    let lengths: Vec<usize> = TEXTS
-        .iter()
-        .map(|t| {
-            tokenizer
-                .encode(*t, true)
-                .map(|e| e.get_ids().len())
-                .unwrap_or(0)
-        })
-        .collect();
-    let mean = lengths.iter().sum::<usize>() as f64 / lengths.len() as f64;
-    eprintln!(
-        "{} texts, tokens with [CLS]/[SEP]: {lengths:?} (mean {mean:.1}, max {}); \"one text repeated\" uses {} tokens",
-        TEXTS.len(),
-        lengths.iter().max().unwrap_or(&0),
-        lengths[0]
-    );
 }
 
 fn main() {
@@ -329,43 +262,40 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(50)
         .max(1);
-    let int8 = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
-    report_lengths(&int8);
+    let seconds: f64 = std::env::var("FRONTDESK_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5.0);
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models");
     let mut rows = Vec::new();
 
-    bench_encoder("int8", &int8, runs, &mut rows);
-    match std::env::var_os("FRONTDESK_FP32_MODELS") {
-        Some(dir) => {
-            let (dir, _keep) = fp32_dir(Path::new(&dir), &int8);
-            bench_encoder("fp32", &dir, runs, &mut rows);
-        }
-        None => eprintln!("FRONTDESK_FP32_MODELS is not set: skipping the fp32 encoder"),
-    }
-    // Further complete model directories to compare, as `label=dir,…`.
+    bench_model("shipped", &shipped, runs, seconds, &mut rows);
     for spec in std::env::var("FRONTDESK_BENCH_MODELS")
         .unwrap_or_default()
         .split(',')
     {
         if let Some((label, dir)) = spec.split_once('=') {
-            bench_encoder(label, Path::new(dir), runs, &mut rows);
+            bench_model(label, Path::new(dir), runs, seconds, &mut rows);
         }
     }
-    bench_server_path(&int8, runs, &mut rows);
+    bench_server_path(&shipped, runs, &mut rows);
 
-    println!("\n{runs} timed runs per case (per-message and search cases: at least 4-8 passes over {} texts)\n", TEXTS.len());
-    println!("| model | threads | case | batch | median ms | p90 ms | texts/s (median) |");
-    println!("|---|---|---|---:|---:|---:|---:|");
+    println!(
+        "\n{runs} timed runs per case (per-message and search cases: at least 4-8 passes over {} texts); ceilings: {seconds} s each\n",
+        TEXTS.len()
+    );
+    println!("| model | case | n | median ms | p90 ms | messages/s |");
+    println!("|---|---|---:|---:|---:|---:|");
     for r in &rows {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
-            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.0} |",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.0} |",
             r.model,
-            r.threads,
             r.case,
-            r.batch,
+            r.n,
             ms(r.median),
             ms(r.p90),
-            r.batch as f64 / r.median.as_secs_f64()
+            r.per_second
         );
     }
 }

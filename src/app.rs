@@ -65,7 +65,11 @@ impl Application {
     /// Load the models, open the data directory, prepare the FAQ and bind
     /// the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let understanding = Understanding::load(&config.models).await?;
+        let mut models = config.models.clone();
+        models
+            .cache_dir
+            .get_or_insert_with(|| config.data_dir.join("cache"));
+        let understanding = Understanding::load(&models).await?;
         Self::build_with(config, understanding).await
     }
 

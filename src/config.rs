@@ -364,8 +364,10 @@ impl Config {
             Some("limits.ping_interval must be above 0")
         } else if l.idle_timeout <= l.ping_interval {
             Some("limits.idle_timeout must be longer than limits.ping_interval")
-        } else if self.models.threads == 0 || self.models.max_batch == 0 || self.models.queue == 0 {
-            Some("models.threads, models.max_batch and models.queue must be positive")
+        } else if self.models.queue == 0 {
+            Some("models.queue must be positive")
+        } else if self.models.workers > 256 {
+            Some("models.workers must be between 0 (one per core) and 256")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
             Some("bot.answer_confidence must be between 0 and 1")
         } else if !(0.0..=1.0).contains(&self.escalation.strong_negative)

@@ -13,7 +13,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 use crate::nlu::classifier::{Classifier, Prediction, Training};
-use crate::nlu::models::DIM;
+use crate::nlu::model::DIM;
 use crate::nlu::{Nlu, SentimentLabel};
 
 /// Labelled texts.

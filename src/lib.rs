@@ -30,9 +30,10 @@
 //!   (messages, typing, handovers, places in line, notes) to the sockets
 //!   that follow each one.
 //! - `copy` — every sentence the server itself says to customers.
-//! - [`nlu`] — the ONNX models (sentence encoder, sentiment) on a batching
-//!   inference thread, and intents learned from `intents/` at start-up;
-//!   an [`Understanding`] is the loaded whole.
+//! - [`nlu`] — the ONNX model (sentence embedding and sentiment in one
+//!   pass) on one inference thread per core, and intents learned from
+//!   `intents/` (cached between starts); an [`Understanding`] is the
+//!   loaded whole.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index, their
 //!   embeddings for hybrid retrieval and the calibrated confidence of each
 //!   hit.

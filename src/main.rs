@@ -276,7 +276,7 @@ async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
     let config = load_config(&common)?;
     let settings = config.models.clone();
     let nlu = tokio::task::spawn_blocking(move || {
-        frontdesk::nlu::Nlu::load(&settings.dir, settings.threads.max(2), settings.batching())
+        frontdesk::nlu::Nlu::load(&settings.models_dir()?, settings.workers(), settings.queue)
     })
     .await??;
     match cmd {

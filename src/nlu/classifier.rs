@@ -139,6 +139,72 @@ impl Classifier {
         }
     }
 
+    /// The classifier as bytes, for the cache: little-endian `dim`,
+    /// `classes`, `scale`, weights, bias, example count, labels, examples.
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(4 * (4 + self.weights.len() + self.examples.len()));
+        let mut u32_ = |v: usize| out.extend((v as u32).to_le_bytes());
+        u32_(self.dim);
+        u32_(self.classes);
+        u32_(self.labels.len());
+        out.extend(self.scale.to_le_bytes());
+        for v in self.weights.iter().chain(&self.bias) {
+            out.extend(v.to_le_bytes());
+        }
+        for &l in &self.labels {
+            out.extend((l as u32).to_le_bytes());
+        }
+        for v in &self.examples {
+            out.extend(v.to_le_bytes());
+        }
+        out
+    }
+
+    /// The classifier written by [`Classifier::to_bytes`], or `None` when
+    /// the bytes do not hold one of `classes` classes over `dim`.
+    pub(crate) fn from_bytes(bytes: &[u8], dim: usize, classes: usize) -> Option<Self> {
+        let mut words = bytes.chunks_exact(4).map(|w| [w[0], w[1], w[2], w[3]]);
+        if !bytes.len().is_multiple_of(4) {
+            return None;
+        }
+        let next_u32 = |words: &mut dyn Iterator<Item = [u8; 4]>| {
+            words.next().map(|w| u32::from_le_bytes(w) as usize)
+        };
+        let (d, c, n) = (
+            next_u32(&mut words)?,
+            next_u32(&mut words)?,
+            next_u32(&mut words)?,
+        );
+        if d != dim || c != classes || bytes.len() != 4 * (4 + c * d + c + n + n * d) {
+            return None;
+        }
+        let floats = |k: usize, words: &mut dyn Iterator<Item = [u8; 4]>| -> Vec<f32> {
+            words.take(k).map(f32::from_le_bytes).collect()
+        };
+        let scale = floats(1, &mut words)[0];
+        let weights = floats(c * d, &mut words);
+        let bias = floats(c, &mut words);
+        let labels: Vec<usize> = (&mut words)
+            .take(n)
+            .map(|w| u32::from_le_bytes(w) as usize)
+            .collect();
+        let examples = floats(n * d, &mut words);
+        let finite = weights
+            .iter()
+            .chain(&bias)
+            .chain(&examples)
+            .all(|v| v.is_finite());
+        (finite && scale.is_finite() && labels.iter().all(|&l| l < c)).then_some(Self {
+            dim,
+            classes,
+            weights,
+            bias,
+            scale,
+            examples,
+            labels,
+        })
+    }
+
     /// Class probabilities for one embedding.
     pub(crate) fn probabilities(&self, x: &[f32]) -> Vec<f32> {
         let mut logits: Vec<f32> = (0..self.classes)
@@ -209,5 +275,23 @@ mod tests {
         assert!(p.similarity > 0.9, "{p:?}");
         let total: f32 = c.probabilities(&unit([1.0, 1.0, 1.0])).iter().sum();
         assert!((total - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn bytes_round_trip_and_damage_is_refused() {
+        let xs: Vec<f32> = [unit([1.0, 0.0, 0.2]), unit([0.0, 1.0, 0.3])].concat();
+        let c = Classifier::train(xs, vec![0, 1], 2, 3, Training::default());
+        let bytes = c.to_bytes();
+        let back = Classifier::from_bytes(&bytes, 3, 2).expect("round trip");
+        let x = unit([0.3, 0.8, 0.1]);
+        assert_eq!(back.predict(&x), c.predict(&x));
+        assert!(
+            Classifier::from_bytes(&bytes, 3, 3).is_none(),
+            "other classes"
+        );
+        assert!(Classifier::from_bytes(&bytes[..bytes.len() - 4], 3, 2).is_none());
+        let mut nan = bytes.clone();
+        nan[16..20].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(Classifier::from_bytes(&nan, 3, 2).is_none());
     }
 }

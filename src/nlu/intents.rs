@@ -2,15 +2,18 @@
 //! from their example phrases at start-up.
 //!
 //! Adding a file adds an intent on the next start; there is no offline
-//! training. A text whose best intent is not probable enough, or not
+//! training. The trained classifier is cached, keyed by the model, the
+//! intents and the training settings, so a restart with the same inputs
+//! trains nothing and a change retrains. A text whose best intent is not probable enough, or not
 //! similar enough to any of that intent's examples, is out of scope.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::cache::{self, Cache, Lookup};
 use super::classifier::{Classifier, Training};
-use super::models::DIM;
+use super::model::DIM;
 use super::{Nlu, NluError};
 
 /// One intent as an author writes it.
@@ -102,6 +105,23 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<IntentDef>, NluError> {
     Ok(defs)
 }
 
+/// The cache entry of the intent classifier.
+const CACHE_NAME: &str = "intent-classifier";
+
+/// Where the intent classifier of a start came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// Read from the cache: nothing was trained.
+    Cache,
+    /// Trained: there was no cache entry.
+    Trained,
+    /// Trained again: the model, intents or settings changed.
+    Retrained,
+    /// Trained again: the cache entry was damaged.
+    Rebuilt,
+}
+
 /// Intents with their trained classifier.
 pub(crate) struct Intents {
     defs: Vec<IntentDef>,
@@ -110,6 +130,54 @@ pub(crate) struct Intents {
 }
 
 impl Intents {
+    /// The classifier for `defs`: from `cache` when it holds one trained
+    /// on the same model, intents and settings, otherwise trained now (every
+    /// example embedded with `nlu`) and cached.
+    pub(crate) async fn load(
+        nlu: &Nlu,
+        defs: Vec<IntentDef>,
+        training: Training,
+        thresholds: Thresholds,
+        cache: Option<&Cache>,
+    ) -> Result<(Self, Origin), NluError> {
+        let defs_json = serde_json::to_vec(&defs).map_err(|e| NluError::Intents(e.to_string()))?;
+        let training_json =
+            serde_json::to_vec(&training).map_err(|e| NluError::Intents(e.to_string()))?;
+        let key = cache::key(&[
+            b"intent-classifier",
+            nlu.fingerprint().as_bytes(),
+            &defs_json,
+            &training_json,
+        ]);
+        let found = cache.map_or(Lookup::Missing, |c| c.get(CACHE_NAME, &key));
+        if let Lookup::Hit(bytes) = &found {
+            if let Some(classifier) = Classifier::from_bytes(bytes, DIM, defs.len()) {
+                let intents = Self {
+                    defs,
+                    classifier,
+                    thresholds,
+                };
+                return Ok((intents, Origin::Cache));
+            }
+        }
+        let origin = match found {
+            Lookup::Missing => Origin::Trained,
+            Lookup::Stale => Origin::Retrained,
+            Lookup::Hit(_) | Lookup::Corrupt => Origin::Rebuilt,
+        };
+        let intents = Self::train(nlu, defs, training, thresholds).await?;
+        if let Some(cache) = cache {
+            let (cache, bytes) = (cache.clone(), intents.classifier.to_bytes());
+            let stored = tokio::task::spawn_blocking(move || cache.put(CACHE_NAME, &key, &bytes))
+                .await
+                .map_err(|e| NluError::Inference(e.to_string()))?;
+            if let Err(e) = stored {
+                tracing::warn!(error = %e, "cannot cache the intent classifier; it will be trained again at the next start");
+            }
+        }
+        Ok((intents, origin))
+    }
+
     /// Embed every example with `nlu` and train the classifier.
     pub(crate) async fn train(
         nlu: &Nlu,

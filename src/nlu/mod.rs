@@ -1,32 +1,34 @@
-//! Understanding customer messages: ONNX models run by `ort`.
+//! Understanding customer messages: one ONNX model run by `ort`.
 //!
 //! - `runtime` finds and loads the ONNX Runtime library.
-//! - [`models`] holds the tokenizer, the sentence encoder and the sentiment
-//!   model, used only from the inference thread.
-//! - [`worker`] is that thread: it batches concurrent requests and refuses
+//! - [`model`] reads the tokenizer and `understanding.onnx`, which yields a
+//!   text's sentence embedding and its sentiment in one pass.
+//! - `workers` runs the model on one thread per core and refuses customer
 //!   work beyond its bounded queue.
 //! - [`classifier`] and [`intents`] turn example phrases into an intent
-//!   classifier at start-up.
+//!   classifier; `cache` keeps it on disk between starts.
 //!
 //! Nothing here runs model code on the async runtime.
 
+mod cache;
 pub mod classifier;
 pub mod intents;
-pub mod models;
+pub mod model;
 pub(crate) mod runtime;
 mod settings;
-pub mod worker;
+mod workers;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Coded, ErrorCode};
 
+pub use intents::Origin;
 pub(crate) use intents::{IntentDef, IntentMatch, Intents};
 pub use settings::ModelSettings;
-use worker::{Batching, Worker};
+use workers::Workers;
 
 /// Why understanding failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -95,50 +97,69 @@ impl Sentiment {
     }
 }
 
-/// Handle to the loaded models; cheap to clone.
+/// Handle to the loaded model; cheap to clone.
 #[derive(Clone)]
 pub struct Nlu {
-    worker: Worker,
+    workers: Workers,
+    fingerprint: Arc<str>,
+    dir: Arc<Path>,
 }
 
 impl Nlu {
-    /// Load the models in `dir` and start the inference thread. Blocks:
-    /// call from the blocking pool or at start-up.
-    pub fn load(dir: &Path, threads: usize, batching: Batching) -> Result<Self, NluError> {
-        let models = models::Models::load(dir, threads)?;
+    /// Read the model in `dir` and start `workers` inference threads with
+    /// room for `queue` waiting customer messages. Blocks: call from the
+    /// blocking pool or at start-up.
+    pub fn load(dir: &Path, workers: usize, queue: usize) -> Result<Self, NluError> {
+        let files = model::ModelFiles::read(dir)?;
         Ok(Self {
-            worker: Worker::start(models, batching)?,
+            workers: Workers::start(&files, workers, queue)?,
+            fingerprint: files.fingerprint().into(),
+            dir: files.dir().into(),
         })
     }
 
-    /// Sentence embeddings of `texts`.
+    /// Hex SHA-256 of the tokenizer and model: what caches of anything
+    /// computed by the model are keyed by.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The directory the model was read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Inference threads running.
+    pub fn workers(&self) -> usize {
+        self.workers.count()
+    }
+
+    /// Sentence embeddings of `texts` (bulk: waits for room).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, NluError> {
         Ok(self
-            .worker
-            .encode(texts, false)
+            .workers
+            .bulk(texts)
             .await?
             .into_iter()
             .map(|e| e.embedding)
             .collect())
     }
 
-    /// Embedding and sentiment of one text.
+    /// Embedding and sentiment of one customer's text; refused with
+    /// [`NluError::Overloaded`] when too many wait.
     pub async fn encode(&self, text: String) -> Result<(Vec<f32>, Sentiment), NluError> {
-        let mut out = self.worker.encode(vec![text], true).await?;
-        let e = out
-            .pop()
-            .ok_or_else(|| NluError::Inference("no result".into()))?;
+        let e = self.workers.turn(text).await?;
         Ok((e.embedding, Sentiment::from_probabilities(e.sentiment)))
     }
 
-    /// Embeddings and sentiments of many texts (evaluation, benchmarks).
+    /// Embeddings and sentiments of many texts (bulk: waits for room).
     pub async fn encode_many(
         &self,
         texts: Vec<String>,
     ) -> Result<Vec<(Vec<f32>, Sentiment)>, NluError> {
         Ok(self
-            .worker
-            .encode(texts, true)
+            .workers
+            .bulk(texts)
             .await?
             .into_iter()
             .map(|e| (e.embedding, Sentiment::from_probabilities(e.sentiment)))
@@ -153,42 +174,76 @@ pub(crate) struct Analysis {
     pub intent: IntentMatch,
 }
 
-/// The models plus the intents: everything needed to analyse a message.
+/// The model plus the intents: everything needed to analyse a message.
 /// Cheap to clone; one loaded `Understanding` may serve many servers.
 #[derive(Clone)]
 pub struct Understanding {
     pub(crate) nlu: Nlu,
     pub(crate) intents: Arc<Intents>,
+    intents_dir: Arc<Path>,
+    origin: Origin,
 }
 
 impl std::fmt::Debug for Understanding {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Understanding")
             .field("intents", &self.intents.defs().len())
+            .field("origin", &self.origin)
             .finish_non_exhaustive()
     }
 }
 
 impl Understanding {
-    /// Load the models and train the intent classifier from `settings`.
+    /// Load the model and the intent classifier `settings` name: from
+    /// `settings.cache_dir` when it holds one for the same model and
+    /// intents, otherwise trained now.
     pub async fn load(settings: &ModelSettings) -> Result<Self, NluError> {
-        let s = settings.clone();
-        let nlu = tokio::task::spawn_blocking(move || Nlu::load(&s.dir, s.threads, s.batching()))
+        let dir = settings.models_dir()?;
+        let intents_dir = settings.intents_dir()?;
+        let (workers, queue) = (settings.workers(), settings.queue);
+        let nlu = tokio::task::spawn_blocking(move || Nlu::load(&dir, workers, queue))
             .await
             .map_err(|e| NluError::Inference(e.to_string()))??;
-        let defs = intents::load_dir(&settings.intents_dir)?;
-        let intents = Intents::train(
+        let defs = intents::load_dir(&intents_dir)?;
+        let cache = settings.cache_dir.as_deref().map(cache::Cache::new);
+        let (intents, origin) = Intents::load(
             &nlu,
             defs,
             classifier::Training::default(),
             settings.intent_thresholds,
+            cache.as_ref(),
         )
         .await?;
-        tracing::info!(intents = intents.defs().len(), "models loaded");
+        tracing::info!(
+            models = %nlu.dir().display(),
+            fingerprint = &nlu.fingerprint()[..12],
+            workers = nlu.workers(),
+            intents_dir = %intents_dir.display(),
+            intents = intents.defs().len(),
+            classifier = ?origin,
+            "models loaded"
+        );
         Ok(Self {
             nlu,
             intents: Arc::new(intents),
+            intents_dir: intents_dir.into(),
+            origin,
         })
+    }
+
+    /// Where this start's intent classifier came from.
+    pub fn classifier_origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// The directory the model was read from.
+    pub fn models_dir(&self) -> &Path {
+        self.nlu.dir()
+    }
+
+    /// The directory the intents were read from.
+    pub fn intents_dir(&self) -> PathBuf {
+        self.intents_dir.to_path_buf()
     }
 
     /// Analysis and embedding of `text`.

@@ -1,52 +1,100 @@
 //! Where the models and intents are and how inference runs: the
 //! `[models]` section of the configuration.
+//!
+//! Unset directories are found, not compiled in: first `models/` and
+//! `intents/` in the working directory, then beside the running binary and
+//! up to four directories above it (so `cargo run` and a binary unpacked
+//! with its `models/` and `intents/` both work). The server says at start
+//! which it loaded.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use super::model::MODEL_FILE;
+use super::NluError;
 
 /// Where the models and intents are, and how inference runs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ModelSettings {
-    /// Directory with `encoder.onnx`, `sentiment.onnx`, `tokenizer.json`.
-    pub dir: PathBuf,
-    /// Directory of intent definitions (`*.yaml`).
-    pub intents_dir: PathBuf,
-    /// ONNX Runtime threads per model run.
-    pub threads: usize,
-    /// Most texts in one batched model run.
-    pub max_batch: usize,
-    /// Longest wait (ms) for more requests before running a batch.
-    pub max_wait_ms: u64,
-    /// Requests that may wait for the models; more are refused as busy.
+    /// Directory with `understanding.onnx` and `tokenizer.json`; found
+    /// when unset.
+    pub dir: Option<PathBuf>,
+    /// Directory of intent definitions (`*.yaml`); found when unset.
+    pub intents_dir: Option<PathBuf>,
+    /// Inference workers, each on its own core; 0 means one per core.
+    pub workers: usize,
+    /// Customer messages that may wait for a worker; more are refused as
+    /// busy.
     pub queue: usize,
+    /// Where the trained intent classifier is kept between starts; the
+    /// server uses `<data_dir>/cache` when unset.
+    pub cache_dir: Option<PathBuf>,
     /// Out-of-scope thresholds of the intent classifier.
     pub intent_thresholds: super::intents::Thresholds,
 }
 
+impl ModelSettings {
+    /// The models directory: the configured one, or the first found.
+    pub fn models_dir(&self) -> Result<PathBuf, NluError> {
+        match &self.dir {
+            Some(dir) => Ok(dir.clone()),
+            None => find("models", |d| d.join(MODEL_FILE).is_file()).map_err(NluError::Model),
+        }
+    }
+
+    /// The intents directory: the configured one, or the first found.
+    pub fn intents_dir(&self) -> Result<PathBuf, NluError> {
+        match &self.intents_dir {
+            Some(dir) => Ok(dir.clone()),
+            None => find("intents", Path::is_dir).map_err(NluError::Intents),
+        }
+    }
+
+    /// Workers to start.
+    pub fn workers(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
 impl Default for ModelSettings {
     fn default() -> Self {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         Self {
-            dir: root.join("models"),
-            intents_dir: root.join("intents"),
-            threads: 1,
-            max_batch: 32,
-            max_wait_ms: 2,
+            dir: None,
+            intents_dir: None,
+            workers: 0,
             queue: 256,
+            cache_dir: None,
             intent_thresholds: Default::default(),
         }
     }
 }
 
-impl ModelSettings {
-    pub fn batching(&self) -> super::worker::Batching {
-        super::worker::Batching {
-            max_batch: self.max_batch,
-            max_wait: Duration::from_millis(self.max_wait_ms),
-            queue: self.queue,
-        }
+/// The first `name` directory in the working directory or beside the
+/// running binary (and up to four levels above it) that `usable` accepts.
+fn find(name: &str, usable: impl Fn(&Path) -> bool) -> Result<PathBuf, String> {
+    let mut candidates = Vec::new();
+    if let Ok(cwd) = std::env::current_dir() {
+        candidates.push(cwd.join(name));
     }
+    if let Ok(exe) = std::env::current_exe() {
+        candidates.extend(exe.ancestors().skip(1).take(5).map(|d| d.join(name)));
+    }
+    candidates
+        .iter()
+        .find(|d| usable(d))
+        .cloned()
+        .ok_or_else(|| {
+            let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+            format!(
+                "no {name}/ directory found (looked at: {}); run from the repository or next to an unpacked \
+                 release, or set models.{} in the configuration",
+                looked.join(", "),
+                if name == "models" { "dir" } else { "intents_dir" }
+            )
+        })
 }

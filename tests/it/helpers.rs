@@ -294,3 +294,31 @@ pub fn listening_address(stdout: std::process::ChildStdout) -> String {
         }
     }
 }
+
+/// Start a server with models already loaded (not from the shared cache).
+pub async fn spawn_loaded(
+    understanding: Understanding,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_owned(),
+        operator_token: Some(OPERATOR.into()),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let app = Application::build_with(config, understanding)
+        .await
+        .expect("server builds");
+    let addr = app.local_addr();
+    let stop = CancellationToken::new();
+    let signal = stop.clone();
+    let server = tokio::spawn(app.run_until(async move { signal.cancelled().await }));
+    TestApp {
+        addr,
+        dir,
+        stop: stop.drop_guard(),
+        server: Some(server),
+    }
+}

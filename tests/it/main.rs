@@ -13,4 +13,5 @@ mod faq;
 mod handoff;
 mod helpers;
 mod limits;
+mod models;
 mod nlu;

@@ -111,7 +111,7 @@ async fn an_intent_added_to_the_directory_is_picked_up() {
     )
     .unwrap();
     let dir = intents.path().to_owned();
-    let app = spawn_with(move |c| c.models.intents_dir = dir).await;
+    let app = spawn_with(move |c| c.models.intents_dir = Some(dir)).await;
     let a = analyze(&app, "is there a gear repair workshop next week?").await;
     assert_eq!(a["intent"]["name"], "store_events", "{a}");
     let (mut chat, _) = app.conversation().await;
@@ -131,7 +131,7 @@ async fn broken_intent_files_stop_the_start_with_the_file_named() {
         operator_token: Some(OPERATOR.into()),
         ..frontdesk::Config::default()
     };
-    config.models.intents_dir = intents.path().to_owned();
+    config.models.intents_dir = Some(intents.path().to_owned());
     let err = frontdesk::Application::build(config)
         .await
         .err()

@@ -1,0 +1,197 @@
+//! The understanding model and its tokenizer.
+//!
+//! `understanding.onnx` is one MiniLM trunk with two outputs, computed in
+//! one pass: `sentence_embedding` (384-d, mean-pooled and L2-normalised,
+//! for FAQ retrieval and intents) and `probabilities` (sentiment:
+//! negative, neutral, positive). See `models/README.md`.
+//!
+//! [`ModelFiles`] reads the files once; every inference worker builds its
+//! own single-threaded [`Model`] from them, sharing the prepacked weights.
+//! A text always runs alone, never padded into a batch with other texts,
+//! so its scores do not depend on what else is being analysed.
+
+use std::path::{Path, PathBuf};
+
+use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
+use ort::session::Session;
+use ort::value::Tensor;
+use sha2::{Digest, Sha256};
+use tokenizers::{Tokenizer, TruncationParams};
+
+use super::{runtime, NluError};
+
+/// Width of the sentence embedding.
+pub(crate) const DIM: usize = 384;
+/// Longest input in tokens; longer texts are truncated.
+pub(crate) const MAX_TOKENS: usize = 128;
+/// The model file in a models directory.
+pub const MODEL_FILE: &str = "understanding.onnx";
+/// The tokenizer file in a models directory.
+pub const TOKENIZER_FILE: &str = "tokenizer.json";
+
+/// What the model makes of one text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Encoded {
+    pub embedding: Vec<f32>,
+    /// Probabilities of negative, neutral, positive.
+    pub sentiment: [f32; 3],
+}
+
+/// The model and tokenizer files of one directory, read and checked once.
+pub struct ModelFiles {
+    dir: PathBuf,
+    tokenizer: Tokenizer,
+    model: Vec<u8>,
+    fingerprint: String,
+    prepacked: PrepackedWeights,
+}
+
+impl std::fmt::Debug for ModelFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelFiles")
+            .field("dir", &self.dir)
+            .field("fingerprint", &self.fingerprint)
+            .finish_non_exhaustive()
+    }
+}
+
+fn model_error(file: &Path, e: impl std::fmt::Display) -> NluError {
+    NluError::Model(format!("{}: {e}", file.display()))
+}
+
+fn read(file: &Path) -> Result<Vec<u8>, NluError> {
+    std::fs::read(file).map_err(|e| {
+        NluError::Model(format!(
+            "cannot read {}: {e}; the models ship in the repository's models/ directory (see models/README.md)",
+            file.display()
+        ))
+    })
+}
+
+impl ModelFiles {
+    /// Read `tokenizer.json` and `understanding.onnx` from `dir`.
+    pub fn read(dir: &Path) -> Result<Self, NluError> {
+        // Loads the runtime library first: the prepacked-weights container
+        // below is created by it.
+        runtime::environment()?;
+        let tokenizer_file = dir.join(TOKENIZER_FILE);
+        let tokenizer_bytes = read(&tokenizer_file)?;
+        let mut tokenizer =
+            Tokenizer::from_bytes(&tokenizer_bytes).map_err(|e| model_error(&tokenizer_file, e))?;
+        // One text per run: no padding at all.
+        tokenizer.with_padding(None);
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..TruncationParams::default()
+            }))
+            .map_err(|e| model_error(&tokenizer_file, e))?;
+        let model = read(&dir.join(MODEL_FILE))?;
+        let fingerprint = {
+            let mut h = Sha256::new();
+            h.update(Sha256::digest(&tokenizer_bytes));
+            h.update(Sha256::digest(&model));
+            hex::encode(h.finalize())
+        };
+        Ok(Self {
+            dir: dir.to_owned(),
+            tokenizer,
+            model,
+            fingerprint,
+            prepacked: PrepackedWeights::new(),
+        })
+    }
+
+    /// Where the files were read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Hex SHA-256 over the tokenizer and the model: what anything derived
+    /// from the model's output (caches) is keyed by.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// A single-threaded session over the model, for one worker.
+    pub fn model(&self) -> Result<Model, NluError> {
+        let file = self.dir.join(MODEL_FILE);
+        let env = runtime::environment()?;
+        let build = || -> ort::Result<Session> {
+            Session::builder(env)?
+                .with_optimization_level(GraphOptimizationLevel::Level3)?
+                .with_intra_threads(1)?
+                .with_inter_threads(1)?
+                .with_intra_op_spinning(false)?
+                .with_inter_op_spinning(false)?
+                .with_prepacked_weights(&self.prepacked)?
+                .commit_from_memory(&self.model)
+        };
+        let session = build().map_err(|e| model_error(&file, e))?;
+        for output in ["sentence_embedding", "probabilities"] {
+            if !session.outputs().iter().any(|o| o.name() == output) {
+                return Err(model_error(
+                    &file,
+                    format!("the model has no `{output}` output; see models/README.md for the interface"),
+                ));
+            }
+        }
+        Ok(Model {
+            tokenizer: self.tokenizer.clone(),
+            session,
+        })
+    }
+}
+
+/// One session over the model; used by one thread at a time.
+pub struct Model {
+    tokenizer: Tokenizer,
+    session: Session,
+}
+
+impl Model {
+    /// Embedding and sentiment of one text.
+    pub fn encode(&mut self, text: &str) -> Result<Encoded, NluError> {
+        let encoding = self
+            .tokenizer
+            .encode(text, true)
+            .map_err(|e| NluError::Inference(format!("tokenizer: {e}")))?;
+        let ids = encoding.get_ids();
+        let shape = [1, ids.len()];
+        let tensor = |values: &[u32]| {
+            Tensor::from_array((
+                shape,
+                values.iter().map(|&x| i64::from(x)).collect::<Vec<_>>(),
+            ))
+            .map_err(infer)
+        };
+        let outputs = self
+            .session
+            .run(ort::inputs![
+                "input_ids" => tensor(ids)?,
+                "attention_mask" => tensor(encoding.get_attention_mask())?,
+                "token_type_ids" => tensor(encoding.get_type_ids())?,
+            ])
+            .map_err(infer)?;
+        let (_, embedding) = outputs["sentence_embedding"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer)?;
+        let (_, probabilities) = outputs["probabilities"]
+            .try_extract_tensor::<f32>()
+            .map_err(infer)?;
+        match (embedding.len(), probabilities) {
+            (DIM, &[negative, neutral, positive]) => Ok(Encoded {
+                embedding: embedding.to_vec(),
+                sentiment: [negative, neutral, positive],
+            }),
+            (e, p) => Err(NluError::Inference(format!(
+                "the model returned {e} embedding values and {} probabilities for one text",
+                p.len()
+            ))),
+        }
+    }
+}
+
+fn infer(e: ort::Error) -> NluError {
+    NluError::Inference(e.to_string())
+}
