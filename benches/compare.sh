@@ -101,7 +101,7 @@ log() { echo "compare.sh: $*" >&2; }
 cpu_sample() { awk '/^cpu /{idle=$5+$6; total=0; for(i=2;i<=NF;i++) total+=$i; print total-idle, idle; exit}' /proc/stat; }
 
 # Busy share in % between two samples.
-busy_pct() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN{busy=c-a; idle=d-b; t=busy+idle; printf "%.0f", t>0 ? 100*busy/t : 0}'; }
+busy_pct() { awk -v a="$1" -v b="$2" -v c="$3" -v d="$4" 'BEGIN{busy=c-a; idle=d-b; t=busy+idle; printf "%.0f", (t > 0 ? 100 * busy / t : 0)}'; }
 
 # Wait until the machine is idle >= quiet_idle % over 5 s; prints the idle %
 # of the last window, with "!" when it gave up.
