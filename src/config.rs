@@ -254,16 +254,16 @@ impl Default for Limits {
             connections_per_ip: 16,
             conversations_per_minute: 30.0,
             conversation_burst: 20,
-            // Ten thousand open widgets take a few hundred MB (an idle socket
-            // measured 16-30 KiB) and fit in the open-file limit that
-            // start-up raises; they are far more than the ~280 turns/s one
-            // server answers (docs/benchmarks.md) could keep busy.
+            // Ten thousand open widgets take tens of MB (docs/benchmarks.md,
+            // "Idle sockets") and fit in the open-file limit that start-up
+            // raises; they are far more than the ~280 turns/s one server
+            // answers (docs/benchmarks.md) could keep busy.
             max_connections: 10_000,
             header_read_timeout: Duration::from_secs(10),
             hello_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
-            socket_buffer_bytes: 4 * 1024,
+            socket_buffer_bytes: 1024,
             outbound_queue: 64,
             max_body_bytes: 256 * 1024,
         }

@@ -17,8 +17,13 @@ use tokio::sync::broadcast;
 
 use crate::crm::{AgentRef, ConversationId, ConversationStatus, EscalationCode, Message, Sender};
 
-/// Events a lagging socket may fall behind before it replays from the store.
-const ROOM_BUFFER: usize = 256;
+/// Events a lagging socket may fall behind before it replays from the
+/// store. Every room allocates this many slots (32 bytes each) when it
+/// opens, idle or not; a customer socket falls behind by the events of
+/// its own turn (echo, typing, reply, perhaps a handover and a place in
+/// line) while it runs it, and a socket that lags replays the messages
+/// it missed from the store.
+const ROOM_BUFFER: usize = 32;
 
 /// Something that happened in a conversation.
 #[derive(Debug, Clone)]
@@ -180,5 +185,35 @@ impl Hub {
             rooms.sweep_at = (rooms.map.len() * 2).max(64);
         }
         room
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_socket_busy_with_a_turn_misses_nothing_of_it() {
+        let hub = Hub::default();
+        let room = hub.join(ConversationId::new());
+        let mut events = room.subscribe();
+        // More than one turn publishes: echo, typing, reply, handover,
+        // place in line.
+        for _ in 0..8 {
+            room.typing(Sender::Bot);
+        }
+        for _ in 0..8 {
+            assert!(events.recv().await.is_ok(), "the socket lagged");
+        }
+    }
+
+    #[test]
+    fn a_room_lives_as_long_as_a_socket_holds_it() {
+        let hub = Hub::default();
+        let id = ConversationId::new();
+        let room = hub.join(id);
+        assert!(Arc::ptr_eq(&room, &hub.join(id)));
+        drop(room);
+        assert!(hub.get(id).is_none());
     }
 }

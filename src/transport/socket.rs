@@ -217,13 +217,16 @@ pub(super) async fn serve<S: Session>(
                 Some(Ok(message)) => Next::Frame(message),
             },
         };
+        // The work of one event or frame (a whole turn, for a message) is
+        // boxed while it runs: inline, its state would make every
+        // socket's task as large as the largest turn, idle or not.
         let flow = match next {
             Next::Flow(flow) => flow,
-            Next::Event(e) => session.on_event(&mut line, e).await,
+            Next::Event(e) => Box::pin(session.on_event(&mut line, e)).await,
             Next::Frame(message) => {
                 heartbeat.heard();
                 match admit::<S>(&mut line, &mut limiter, limits, message) {
-                    Ok(frame) => session.on_frame(&mut line, frame).await,
+                    Ok(frame) => Box::pin(session.on_frame(&mut line, frame)).await,
                     Err(flow) => flow,
                 }
             }
@@ -236,7 +239,7 @@ pub(super) async fn serve<S: Session>(
     if let Flow::Close(..) = end {
         drain(&mut stream).await;
     }
-    session.on_end().await;
+    Box::pin(session.on_end()).await;
     wind_down(end, writer, limits.ping_interval).await;
     tracing::debug!("socket disconnected");
 }

@@ -425,3 +425,48 @@ async fn a_conversation_is_stored_with_its_first_message() {
         .await;
     assert_eq!(tab.recv_type("welcome").await["resumed"], true);
 }
+
+/// Many customers who only opened the widget: each socket keeps its
+/// conversation open and idle, stores nothing, and a customer who then
+/// chats (a new one, and one of the idle ones) is answered as usual.
+#[tokio::test]
+async fn many_idle_sockets_after_hello_then_one_chatting() {
+    const IDLE: usize = 200;
+    let app = spawn_with(|c| {
+        c.limits.connections_per_ip = IDLE + 8;
+        c.limits.conversation_burst = IDLE as u32 + 8;
+    })
+    .await;
+    let mut idle = Vec::with_capacity(IDLE);
+    for _ in 0..IDLE {
+        let (chat, welcome) = app.conversation().await;
+        assert_eq!(welcome["status"], "bot");
+        idle.push(chat);
+    }
+    let agent = app.agent_token("Ann").await;
+    let (status, page) = app.get("/v1/conversations", &agent).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(
+        page["conversations"],
+        json!([]),
+        "hello alone stores nothing"
+    );
+
+    let (mut chat, _) = app.conversation().await;
+    let (ack, reply) = chat
+        .ask("c1", "How long do I have to return an item?")
+        .await;
+    assert_eq!(ack["seq"], 1);
+    assert_eq!(reply["from"], "bot");
+    let waited = idle.last_mut().unwrap();
+    let (ack, reply) = waited.ask("w1", "How much does shipping cost?").await;
+    assert_eq!(ack["seq"], 1);
+    assert_eq!(reply["from"], "bot");
+
+    let (_, page) = app.get("/v1/conversations", &agent).await;
+    let stored = page["conversations"].as_array().expect("conversations");
+    assert_eq!(stored.len(), 2, "{page}");
+    // The other idle sockets are still open.
+    let (ack, _) = idle[0].ask("i1", "Hi there").await;
+    assert_eq!(ack["seq"], 1);
+}

@@ -257,6 +257,36 @@ async fn a_silent_peer_is_closed_after_the_idle_timeout() {
     );
 }
 
+/// A socket that said `hello` and then goes silent (no pongs) is closed
+/// with 1001 after the idle timeout, as one that never said it is.
+#[tokio::test]
+async fn a_greeted_peer_that_goes_silent_is_closed_after_the_idle_timeout() {
+    let app = spawn_with(|c| {
+        c.limits.ping_interval = Duration::from_millis(100);
+        c.limits.idle_timeout = Duration::from_millis(400);
+    })
+    .await;
+    let mut tcp = TcpStream::connect(app.addr).await.unwrap();
+    tcp.write_all(handshake(&app, "Upgrade").as_bytes())
+        .await
+        .unwrap();
+    // A masked text frame (the all-zero mask leaves the payload as it is).
+    let hello = br#"{"type":"hello"}"#;
+    let mut frame = vec![0x81, 0x80 | hello.len() as u8, 0, 0, 0, 0];
+    frame.extend_from_slice(hello);
+    tcp.write_all(&frame).await.unwrap();
+    let received = until_closed(&mut tcp).await;
+    let text = String::from_utf8_lossy(&received);
+    assert!(
+        text.contains(r#""type":"welcome""#),
+        "no welcome in {text:?}"
+    );
+    let close = received
+        .windows(4)
+        .any(|w| w[0] == 0x88 && w[2..4] == 1001u16.to_be_bytes());
+    assert!(close, "no 1001 close frame in {text:?}");
+}
+
 #[tokio::test]
 async fn an_unknown_resume_token_starts_a_new_conversation() {
     let app = spawn_app().await;

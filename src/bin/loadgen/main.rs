@@ -13,6 +13,10 @@
 //! use during the run by thread name (from /proc), and always its own CPU
 //! use, since loadgen shares the machine with the server.
 //!
+//! With `--idle N` it measures idle sockets instead: what N customers
+//! who opened the widget and said `hello`, but nothing else, cost the
+//! server's memory, and what it keeps after they leave ([`idle`]).
+//!
 //! The server's per-connection rate limit (2 messages/s by default) and
 //! per-IP connection limit (16) apply; raise them in the server's config
 //! to measure capacity rather than the limits (see docs/benchmarks.md).
@@ -21,6 +25,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use clap::Parser;
+
+mod idle;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::time::{timeout_at, Instant};
@@ -79,6 +85,15 @@ struct Args {
     /// PID of the server, to report its peak RSS (VmHWM in /proc/PID/status).
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Instead of chats: open this many idle customer sockets and report
+    /// the server's memory per socket before and after `hello`, and after
+    /// they close (needs `--server-pid`).
+    #[arg(long, value_name = "N")]
+    idle: Option<usize>,
+    /// With `--idle`: how long the server gets to settle before each
+    /// memory reading.
+    #[arg(long, default_value_t = 5)]
+    settle_secs: u64,
 }
 
 /// What one connection measured.
@@ -378,6 +393,19 @@ async fn main() -> std::process::ExitCode {
     if let Err(e) = check_loopback(&args.url) {
         eprintln!("loadgen: {e}");
         return std::process::ExitCode::FAILURE;
+    }
+    if let Some(sockets) = args.idle {
+        let Some(server_pid) = args.server_pid else {
+            eprintln!("loadgen: --idle needs --server-pid");
+            return std::process::ExitCode::FAILURE;
+        };
+        return idle::run(idle::Idle {
+            url: args.url,
+            sockets,
+            server_pid,
+            settle: Duration::from_secs(args.settle_secs),
+        })
+        .await;
     }
     if args.connections == 0 {
         eprintln!("loadgen: --connections must be at least 1");
