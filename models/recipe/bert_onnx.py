@@ -11,6 +11,10 @@ Outputs (one of):
   * head="classifier": probabilities float32 [batch, n_classes]
         = softmax(W · meanpool(last hidden) + b) (mean pooling NOT normalised),
           used for the fine-tuned sentiment model.
+  * head="both": both outputs from ONE pass of one trunk (models/understanding.onnx):
+        sentence_embedding = L2-normalised mean pool, probabilities = softmax of
+        the classifier over the same (unnormalised) mean pool; with `branch` the
+        top layers are duplicated (shared bottom, one top stack per output).
 """
 from __future__ import annotations
 
@@ -55,9 +59,12 @@ class _G:
 
 
 def build_bert(weights: dict, config: dict, head: str = "embedding", classifier=None,
-               prefix: str = "") -> onnx.ModelProto:
+               prefix: str = "", branch=None) -> onnx.ModelProto:
     """weights: name -> np.ndarray using HF BertModel names (optionally under `prefix`).
-    classifier: (W [n_classes, hidden], b [n_classes]) when head == "classifier"."""
+    classifier: (W [n_classes, hidden], b [n_classes]) when head is "classifier" or "both".
+    branch: None (one trunk), or (k, sentiment_weights) with head="both": the embeddings and the
+    bottom k layers come from `weights` and are shared, then layers k.. of `weights` feed
+    sentence_embedding and layers k.. of `sentiment_weights` (HF names) feed probabilities."""
     W = lambda k: np.asarray(weights[prefix + k], dtype=np.float32)  # noqa: E731
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
@@ -92,26 +99,38 @@ def build_bert(weights: dict, config: dict, head: str = "embedding", classifier=
     half = g.const("half", np.array(0.5, np.float32))
 
     # ---- transformer layers ----------------------------------------------
-    for i in range(config["num_hidden_layers"]):
+    def layer(x, Wf, i, name_prefix=""):
         p = f"encoder.layer.{i}."
-        q = g.linear(x, W(p + "attention.self.query.weight"), W(p + "attention.self.query.bias"), p + "attention.self.query")
-        k = g.linear(x, W(p + "attention.self.key.weight"), W(p + "attention.self.key.bias"), p + "attention.self.key")
-        v = g.linear(x, W(p + "attention.self.value.weight"), W(p + "attention.self.value.bias"), p + "attention.self.value")
+        n = name_prefix + p
+        q = g.linear(x, Wf(p + "attention.self.query.weight"), Wf(p + "attention.self.query.bias"), n + "attention.self.query")
+        k = g.linear(x, Wf(p + "attention.self.key.weight"), Wf(p + "attention.self.key.bias"), n + "attention.self.key")
+        v = g.linear(x, Wf(p + "attention.self.value.weight"), Wf(p + "attention.self.value.bias"), n + "attention.self.value")
         q = g.op("Transpose", [g.op("Reshape", [q, split_shape])], perm=[0, 2, 1, 3])  # [b,h,s,d]
         k = g.op("Transpose", [g.op("Reshape", [k, split_shape])], perm=[0, 2, 3, 1])  # [b,h,d,s]
         v = g.op("Transpose", [g.op("Reshape", [v, split_shape])], perm=[0, 2, 1, 3])  # [b,h,s,d]
         scores = g.op("Add", [g.op("Mul", [g.op("MatMul", [q, k]), scale]), bias])
         probs = g.op("Softmax", [scores], axis=-1)
         ctx = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3]), merge_shape])
-        attn = g.linear(ctx, W(p + "attention.output.dense.weight"), W(p + "attention.output.dense.bias"), p + "attention.output.dense")
-        x = g.layer_norm(g.op("Add", [attn, x]), W(p + "attention.output.LayerNorm.weight"),
-                         W(p + "attention.output.LayerNorm.bias"), eps, p + "attention.output.LayerNorm")
-        h = g.linear(x, W(p + "intermediate.dense.weight"), W(p + "intermediate.dense.bias"), p + "intermediate.dense")
+        attn = g.linear(ctx, Wf(p + "attention.output.dense.weight"), Wf(p + "attention.output.dense.bias"), n + "attention.output.dense")
+        x = g.layer_norm(g.op("Add", [attn, x]), Wf(p + "attention.output.LayerNorm.weight"),
+                         Wf(p + "attention.output.LayerNorm.bias"), eps, n + "attention.output.LayerNorm")
+        h = g.linear(x, Wf(p + "intermediate.dense.weight"), Wf(p + "intermediate.dense.bias"), n + "intermediate.dense")
         # exact GELU: 0.5 * h * (1 + erf(h / sqrt(2)))
         h = g.op("Mul", [g.op("Mul", [h, half]), g.op("Add", [g.op("Erf", [g.op("Div", [h, sqrt2])]), one])])
-        out = g.linear(h, W(p + "output.dense.weight"), W(p + "output.dense.bias"), p + "output.dense")
-        x = g.layer_norm(g.op("Add", [out, x]), W(p + "output.LayerNorm.weight"), W(p + "output.LayerNorm.bias"),
-                         eps, p + "output.LayerNorm")
+        out = g.linear(h, Wf(p + "output.dense.weight"), Wf(p + "output.dense.bias"), n + "output.dense")
+        return g.layer_norm(g.op("Add", [out, x]), Wf(p + "output.LayerNorm.weight"), Wf(p + "output.LayerNorm.bias"),
+                            eps, n + "output.LayerNorm")
+
+    n_layers = config["num_hidden_layers"]
+    shared = n_layers if branch is None else branch[0]
+    for i in range(shared):
+        x = layer(x, W, i)
+    x_sent = x
+    if branch is not None:  # two-branch graph: bottom `shared` layers shared, then one stack per output
+        WS = lambda k: np.asarray(branch[1][k], dtype=np.float32)  # noqa: E731
+        for i in range(shared, n_layers):
+            x_sent = layer(x_sent, WS, i, "sentiment.")
+            x = layer(x, W, i)
 
     # ---- masked mean pooling ---------------------------------------------
     m3 = g.op("Unsqueeze", [mask_f, g.const("axes2", np.array([2], np.int64))])  # [b,s,1]
@@ -119,23 +138,27 @@ def build_bert(weights: dict, config: dict, head: str = "embedding", classifier=
     summed = g.op("ReduceSum", [g.op("Mul", [x, m3]), axis1], keepdims=0)        # [b,hidden]
     count = g.op("Max", [g.op("ReduceSum", [m3, axis1], keepdims=0), g.const("min_count", np.array(1e-9, np.float32))])
     mean = g.op("Div", [summed, count])
+    mean_sent = mean
+    if branch is not None:
+        mean_sent = g.op("Div", [g.op("ReduceSum", [g.op("Mul", [x_sent, m3]), axis1], keepdims=0), count])
 
-    if head == "embedding":
+    if head not in ("embedding", "classifier", "both"):
+        raise ValueError(head)
+    outputs = []
+    if head in ("embedding", "both"):
         norm = g.op("Sqrt", [g.op("ReduceSum", [g.op("Mul", [mean, mean]), axis1], keepdims=1)])
         norm = g.op("Max", [norm, g.const("min_norm", np.array(1e-12, np.float32))])
         g.nodes.append(helper.make_node("Div", [mean, norm], ["sentence_embedding"]))
-        out_vi = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden])
-    elif head == "classifier":
+        outputs.append(helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", hidden]))
+    if head in ("classifier", "both"):
         cw, cb = classifier
-        logits = g.linear(mean, np.asarray(cw, np.float32), np.asarray(cb, np.float32), "classifier")
+        logits = g.linear(mean_sent, np.asarray(cw, np.float32), np.asarray(cb, np.float32), "classifier")
         g.nodes.append(helper.make_node("Softmax", [logits], ["probabilities"], axis=-1))
-        out_vi = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", int(np.asarray(cw).shape[0])])
-    else:
-        raise ValueError(head)
+        outputs.append(helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", int(np.asarray(cw).shape[0])]))
 
     inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
               for n in ("input_ids", "attention_mask", "token_type_ids")]
-    graph = helper.make_graph(g.nodes, "bert_" + head, inputs, [out_vi], initializer=g.inits)
+    graph = helper.make_graph(g.nodes, "bert_" + head, inputs, outputs, initializer=g.inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="frontdesk-recipe")
     model.ir_version = 8  # readable by every onnxruntime >= 1.10
     onnx.checker.check_model(model)

@@ -68,9 +68,11 @@ def encode_batch(tok, texts: list[str]):
     return ids, mask, np.zeros_like(ids)
 
 
-def ort_session(path: Path, threads: int = 2):
+def ort_session(path: Path, threads: int | None = None):
+    """threads: default 2, or $MODELS_THREADS (1 is much faster when other jobs load the cores)."""
     import onnxruntime as ort
 
+    threads = threads or int(os.environ.get("MODELS_THREADS", "2"))
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1

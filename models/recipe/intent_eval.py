@@ -3,7 +3,9 @@
     python intent_eval.py [--datasets ../shared/datasets] [--final]
 
 Reference implementation (numpy, float32, deterministic) of the classifier that
-the Rust server builds at start-up from example phrases:
+the Rust server builds at start-up from example phrases. --encoder takes any ONNX
+file with a `sentence_embedding` output (encoder.onnx, or the one-pass
+understanding.onnx, whose `probabilities` output is ignored here):
 
   features  x = L2-normalised 384-d sentence embedding (output of encoder.onnx)
   model     logits = S * (W x) + b,  W [C, 384], b [C], fixed scale S = 8
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common import DEFAULT_DATASETS, DEFAULT_WORK, MODELS_DIR, cached_embeddings, load_tokenizer, ort_session
+from common import DEFAULT_DATASETS, DEFAULT_WORK, MODELS_DIR, cached_embeddings, load_tokenizer, ort_session, sha256
 from datasets_io import load_banking77, load_clinc
 
 
@@ -101,7 +103,8 @@ def oos_threshold(max_prob_in, correct_in, max_prob_oos, min_in_acc=0.95):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
-    ap.add_argument("--encoder", type=Path, default=MODELS_DIR / "encoder.onnx")
+    ap.add_argument("--encoder", type=Path, default=MODELS_DIR / "encoder.onnx",
+                    help="any ONNX file with a `sentence_embedding` output, e.g. ../understanding.onnx")
     ap.add_argument("--cache", type=Path, default=DEFAULT_WORK / "cache")
     ap.add_argument("--final", action="store_true", help="measure the test splits (run once)")
     ap.add_argument("--scale", type=float, default=8.0)
@@ -115,8 +118,9 @@ def main():
     hp = dict(scale=args.scale, lr=args.lr, epochs=args.epochs, l2=args.l2)
 
     tok, enc = load_tokenizer(), ort_session(args.encoder)
-    emb = lambda name, texts: cached_embeddings(args.cache / f"{args.encoder.stem}-{name}.npy", enc, tok, texts)  # noqa: E731
-    res = {"hyperparameters": hp}
+    tag = f"{args.encoder.stem}-{sha256(args.encoder)[:12]}"  # caches follow the file's content, not its name
+    emb = lambda name, texts: cached_embeddings(args.cache / f"{tag}-{name}.npy", enc, tok, texts)  # noqa: E731
+    res = {"encoder": str(args.encoder), "encoder_sha256": sha256(args.encoder), "hyperparameters": hp}
 
     # ---- Banking77 ----------------------------------------------------------
     b_tr, b_tr_y = load_banking77(args.datasets / "banking77", "train")
