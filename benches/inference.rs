@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use frontdesk::crm::Store;
 use frontdesk::faq::Faq;
 use frontdesk::nlu::model::ModelFiles;
-use frontdesk::nlu::Nlu;
+use frontdesk::nlu::{cores, Nlu, Parallelism};
 
 /// Customer messages of typical lengths (4 to ~40 tokens).
 const TEXTS: &[&str] = &[
@@ -99,7 +99,7 @@ fn fail(what: &str, e: impl std::fmt::Display) -> ! {
 fn bench_model(label: &str, dir: &Path, runs: usize, seconds: f64, rows: &mut Vec<Row>) {
     let started = Instant::now();
     let files = ModelFiles::read(dir).unwrap_or_else(|e| fail(&format!("read {label}"), e));
-    let mut model = files.model().unwrap_or_else(|e| fail("session", e));
+    let mut model = files.model(1).unwrap_or_else(|e| fail("session", e));
     eprintln!(
         "{label}: read and one session built in {:.2?}",
         started.elapsed()
@@ -111,7 +111,19 @@ fn bench_model(label: &str, dir: &Path, runs: usize, seconds: f64, rows: &mut Ve
     });
     rows.push(row(label, "one message, one session (latency)", 1, &times));
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = cores();
+    let mut wide = files.model(cores).unwrap_or_else(|e| fail("session", e));
+    let times = measure(TEXTS.len(), runs.max(TEXTS.len() * 4), |i| {
+        wide.encode(TEXTS[i % TEXTS.len()])
+            .unwrap_or_else(|e| fail("encode", e));
+    });
+    rows.push(row(
+        label,
+        &format!("one message, one session of {cores} threads (latency)"),
+        1,
+        &times,
+    ));
+    drop(wide);
     for threads in [1, cores] {
         let done = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
@@ -119,7 +131,7 @@ fn bench_model(label: &str, dir: &Path, runs: usize, seconds: f64, rows: &mut Ve
             for t in 0..threads {
                 let (files, done, stop) = (&files, &done, &stop);
                 s.spawn(move || {
-                    let mut model = files.model().unwrap_or_else(|e| fail("session", e));
+                    let mut model = files.model(1).unwrap_or_else(|e| fail("session", e));
                     let mut i = t;
                     while !stop.load(Ordering::Relaxed) {
                         model
@@ -154,21 +166,20 @@ fn bench_model(label: &str, dir: &Path, runs: usize, seconds: f64, rows: &mut Ve
 /// The workers under concurrent single-text requests (as turns send them),
 /// and the FAQ search over the demo FAQ with the model attached, as
 /// `src/app.rs` builds it.
-fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
+fn bench_server_path(models: &Path, p: Parallelism, runs: usize, rows: &mut Vec<Row>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap_or_else(|e| fail("tokio runtime", e));
     let data = tempfile::tempdir().unwrap_or_else(|e| fail("temp dir", e));
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (nlu, faq) = rt.block_on(async {
         let store = Store::open(data.path()).unwrap_or_else(|e| fail("store", e));
         let faq = Faq::open(store, data.path()).unwrap_or_else(|e| fail("faq", e));
         faq.load_demo_if_new()
             .await
             .unwrap_or_else(|e| fail("demo faq", e));
-        let nlu = Nlu::load(models, cores, 256).unwrap_or_else(|e| fail("nlu", e));
+        let nlu = Nlu::load(models, p).unwrap_or_else(|e| fail("nlu", e));
         faq.attach_encoder(nlu.clone())
             .await
             .unwrap_or_else(|e| fail("attach encoder", e));
@@ -195,7 +206,10 @@ fn bench_server_path(models: &Path, runs: usize, rows: &mut Vec<Row>) {
         });
         rows.push(row(
             "shipped",
-            &format!("{cores} workers, concurrent requests"),
+            &format!(
+                "{} worker(s) of {} thread(s), concurrent requests",
+                p.workers, p.threads
+            ),
             n,
             &times,
         ));
@@ -278,7 +292,15 @@ fn main() {
             bench_model(label, Path::new(dir), runs, seconds, &mut rows);
         }
     }
-    bench_server_path(&shipped, runs, &mut rows);
+    let cores = cores();
+    for (workers, threads) in [(1, cores), (cores, 1)] {
+        let p = Parallelism {
+            workers,
+            threads,
+            queue: 256,
+        };
+        bench_server_path(&shipped, p, runs, &mut rows);
+    }
 
     println!(
         "\n{runs} timed runs per case (per-message and search cases: at least 4-8 passes over {} texts); ceilings: {seconds} s each\n",

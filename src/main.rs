@@ -283,7 +283,7 @@ async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
     let config = load_config(&common)?;
     let settings = config.models.clone();
     let nlu = tokio::task::spawn_blocking(move || {
-        frontdesk::nlu::Nlu::load(&settings.models_dir()?, settings.workers(), settings.queue)
+        frontdesk::nlu::Nlu::load(&settings.models_dir()?, settings.parallelism())
     })
     .await??;
     match cmd {

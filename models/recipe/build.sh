@@ -10,9 +10,7 @@
 # (default /tmp/models-work). Needs Python 3.11, 2 cores, ~6 GB RAM, ~5 GB disk
 # (torch wheels pull CUDA packages). Time on 2 idle cores: encoder ~2 min, checks
 # ~3 min, sentiment fine-tuning ~25 min, sentiment branch ~10 min (much longer on a
-# loaded machine). The committed models/encoder.onnx and models/sentiment.onnx
-# (still loaded by the server) are rebuilt by export_encoder.py and
-# finetune_sentiment.py with their default --out.
+# loaded machine).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -40,12 +38,17 @@ python check_encoder.py --datasets "$DATASETS" --int8 "$MODELS_WORK/encoder.onnx
 #    its top layers and head seed the sentiment branch of understanding.onnx
 python finetune_sentiment.py --datasets "$DATASETS" --epochs 2 --lr 8e-5 --stop-step 1000 --out "$MODELS_WORK/sentiment.onnx"
 
-# 4. models/understanding.onnx: one graph, one pass, outputs sentence_embedding + probabilities.
-#    Embeddings and layers 0..K-1 are the original MiniLM (shared); layers K..5 of the original
-#    give sentence_embedding (as encoder.onnx), a copy of layers K..5 fine-tuned for sentiment on
-#    the frozen shared layers (initialised from step 3) gives probabilities. See models/README.md.
-python finetune_understanding.py --datasets "$DATASETS" --branch "${BRANCH_K:-2}" --init-from "$MODELS_WORK/sentiment.onnx" \
-  --steps 200 --lr 4e-5 --head-lr 1e-4 --eval-every 100 --threads 1
+# 4. models/understanding.onnx: one graph, one session run per message, outputs
+#    sentence_embedding + probabilities. Shipped: the int8 encoder and the int8 sentiment
+#    model side by side in one graph (merge_understanding.py), so every score is exactly
+#    that of the two models. UNDERSTANDING=branch builds the measured two-branch candidate
+#    instead (layers 0..K-1 shared, a sentiment branch fine-tuned on them; see models/README.md).
+if [ "${UNDERSTANDING:-merged}" = "branch" ]; then
+  python finetune_understanding.py --datasets "$DATASETS" --branch "${BRANCH_K:-2}" --init-from "$MODELS_WORK/sentiment.onnx" \
+    --steps 200 --lr 4e-5 --head-lr 1e-4 --eval-every 100 --threads 1
+else
+  python merge_understanding.py --encoder "$MODELS_WORK/encoder.onnx" --sentiment "$MODELS_WORK/sentiment.onnx" --out ../understanding.onnx
+fi
 python check_encoder.py --datasets "$DATASETS" --int8 "$MODELS_WORK/encoder.onnx" --skip-reference \
   --understanding ../understanding.onnx --sentiment "$MODELS_WORK/sentiment.onnx" --json "$MODELS_WORK/results/understanding_check.json"
 

@@ -27,7 +27,7 @@ use crate::error::{Coded, ErrorCode};
 
 pub use intents::Origin;
 pub(crate) use intents::{IntentDef, IntentMatch, Intents};
-pub use settings::ModelSettings;
+pub use settings::{cores, ModelSettings, Parallelism};
 use workers::Workers;
 
 /// Why understanding failed.
@@ -106,13 +106,12 @@ pub struct Nlu {
 }
 
 impl Nlu {
-    /// Read the model in `dir` and start `workers` inference threads with
-    /// room for `queue` waiting customer messages. Blocks: call from the
-    /// blocking pool or at start-up.
-    pub fn load(dir: &Path, workers: usize, queue: usize) -> Result<Self, NluError> {
+    /// Read the model in `dir` and start the inference workers `p` asks
+    /// for. Blocks: call from the blocking pool or at start-up.
+    pub fn load(dir: &Path, p: Parallelism) -> Result<Self, NluError> {
         let files = model::ModelFiles::read(dir)?;
         Ok(Self {
-            workers: Workers::start(&files, workers, queue)?,
+            workers: Workers::start(&files, p)?,
             fingerprint: files.fingerprint().into(),
             dir: files.dir().into(),
         })
@@ -127,11 +126,6 @@ impl Nlu {
     /// The directory the model was read from.
     pub fn dir(&self) -> &Path {
         &self.dir
-    }
-
-    /// Inference threads running.
-    pub fn workers(&self) -> usize {
-        self.workers.count()
     }
 
     /// Sentence embeddings of `texts` (bulk: waits for room).
@@ -200,8 +194,8 @@ impl Understanding {
     pub async fn load(settings: &ModelSettings) -> Result<Self, NluError> {
         let dir = settings.models_dir()?;
         let intents_dir = settings.intents_dir()?;
-        let (workers, queue) = (settings.workers(), settings.queue);
-        let nlu = tokio::task::spawn_blocking(move || Nlu::load(&dir, workers, queue))
+        let parallelism = settings.parallelism();
+        let nlu = tokio::task::spawn_blocking(move || Nlu::load(&dir, parallelism))
             .await
             .map_err(|e| NluError::Inference(e.to_string()))??;
         let defs = intents::load_dir(&intents_dir)?;
@@ -217,7 +211,8 @@ impl Understanding {
         tracing::info!(
             models = %nlu.dir().display(),
             fingerprint = &nlu.fingerprint()[..12],
-            workers = nlu.workers(),
+            workers = parallelism.workers,
+            threads = parallelism.threads,
             intents_dir = %intents_dir.display(),
             intents = intents.defs().len(),
             classifier = ?origin,

@@ -6,7 +6,9 @@
 //! negative, neutral, positive). See `models/README.md`.
 //!
 //! [`ModelFiles`] reads the files once; every inference worker builds its
-//! own single-threaded [`Model`] from them, sharing the prepacked weights.
+//! own [`Model`] session from them, sharing the prepacked weights. ONNX
+//! Runtime's threads do not spin while waiting, so an idle server uses no
+//! CPU.
 //! A text always runs alone, never padded into a batch with other texts,
 //! so its scores do not depend on what else is being analysed.
 
@@ -113,14 +115,15 @@ impl ModelFiles {
         &self.fingerprint
     }
 
-    /// A single-threaded session over the model, for one worker.
-    pub fn model(&self) -> Result<Model, NluError> {
+    /// A session over the model with `threads` ONNX Runtime threads, for
+    /// one worker.
+    pub fn model(&self, threads: usize) -> Result<Model, NluError> {
         let file = self.dir.join(MODEL_FILE);
         let env = runtime::environment()?;
         let build = || -> ort::Result<Session> {
             Session::builder(env)?
                 .with_optimization_level(GraphOptimizationLevel::Level3)?
-                .with_intra_threads(1)?
+                .with_intra_threads(threads.max(1))?
                 .with_inter_threads(1)?
                 .with_intra_op_spinning(false)?
                 .with_inter_op_spinning(false)?
@@ -143,7 +146,7 @@ impl ModelFiles {
     }
 }
 
-/// One session over the model; used by one thread at a time.
+/// One session over the model; used by one worker at a time.
 pub struct Model {
     tokenizer: Tokenizer,
     session: Session,

@@ -23,8 +23,12 @@ pub struct ModelSettings {
     pub dir: Option<PathBuf>,
     /// Directory of intent definitions (`*.yaml`); found when unset.
     pub intents_dir: Option<PathBuf>,
-    /// Inference workers, each on its own core; 0 means one per core.
+    /// Model sessions that run side by side; each holds its own copy of
+    /// the model in memory.
     pub workers: usize,
+    /// ONNX Runtime threads per worker; 0 means the machine's cores
+    /// divided among the workers.
+    pub threads: usize,
     /// Customer messages that may wait for a worker; more are refused as
     /// busy.
     pub queue: usize,
@@ -52,11 +56,17 @@ impl ModelSettings {
         }
     }
 
-    /// Workers to start.
-    pub fn workers(&self) -> usize {
-        match self.workers {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    /// How inference runs: workers, threads per worker, queue.
+    pub fn parallelism(&self) -> Parallelism {
+        let workers = self.workers.max(1);
+        let threads = match self.threads {
+            0 => (cores() / workers).max(1),
             n => n,
+        };
+        Parallelism {
+            workers,
+            threads,
+            queue: self.queue,
         }
     }
 }
@@ -66,12 +76,29 @@ impl Default for ModelSettings {
         Self {
             dir: None,
             intents_dir: None,
-            workers: 0,
+            workers: 1,
+            threads: 0,
             queue: 256,
             cache_dir: None,
             intent_thresholds: Default::default(),
         }
     }
+}
+
+/// How inference runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parallelism {
+    /// Model sessions side by side.
+    pub workers: usize,
+    /// ONNX Runtime threads per session.
+    pub threads: usize,
+    /// Customer messages that may wait.
+    pub queue: usize,
+}
+
+/// The machine's cores (at least 1).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The first `name` directory in the working directory or beside the

@@ -1,5 +1,5 @@
-//! The inference workers: one OS thread per core, each with its own
-//! single-threaded model session.
+//! The inference workers: OS threads, each with its own model session
+//! (which may use several ONNX Runtime threads).
 //!
 //! Two queues feed them. A customer's message goes on the bounded *turn*
 //! queue; when it is full the message is refused at once with
@@ -19,7 +19,7 @@ use futures_util::future::try_join_all;
 use tokio::sync::{oneshot, Semaphore};
 
 use super::model::{Encoded, Model, ModelFiles};
-use super::NluError;
+use super::{NluError, Parallelism};
 
 /// Texts in one bulk chunk: small, so a turn waits at most a few
 /// milliseconds behind one.
@@ -42,19 +42,21 @@ struct Inner {
     bulk: Sender<Job>,
     /// One permit per worker: bulk chunks in flight.
     bulk_slots: Semaphore,
-    count: usize,
 }
 
 impl Workers {
-    /// Start `count` workers over `files`, each building its own session;
-    /// returns once all are ready. `queue` turns may wait; more are refused.
-    pub(crate) fn start(files: &ModelFiles, count: usize, queue: usize) -> Result<Self, NluError> {
-        let count = count.max(1);
-        let (turns, turn_rx) = crossbeam_channel::bounded::<Job>(queue.max(1));
+    /// Start the workers `p` asks for over `files`, each building its own
+    /// session; returns once all are ready. `p.queue` turns may wait; more
+    /// are refused.
+    pub(crate) fn start(files: &ModelFiles, p: Parallelism) -> Result<Self, NluError> {
+        let count = p.workers.max(1);
+        let (turns, turn_rx) = crossbeam_channel::bounded::<Job>(p.queue.max(1));
         let (bulk, bulk_rx) = crossbeam_channel::unbounded::<Job>();
         // Sessions are built in parallel, one per thread.
         let models: Vec<Model> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..count).map(|_| s.spawn(|| files.model())).collect();
+            let handles: Vec<_> = (0..count)
+                .map(|_| s.spawn(|| files.model(p.threads)))
+                .collect();
             handles
                 .into_iter()
                 .map(|h| {
@@ -80,14 +82,8 @@ impl Workers {
                 turns,
                 bulk,
                 bulk_slots: Semaphore::new(count),
-                count,
             }),
         })
-    }
-
-    /// How many workers run.
-    pub(crate) fn count(&self) -> usize {
-        self.inner.count
     }
 
     /// Encode one customer's text, or refuse at once when the turn queue
