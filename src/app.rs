@@ -150,7 +150,7 @@ impl Application {
 
     /// Serve until `signal` completes, then shut down in order: stop
     /// accepting, close every socket with a close frame, wait for them
-    /// (bounded), flush the store.
+    /// (bounded), save the FAQ's vector graph, flush the store.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -163,6 +163,7 @@ impl Application {
             ..
         } = self;
         let store = state.store.clone();
+        let faq = state.faq.clone();
         let shutdown = state.shutdown.clone();
         let limits = &state.config.limits;
         let settings = listener::Settings {
@@ -192,6 +193,9 @@ impl Application {
         match tokio::time::timeout(DRAIN, closed).await {
             Ok(result) => result?,
             Err(_) => tracing::warn!("connections did not close in time"),
+        }
+        if let Err(e) = faq.save_vectors().await {
+            tracing::warn!(error = %e, "cannot save the faq vector graph");
         }
         tokio::task::spawn_blocking(move || store.flush()).await??;
         tracing::info!("stopped");

@@ -99,6 +99,8 @@ impl Sentiment {
 #[derive(Clone)]
 pub struct Nlu {
     worker: Worker,
+    /// See [`Nlu::fingerprint`].
+    fingerprint: Arc<str>,
 }
 
 impl Nlu {
@@ -106,9 +108,17 @@ impl Nlu {
     /// call from the blocking pool or at start-up.
     pub fn load(dir: &Path, threads: usize, batching: Batching) -> Result<Self, NluError> {
         let models = models::Models::load(dir, threads)?;
+        let fingerprint = models.fingerprint().into();
         Ok(Self {
             worker: Worker::start(models, batching)?,
+            fingerprint,
         })
+    }
+
+    /// Hex sha256 of the tokenizer and model files loaded: embeddings
+    /// stored under one fingerprint are valid only for it.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Sentence embeddings of `texts`.

@@ -39,10 +39,22 @@ pub struct Models {
     encoder: Session,
     sentiment: Session,
     sentiment_input: SentimentInput,
+    /// Hex sha256 of the tokenizer and model files, in load order.
+    fingerprint: String,
 }
 
 fn model_error(file: &Path, e: impl std::fmt::Display) -> NluError {
     NluError::Model(format!("{}: {e}", file.display()))
+}
+
+/// Hex sha256 of the bytes of `files`, one after another.
+fn fingerprint(files: &[&Path]) -> Result<String, NluError> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for file in files {
+        h.update(std::fs::read(file).map_err(|e| model_error(file, e))?);
+    }
+    Ok(hex::encode(h.finalize()))
 }
 
 fn session(file: &Path, threads: usize) -> Result<Session, NluError> {
@@ -81,7 +93,8 @@ impl Models {
                 ..TruncationParams::default()
             }))
             .map_err(|e| model_error(&tokenizer_file, e))?;
-        let encoder = session(&dir.join("encoder.onnx"), threads)?;
+        let encoder_file = dir.join("encoder.onnx");
+        let encoder = session(&encoder_file, threads)?;
         let sentiment_file = dir.join("sentiment.onnx");
         let sentiment = session(&sentiment_file, threads)?;
         let sentiment_input = if sentiment.inputs().iter().any(|i| i.name() == "input_ids") {
@@ -94,12 +107,20 @@ impl Models {
                 "expected an `embedding` or `input_ids` input",
             ));
         };
+        let fingerprint = fingerprint(&[&tokenizer_file, &encoder_file, &sentiment_file])?;
         Ok(Self {
             tokenizer,
             encoder,
             sentiment,
             sentiment_input,
+            fingerprint,
         })
+    }
+
+    /// Hex sha256 of `tokenizer.json` followed by every model file loaded:
+    /// changes whenever the embeddings may.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Run both models over a batch of texts.
