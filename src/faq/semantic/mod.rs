@@ -442,13 +442,16 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| FaqError::Task(e.to_string()))
 }
 
+/// Stored vectors by key.
+type Stored = HashMap<Key, Vec<f32>>;
+
 /// Read every stored vector the entries need, removing the rest; returns
 /// them with the texts still to embed (each once).
 fn sweep(
     tree: &sled::Tree,
     fingerprint: &str,
     entries: &[FaqEntry],
-) -> Result<(HashMap<Key, Vec<f32>>, Vec<String>), FaqError> {
+) -> Result<(Stored, Vec<String>), FaqError> {
     let mut wanted: HashMap<Key, &String> = HashMap::new();
     for e in entries {
         for t in texts(e) {
@@ -477,10 +480,16 @@ fn sweep(
     if stale + corrupt > 0 {
         tracing::info!(stale, corrupt, "faq vectors swept");
     }
-    let missing = wanted
-        .into_iter()
-        .filter(|(k, _)| !have.contains_key(k))
-        .map(|(_, t)| t.clone())
-        .collect();
+    // In entry order, as the entries were always embedded: the batches,
+    // and so the int8 encoder's rounding, stay the same.
+    let mut missing = Vec::new();
+    for e in entries {
+        for t in texts(e) {
+            let k = key(fingerprint, t);
+            if !have.contains_key(&k) && wanted.remove(&k).is_some() {
+                missing.push(t.clone());
+            }
+        }
+    }
     Ok((have, missing))
 }
