@@ -34,8 +34,8 @@
 //!   inference thread, and intents learned from `intents/` at start-up;
 //!   an [`Understanding`] is the loaded whole.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index, their
-//!   embeddings for hybrid retrieval and the calibrated confidence of each
-//!   hit.
+//!   embeddings (persisted, with an HNSW graph over them) for hybrid
+//!   retrieval and the calibrated confidence of each hit.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
 //!   credentials; group commit makes writes durable before they are
 //!   acknowledged.
