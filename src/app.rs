@@ -154,7 +154,7 @@ impl Application {
 
     /// Serve until `signal` completes, then shut down in order: stop
     /// accepting, close every socket with a close frame, wait for them
-    /// (bounded), flush the store.
+    /// (bounded), save the FAQ's vector graph, flush the store.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -167,6 +167,7 @@ impl Application {
             ..
         } = self;
         let store = state.store.clone();
+        let faq = state.faq.clone();
         let shutdown = state.shutdown.clone();
         let limits = &state.config.limits;
         let settings = listener::Settings {
@@ -196,6 +197,9 @@ impl Application {
         match tokio::time::timeout(DRAIN, closed).await {
             Ok(result) => result?,
             Err(_) => tracing::warn!("connections did not close in time"),
+        }
+        if let Err(e) = faq.save_vectors().await {
+            tracing::warn!(error = %e, "cannot save the faq vector graph");
         }
         tokio::task::spawn_blocking(move || store.flush()).await??;
         tracing::info!("stopped");

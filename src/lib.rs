@@ -35,8 +35,8 @@
 //!   `intents/` (cached between starts); an [`Understanding`] is the
 //!   loaded whole.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index, their
-//!   embeddings for hybrid retrieval and the calibrated confidence of each
-//!   hit.
+//!   embeddings (persisted, with an HNSW graph over them) for hybrid
+//!   retrieval and the calibrated confidence of each hit.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
 //!   credentials; group commit makes writes durable before they are
 //!   acknowledged.

@@ -71,6 +71,8 @@ pub(super) struct Trees {
     pub handoffs: sled::Tree,
     pub credentials: sled::Tree,
     pub faq: sled::Tree,
+    /// Embeddings of FAQ texts by `sha256(model fingerprint ‖ text)`.
+    pub faq_vectors: sled::Tree,
     pub meta: sled::Tree,
 }
 
@@ -100,6 +102,7 @@ impl Store {
             handoffs: tree("handoffs")?,
             credentials: tree("credentials")?,
             faq: tree("faq")?,
+            faq_vectors: tree("faq_vectors")?,
             meta: tree("meta")?,
         };
         let commit = GroupCommit::start(db, &path).map_err(|e| StoreError::Task(e.to_string()))?;
@@ -140,6 +143,11 @@ impl Store {
     /// The tree that holds FAQ entries, the source of truth of the index.
     pub(crate) fn faq_tree(&self) -> &sled::Tree {
         &self.trees.faq
+    }
+
+    /// The embeddings of FAQ texts (see `faq::semantic`).
+    pub(crate) fn faq_vectors_tree(&self) -> &sled::Tree {
+        &self.trees.faq_vectors
     }
 
     pub(crate) fn meta_tree(&self) -> &sled::Tree {

@@ -7,25 +7,35 @@
 //! under the index's single writer lock, so once an edit call returns the
 //! entry is durable and searchable. All tantivy and sled work runs on the
 //! blocking pool.
+//!
+//! Once the encoder is attached, [`semantic`] keeps the embeddings of every
+//! entry's texts and a nearest-neighbour graph over them; an edit embeds
+//! its changed texts first, then changes the store, the graph and the index
+//! under that same lock.
 
 mod confidence;
+mod edit;
 mod entry;
 mod index;
 pub mod io;
+mod semantic;
+pub mod synthetic;
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 pub use entry::{FaqDraft, FaqEntry, InvalidEntry};
 pub use index::IndexError;
 
 use crate::crm::{Store, StoreError};
 use crate::error::{Coded, ErrorCode};
-use crate::nlu::{cosine, Nlu, NluError};
+use crate::nlu::{Nlu, NluError};
 use confidence::hybrid_score;
 pub(crate) use confidence::{calibrate, FaqCandidate};
+use edit::{entries_of, Mode};
 use index::FaqIndex;
+use semantic::{EntryVectors, Semantic};
 
 /// The demo FAQ of a fictional shop, loaded into an empty store once.
 pub(crate) const DEMO_FAQ: &str = include_str!("demo.yaml");
@@ -80,6 +90,10 @@ const BM25_CANDIDATES: usize = 10;
 /// Entries the semantic search adds that BM25 missed.
 const SEMANTIC_CANDIDATES: usize = 5;
 
+/// How long after an edit the vector graph is saved (it is saved at
+/// shutdown too; a graph that missed edits is rebuilt at start).
+const SAVE_DELAY: Duration = Duration::from_secs(10);
+
 /// How an import went.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct ImportReport {
@@ -96,12 +110,11 @@ pub struct Faq {
 struct Inner {
     store: Store,
     index: FaqIndex,
-    /// Embeddings of each entry's question and phrasings, by entry id;
-    /// computed when entries change, read by every search. Locked only to
-    /// copy in or read out, never across an await.
-    vectors: RwLock<HashMap<String, Vec<Vec<f32>>>>,
-    /// The encoder, once attached.
-    encoder: RwLock<Option<Nlu>>,
+    /// Where the vector graph is saved.
+    graph_file: PathBuf,
+    /// Embeddings and their graph, once the encoder is attached; changed
+    /// only under the index's writer lock.
+    semantic: OnceLock<Semantic>,
 }
 
 impl Faq {
@@ -113,8 +126,8 @@ impl Faq {
             inner: Arc::new(Inner {
                 store,
                 index,
-                vectors: RwLock::default(),
-                encoder: RwLock::default(),
+                graph_file: data_dir.join("faq-vectors.hnsw"),
+                semantic: OnceLock::new(),
             }),
         };
         let stored = faq.inner.store.faq_tree().len() as u64;
@@ -150,44 +163,96 @@ impl Faq {
         Ok(entries.len())
     }
 
-    /// Attach the encoder: embed every entry now, and every changed entry
-    /// from now on, so searches re-rank by meaning.
+    /// Attach the encoder: load (or compute) the embeddings of every
+    /// entry and their graph now, and embed every changed entry from now
+    /// on, so searches re-rank by meaning. Attaching a second time does
+    /// nothing.
     pub async fn attach_encoder(&self, nlu: Nlu) -> Result<(), FaqError> {
-        let entries = self.list().await?;
-        let vectors = embed_entries(&nlu, &entries).await?;
-        *self
-            .inner
-            .vectors
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = vectors;
-        *self
-            .inner
-            .encoder
-            .write()
-            .unwrap_or_else(|p| p.into_inner()) = Some(nlu);
-        Ok(())
-    }
-
-    fn encoder(&self) -> Option<Nlu> {
-        self.inner
-            .encoder
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    /// Embed entries before they are written, so an entry is never
-    /// searchable without its vectors.
-    async fn prepare(&self, entries: &[FaqEntry]) -> Result<(), FaqError> {
-        if let Some(nlu) = self.encoder() {
-            let vectors = embed_entries(&nlu, entries).await?;
-            self.inner
-                .vectors
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .extend(vectors);
+        if self.inner.semantic.get().is_some() {
+            return Ok(());
         }
+        let entries = Arc::new(self.list().await?);
+        let tree = self.inner.store.faq_vectors_tree().clone();
+        let semantic = Semantic::open(nlu, tree, self.inner.graph_file.clone(), entries).await?;
+        let _ = self.inner.semantic.set(semantic);
         Ok(())
+    }
+
+    /// Texts embedded since the encoder was attached: 0 after a restart
+    /// with the same model and entries.
+    pub fn texts_embedded(&self) -> u64 {
+        self.inner.semantic.get().map_or(0, Semantic::embedded)
+    }
+
+    /// Save the vector graph if it changed; for shutdown.
+    pub async fn save_vectors(&self) -> Result<(), FaqError> {
+        self.blocking(|inner| {
+            if let Some(s) = inner.semantic.get() {
+                s.save();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The `limit` entries closest in meaning to `embedding` (by their
+    /// closest text) with that similarity, best first: from the graph, or
+    /// with `exact` by comparing every text. Empty without the encoder.
+    pub async fn nearest(
+        &self,
+        embedding: Vec<f32>,
+        limit: usize,
+        exact: bool,
+    ) -> Result<Vec<(String, f32)>, FaqError> {
+        self.blocking(move |inner| {
+            Ok(inner
+                .semantic
+                .get()
+                .map(|s| s.nearest(&embedding, limit, exact))
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    /// Embed entries before they are written (reusing stored embeddings
+    /// of unchanged texts), so an entry is never searchable without its
+    /// vectors. `None` without the encoder.
+    async fn prepare(&self, entries: &[FaqEntry]) -> Result<Option<Vec<EntryVectors>>, FaqError> {
+        if self.inner.semantic.get().is_none() {
+            return Ok(None);
+        }
+        let list = entries.to_vec();
+        let (mut prepared, missing) = self
+            .blocking(move |inner| match inner.semantic.get() {
+                Some(s) => s.lookup(&list),
+                None => Ok(Default::default()),
+            })
+            .await?;
+        if let Some(s) = self.inner.semantic.get() {
+            s.complete(&mut prepared, missing).await?;
+        }
+        Ok(Some(prepared))
+    }
+
+    /// Save the graph a while after an edit, once per burst of edits.
+    fn save_later(&self) {
+        let Some(s) = self.inner.semantic.get() else {
+            return;
+        };
+        if s.schedule_save() {
+            // Weak: a pending save must not keep a stopped server's store
+            // open.
+            let inner = Arc::downgrade(&self.inner);
+            tokio::spawn(async move {
+                tokio::time::sleep(SAVE_DELAY).await;
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Some(s) = inner.upgrade().as_ref().and_then(|i| i.semantic.get()) {
+                        s.scheduled_save();
+                    }
+                })
+                .await;
+            });
+        }
     }
 
     pub(crate) async fn create(&self, draft: FaqDraft) -> Result<FaqEntry, FaqError> {
@@ -196,9 +261,12 @@ impl Faq {
         if self.get(entry.id.clone()).await.is_ok() {
             return Err(FaqError::Exists(entry.id));
         }
-        self.prepare(std::slice::from_ref(&entry)).await?;
-        self.blocking(move |inner| inner.write(entry, Mode::Create))
-            .await
+        let vectors = self.prepare(std::slice::from_ref(&entry)).await?;
+        let out = self
+            .blocking(move |inner| inner.write(entry, Mode::Create, vectors))
+            .await;
+        self.save_later();
+        out
     }
 
     pub(crate) async fn update(
@@ -209,33 +277,37 @@ impl Faq {
         draft.id = Some(id.clone());
         let entry = draft.into_entry(id)?;
         self.get(entry.id.clone()).await?;
-        self.prepare(std::slice::from_ref(&entry)).await?;
-        self.blocking(move |inner| inner.write(entry, Mode::Update))
-            .await
+        let vectors = self.prepare(std::slice::from_ref(&entry)).await?;
+        let out = self
+            .blocking(move |inner| inner.write(entry, Mode::Update, vectors))
+            .await;
+        self.save_later();
+        out
     }
 
     pub(crate) async fn delete(&self, id: String) -> Result<(), FaqError> {
-        self.blocking(move |inner| {
-            inner
-                .vectors
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
-            inner.index.edit(|edit| -> Result<(), FaqError> {
-                let tree = inner.store.faq_tree();
-                if tree
-                    .remove(id.as_bytes())
-                    .map_err(StoreError::from)?
-                    .is_none()
-                {
-                    return Err(FaqError::NotFound(id.clone()));
-                }
-                inner.store.flush()?;
-                edit.delete(&id);
-                Ok(())
-            })?
-        })
-        .await
+        let out = self
+            .blocking(move |inner| {
+                inner.index.edit(|edit| -> Result<(), FaqError> {
+                    let tree = inner.store.faq_tree();
+                    if tree
+                        .remove(id.as_bytes())
+                        .map_err(StoreError::from)?
+                        .is_none()
+                    {
+                        return Err(FaqError::NotFound(id.clone()));
+                    }
+                    if let Some(s) = inner.semantic.get() {
+                        s.remove(&id)?;
+                    }
+                    inner.store.flush()?;
+                    edit.delete(&id);
+                    Ok(())
+                })?
+            })
+            .await;
+        self.save_later();
+        out
     }
 
     pub(crate) async fn get(&self, id: String) -> Result<FaqEntry, FaqError> {
@@ -272,24 +344,19 @@ impl Faq {
             match &embedding {
                 None => scored.extend(hits.into_iter().map(|h| (h.id, h.score, None))),
                 Some(query) => {
-                    let vectors = inner.vectors.read().unwrap_or_else(|p| p.into_inner());
-                    let similarity = |id: &str| {
-                        vectors
-                            .get(id)
-                            .map(|vs| vs.iter().map(|v| cosine(query, v)).fold(f32::MIN, f32::max))
-                    };
-                    let mut by_meaning: Vec<(&String, f32)> = vectors
-                        .keys()
-                        .filter_map(|id| similarity(id).map(|s| (id, s)))
-                        .collect();
-                    by_meaning.sort_by(|a, b| b.1.total_cmp(&a.1));
+                    // Without the encoder attached nothing has a similarity.
+                    let semantic = inner.semantic.get();
                     for h in hits {
-                        let s = similarity(&h.id);
+                        let s = semantic.and_then(|s| s.similarity(&h.id, query));
                         scored.push((h.id, h.score, s));
                     }
-                    for (id, s) in by_meaning.into_iter().take(SEMANTIC_CANDIDATES) {
-                        if !scored.iter().any(|(known, ..)| known == id) {
-                            scored.push((id.clone(), 0.0, Some(s)));
+                    let by_meaning = semantic
+                        .map(|s| s.nearest(query, SEMANTIC_CANDIDATES, false))
+                        .unwrap_or_default();
+                    for (id, _) in by_meaning {
+                        if !scored.iter().any(|(known, ..)| *known == id) {
+                            let s = semantic.and_then(|s| s.similarity(&id, query));
+                            scored.push((id, 0.0, s));
                         }
                     }
                     scored
@@ -315,8 +382,12 @@ impl Faq {
     /// Create or update every draft (by id) in one index commit.
     pub async fn import(&self, drafts: Vec<FaqDraft>) -> Result<ImportReport, FaqError> {
         let entries = entries_of(drafts)?;
-        self.prepare(&entries).await?;
-        self.blocking(move |inner| inner.import(entries)).await
+        let vectors = self.prepare(&entries).await?;
+        let out = self
+            .blocking(move |inner| inner.import(entries, vectors))
+            .await;
+        self.save_later();
+        out
     }
 
     /// Load the demo FAQ if this store never had it and holds no entries.
@@ -330,7 +401,7 @@ impl Faq {
             }
             let drafts =
                 io::parse(DEMO_FAQ, io::Format::Yaml).map_err(|e| InvalidEntry(e.to_string()))?;
-            let report = inner.import(entries_of(drafts)?)?;
+            let report = inner.import(entries_of(drafts)?, None)?;
             meta.insert(DEMO_LOADED, &[1u8][..])
                 .map_err(StoreError::from)?;
             inner.store.flush()?;
@@ -338,114 +409,4 @@ impl Faq {
         })
         .await
     }
-}
-
-#[derive(PartialEq)]
-enum Mode {
-    Create,
-    Update,
-}
-
-impl Inner {
-    fn get(&self, id: &str) -> Result<Option<FaqEntry>, FaqError> {
-        let bytes = self
-            .store
-            .faq_tree()
-            .get(id.as_bytes())
-            .map_err(StoreError::from)?;
-        Ok(bytes
-            .map(|b| crate::crm::decode_record::<FaqEntry>("faq entry", &b))
-            .transpose()?)
-    }
-
-    fn all(&self) -> Result<Vec<FaqEntry>, FaqError> {
-        self.store
-            .faq_tree()
-            .iter()
-            .map(|kv| {
-                let (_, v) = kv.map_err(StoreError::from)?;
-                Ok(crate::crm::decode_record("faq entry", &v)?)
-            })
-            .collect()
-    }
-
-    fn write(&self, entry: FaqEntry, mode: Mode) -> Result<FaqEntry, FaqError> {
-        self.index.edit(|edit| {
-            let tree = self.store.faq_tree();
-            let exists = tree
-                .contains_key(entry.id.as_bytes())
-                .map_err(StoreError::from)?;
-            match mode {
-                Mode::Create if exists => return Err(FaqError::Exists(entry.id.clone())),
-                Mode::Update if !exists => return Err(FaqError::NotFound(entry.id.clone())),
-                _ => {}
-            }
-            tree.insert(
-                entry.id.as_bytes(),
-                crate::crm::encode_record("faq entry", &entry)?,
-            )
-            .map_err(StoreError::from)?;
-            self.store.flush()?;
-            edit.upsert(&entry)?;
-            Ok(entry)
-        })?
-    }
-
-    fn import(&self, entries: Vec<FaqEntry>) -> Result<ImportReport, FaqError> {
-        self.index.edit(|edit| {
-            let tree = self.store.faq_tree();
-            let mut report = ImportReport::default();
-            for entry in &entries {
-                let old = tree
-                    .insert(
-                        entry.id.as_bytes(),
-                        crate::crm::encode_record("faq entry", entry)?,
-                    )
-                    .map_err(StoreError::from)?;
-                if old.is_some() {
-                    report.updated += 1;
-                } else {
-                    report.created += 1;
-                }
-                edit.upsert(entry)?;
-            }
-            self.store.flush()?;
-            Ok(report)
-        })?
-    }
-}
-
-/// Validate drafts, numbering the first bad one.
-fn entries_of(drafts: Vec<FaqDraft>) -> Result<Vec<FaqEntry>, FaqError> {
-    Ok(drafts
-        .into_iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let id = d.id.clone().unwrap_or_else(|| entry::slug_id(&d.question));
-            d.into_entry(id)
-                .map_err(|e| InvalidEntry(format!("entry {}: {e}", i + 1)))
-        })
-        .collect::<Result<Vec<_>, _>>()?)
-}
-
-/// The texts a customer's question is compared with: the question and
-/// every phrasing.
-async fn embed_entries(
-    nlu: &Nlu,
-    entries: &[FaqEntry],
-) -> Result<HashMap<String, Vec<Vec<f32>>>, FaqError> {
-    let mut texts = Vec::new();
-    let mut owners = Vec::new();
-    for e in entries {
-        for t in std::iter::once(&e.question).chain(&e.phrasings) {
-            texts.push(t.clone());
-            owners.push(e.id.clone());
-        }
-    }
-    let embeddings = nlu.embed(texts).await?;
-    let mut out: HashMap<String, Vec<Vec<f32>>> = HashMap::new();
-    for (id, v) in owners.into_iter().zip(embeddings) {
-        out.entry(id).or_default().push(v);
-    }
-    Ok(out)
 }

@@ -1,5 +1,13 @@
 //! FAQ authoring over REST, and the bot answering from the edits.
 
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use frontdesk::crm::Store;
+use frontdesk::faq::{synthetic, Faq};
+use frontdesk::nlu::Nlu;
+use frontdesk::Config;
 use reqwest::Method;
 use serde_json::json;
 
@@ -146,4 +154,244 @@ async fn a_damaged_index_is_rebuilt_from_the_store() {
     let (mut chat, _) = app.conversation().await;
     let (_, reply) = chat.ask("c1", "Do you rent kayaks?").await;
     assert_eq!(reply["faq_id"], "kayaks");
+}
+
+// ---- The semantic search: persisted embeddings and the vector graph ----
+
+/// The encoder, loaded once for the tests that open an FAQ directly.
+async fn encoder() -> Nlu {
+    static LOADED: OnceLock<tokio::sync::Mutex<Option<Nlu>>> = OnceLock::new();
+    let mut loaded = LOADED.get_or_init(Default::default).lock().await;
+    if let Some(nlu) = &*loaded {
+        return nlu.clone();
+    }
+    let models = Config::default().models;
+    let nlu =
+        tokio::task::spawn_blocking(move || Nlu::load(&models.models_dir()?, models.parallelism()))
+            .await
+            .unwrap()
+            .expect("the models load");
+    *loaded = Some(nlu.clone());
+    nlu
+}
+
+/// Open the FAQ of a stopped server's data directory with the encoder.
+async fn open_faq(dir: &Path) -> (Store, Faq) {
+    let store = Store::open(dir).unwrap();
+    let faq = {
+        let (store, dir) = (store.clone(), dir.to_owned());
+        tokio::task::spawn_blocking(move || Faq::open(store, &dir))
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    faq.attach_encoder(encoder().await).await.unwrap();
+    (store, faq)
+}
+
+async fn embed(text: &str) -> Vec<f32> {
+    encoder()
+        .await
+        .embed(vec![text.into()])
+        .await
+        .unwrap()
+        .remove(0)
+}
+
+const QUESTIONS: &[&str] = &[
+    "How long do I have to return an item?",
+    "Do you ship to Switzerland?",
+    "Where is my parcel? It was supposed to arrive yesterday",
+    "I forgot my password, how do I reset it?",
+    "Can I pay with PayPal or by invoice?",
+    "Do you have a physical store I can visit?",
+    "How do I cancel my order?",
+    "Do you have a discount code for students?",
+    "can I bring my dog along",
+    "the zipper of my jacket broke",
+];
+
+async fn analyze_ids(app: &TestApp, text: &str) -> Vec<(String, f64)> {
+    let (status, a) = app
+        .send_json(Method::POST, "/v1/analyze", OPERATOR, json!({"text": text}))
+        .await;
+    assert_eq!(status, 200, "{a}");
+    a["faq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let id = f["id"].as_str().unwrap().to_owned();
+            (id, f["similarity"].as_f64().unwrap_or(-1.0))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_restart_embeds_nothing_and_finds_the_same_entries() {
+    let app = spawn_app().await;
+    let author = app.author_token().await;
+    let draft = json!({
+        "id": "pet-policy",
+        "question": "Can I bring my dog to the store?",
+        "phrasings": ["are pets allowed in the shop"],
+        "answer": "Dogs on a lead are welcome.",
+    });
+    let (status, _) = app.send_json(Method::POST, "/v1/faq", &author, draft).await;
+    assert_eq!(status, 201);
+    let dir = app.stop().await;
+
+    let (_store, faq) = open_faq(dir.path()).await;
+    assert_eq!(faq.texts_embedded(), 0, "every vector came from the store");
+    let found = faq
+        .nearest(embed("may I take my puppy into your shop").await, 1, false)
+        .await
+        .unwrap();
+    assert_eq!(found[0].0, "pet-policy");
+}
+
+#[tokio::test]
+async fn edits_are_found_by_meaning_at_once_and_deleted_entries_never() {
+    let app = spawn_app().await;
+    let author = app.author_token().await;
+    let kayaks = "Do you rent out kayaks";
+    let draft = json!({
+        "id": "kayak-rental",
+        "question": "Do you rent out kayaks?",
+        "phrasings": ["kayak hire"],
+        "answer": "Kayaks can be rented at the Hamburg store.",
+    });
+    let (status, _) = app.send_json(Method::POST, "/v1/faq", &author, draft).await;
+    assert_eq!(status, 201);
+    // The similarity comes from the entry's vectors: applied before the
+    // create returned.
+    let found = analyze_ids(&app, kayaks).await;
+    assert_eq!(found[0].0, "kayak-rental", "{found:?}");
+    let before = found[0].1;
+    assert!(before > 0.9, "{found:?}");
+
+    // An update replaces the entry's texts: the old ones no longer match.
+    let draft = json!({
+        "question": "Do you sell gift cards?",
+        "phrasings": ["a voucher as a birthday present"],
+        "answer": "Gift cards from 10 to 500 euros.",
+    });
+    let (status, _) = app
+        .send_json(Method::PUT, "/v1/faq/kayak-rental", &author, draft)
+        .await;
+    assert_eq!(status, 200);
+    let found = analyze_ids(&app, kayaks).await;
+    if let Some((_, after)) = found.iter().find(|(id, _)| id == "kayak-rental") {
+        assert!(*after < before - 0.2, "old texts still match: {found:?}");
+    }
+    let voucher = "can I buy a voucher as a birthday present";
+    let found = analyze_ids(&app, voucher).await;
+    assert!(
+        found.iter().any(|(id, s)| id == "kayak-rental" && *s > 0.5),
+        "{found:?}"
+    );
+
+    let r = app
+        .http()
+        .delete(app.url("/v1/faq/kayak-rental"))
+        .bearer_auth(&author)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    for text in [kayaks, voucher, "Do you sell gift cards?"] {
+        let found = analyze_ids(&app, text).await;
+        assert!(
+            found.iter().all(|(id, _)| id != "kayak-rental"),
+            "{found:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_corrupt_vector_and_a_corrupt_graph_are_rebuilt() {
+    let app = spawn_app().await;
+    let dir = app.stop().await;
+    let graph = dir.path().join("faq-vectors.hnsw");
+    assert!(graph.exists(), "the graph is saved");
+    {
+        let db = sled::open(dir.path().join("store")).unwrap();
+        let tree = db.open_tree("faq_vectors").unwrap();
+        let (key, _) = tree.first().unwrap().unwrap();
+        tree.insert(key, &b"not 384 floats"[..]).unwrap();
+        db.flush().unwrap();
+    }
+    let mut bytes = std::fs::read(&graph).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&graph, &bytes).unwrap();
+
+    let (_store, faq) = open_faq(dir.path()).await;
+    assert_eq!(faq.texts_embedded(), 1, "only the corrupt vector");
+    assert_ne!(
+        std::fs::read(&graph).unwrap(),
+        bytes,
+        "the graph was rebuilt"
+    );
+    let found = faq
+        .nearest(embed("Do you ship to Switzerland?").await, 5, false)
+        .await
+        .unwrap();
+    let exact = faq
+        .nearest(embed("Do you ship to Switzerland?").await, 5, true)
+        .await
+        .unwrap();
+    assert_eq!(found, exact);
+}
+
+#[tokio::test]
+async fn the_graph_finds_what_an_exact_search_finds_on_the_demo_faq() {
+    let dir = spawn_app().await.stop().await;
+    let (_store, faq) = open_faq(dir.path()).await;
+    for q in QUESTIONS {
+        let v = embed(q).await;
+        let graph = faq.nearest(v.clone(), 5, false).await.unwrap();
+        let exact = faq.nearest(v, 5, true).await.unwrap();
+        assert_eq!(graph, exact, "{q}");
+    }
+}
+
+/// Recall of the exact top 5 on a large synthetic FAQ; run by hand on a
+/// data directory prepared as in docs/benchmarks.md:
+/// `FRONTDESK_RECALL_DIR=/tmp/fd-10k FRONTDESK_RECALL_ENTRIES=10000
+/// cargo test --test it recall -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore = "needs a data directory with a large synthetic FAQ"]
+async fn recall_of_the_exact_top_5() {
+    let dir = std::env::var("FRONTDESK_RECALL_DIR").expect("FRONTDESK_RECALL_DIR");
+    let entries: usize = std::env::var("FRONTDESK_RECALL_ENTRIES")
+        .expect("FRONTDESK_RECALL_ENTRIES")
+        .parse()
+        .unwrap();
+    let (_store, faq) = open_faq(Path::new(&dir)).await;
+    let queries: Vec<String> = (0..300)
+        .map(|n| synthetic::question((n * 7_919 + 13) % entries, n))
+        .collect();
+    let vectors = encoder().await.embed(queries).await.unwrap();
+    let (mut hits, mut graph_time, mut exact_time) = (0, Duration::ZERO, Duration::ZERO);
+    for v in &vectors {
+        let t = Instant::now();
+        let graph = faq.nearest(v.clone(), 5, false).await.unwrap();
+        graph_time += t.elapsed();
+        let t = Instant::now();
+        let exact = faq.nearest(v.clone(), 5, true).await.unwrap();
+        exact_time += t.elapsed();
+        hits += exact
+            .iter()
+            .filter(|e| graph.iter().any(|g| g.0 == e.0))
+            .count();
+    }
+    let recall = hits as f64 / (5 * vectors.len()) as f64;
+    println!(
+        "recall@5 {recall:.4} over {} queries; graph {:?}/query, exact {:?}/query",
+        vectors.len(),
+        graph_time / vectors.len() as u32,
+        exact_time / vectors.len() as u32
+    );
+    assert!(recall >= 0.99, "recall@5 {recall}");
 }

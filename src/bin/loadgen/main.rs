@@ -9,6 +9,9 @@
 //! comes first. Only loopback servers are accepted: this is a benchmark
 //! tool, not a way to load someone else's server.
 //!
+//! With `--faq-entries N --faq-file F` it only writes N synthetic FAQ
+//! entries to F for `frontdesk faq import` (see docs/benchmarks.md).
+//!
 //! With `--server-pid` it also reports the server's peak RSS and its CPU
 //! use during the run by thread name (from /proc), and always its own CPU
 //! use, since loadgen shares the machine with the server.
@@ -94,6 +97,29 @@ struct Args {
     /// memory reading.
     #[arg(long, default_value_t = 5)]
     settle_secs: u64,
+    /// Write this many synthetic FAQ entries (`frontdesk::faq::synthetic`:
+    /// question templates × products × product lines, each with a
+    /// question, three phrasings and an answer) to `--faq-file` as JSON
+    /// and exit, instead of running the load. Import them with
+    /// `frontdesk faq import FILE` while the server is stopped.
+    #[arg(long, requires = "faq_file")]
+    faq_entries: Option<usize>,
+    /// Where `--faq-entries` writes the entries (a `.json` file).
+    #[arg(long)]
+    faq_file: Option<std::path::PathBuf>,
+}
+
+/// Write `n` synthetic FAQ entries to `path` as a JSON list of drafts.
+fn write_faq(n: usize, path: &std::path::Path) -> Result<(), String> {
+    let capacity = frontdesk::faq::synthetic::capacity();
+    if n > capacity {
+        return Err(format!(
+            "--faq-entries: at most {capacity} distinct entries"
+        ));
+    }
+    let drafts: Vec<_> = (0..n).map(frontdesk::faq::synthetic::entry).collect();
+    let text = serde_json::to_string(&drafts).map_err(|e| e.to_string())?;
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// What one connection measured.
@@ -390,6 +416,18 @@ fn cpu_line(
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let args = Args::parse();
+    if let (Some(n), Some(path)) = (args.faq_entries, &args.faq_file) {
+        return match write_faq(n, path) {
+            Ok(()) => {
+                println!("wrote {n} FAQ entries to {}", path.display());
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     if let Err(e) = check_loopback(&args.url) {
         eprintln!("loadgen: {e}");
         return std::process::ExitCode::FAILURE;

@@ -1,0 +1,495 @@
+//! The FAQ's semantic search: the sentence embeddings of every entry's
+//! question and phrasings, and an HNSW graph over them.
+//!
+//! Embeddings are persisted in the store's `faq_vectors` tree, keyed by
+//! `sha256(model fingerprint ‖ text)` with 384 little-endian f32s as the
+//! value, so a restart with the same model and entries embeds nothing and
+//! an edit embeds only the texts it changes. At start the tree is swept:
+//! keys no entry needs (deleted texts, another model) are removed, values
+//! of the wrong length are re-embedded. The graph is saved to
+//! `<data-dir>/faq-vectors.hnsw` (see [`file`]) at shutdown, after the
+//! start and a while after edits; a file that does not match the model
+//! and the exact set of texts is rebuilt, never trusted.
+//!
+//! Concurrency: the graph and its labels sit behind one `RwLock`;
+//! searches take it shared, edits exclusively and only for the
+//! in-memory change and a few sled writes (no embedding, no disk sync).
+//! Edits are applied under the FAQ index's writer lock (see `Faq`), so the
+//! store, the tantivy index and the graph change in the same order.
+//! Every method blocks except [`Semantic::open`] and [`Semantic::prepare`],
+//! which embed on the inference thread.
+
+mod file;
+pub(crate) mod hnsw;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+
+use super::{FaqEntry, FaqError};
+use crate::crm::StoreError;
+use crate::nlu::{cosine, Nlu};
+use hnsw::Hnsw;
+
+/// Width of the sentence embedding.
+const DIM: usize = 384;
+/// Nodes a search keeps; an entry has several texts, so this is well
+/// above the number of entries asked for.
+const EF_SEARCH: usize = 96;
+/// Texts per embedding request while catching up at start.
+const EMBED_CHUNK: usize = 512;
+
+/// `sha256(fingerprint ‖ text)`: a text's key in the `faq_vectors` tree.
+pub(crate) type Key = [u8; 32];
+
+fn key(fingerprint: &str, text: &str) -> Key {
+    let mut h = Sha256::new();
+    h.update(fingerprint.as_bytes());
+    h.update(text.as_bytes());
+    h.finalize().into()
+}
+
+fn encode(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// A stored value, or `None` if it is not exactly `DIM` floats.
+fn decode(bytes: &[u8]) -> Option<Vec<f32>> {
+    (bytes.len() == DIM * 4).then(|| {
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    })
+}
+
+/// The texts of an entry that are compared with a customer's question:
+/// the question and every phrasing.
+fn texts(entry: &FaqEntry) -> impl Iterator<Item = &String> {
+    std::iter::once(&entry.question).chain(&entry.phrasings)
+}
+
+/// The embeddings of one entry's texts, ready to be applied.
+#[derive(Debug, Clone)]
+pub(crate) struct EntryVectors {
+    id: String,
+    texts: Vec<(Key, Vec<f32>)>,
+}
+
+/// What a node stands for: a text of an entry.
+#[derive(Debug, Clone)]
+struct Label {
+    entry: Arc<str>,
+    key: Key,
+}
+
+/// The graph and what its nodes stand for.
+#[derive(Debug)]
+struct State {
+    graph: Hnsw,
+    /// By slot; `None` for a free slot.
+    labels: Vec<Option<Label>>,
+    by_entry: HashMap<Arc<str>, Vec<u32>>,
+    /// Nodes per key, so a key shared by two entries outlives one of them.
+    uses: HashMap<Key, u32>,
+}
+
+impl State {
+    fn new() -> Self {
+        Self {
+            graph: Hnsw::new(DIM),
+            labels: Vec::new(),
+            by_entry: HashMap::new(),
+            uses: HashMap::new(),
+        }
+    }
+
+    fn from_graph(graph: Hnsw, labels: Vec<Option<Label>>) -> Self {
+        let mut by_entry: HashMap<Arc<str>, Vec<u32>> = HashMap::new();
+        let mut uses = HashMap::new();
+        for (slot, label) in labels.iter().enumerate() {
+            if let Some(l) = label {
+                by_entry
+                    .entry(l.entry.clone())
+                    .or_default()
+                    .push(slot as u32);
+                *uses.entry(l.key).or_default() += 1;
+            }
+        }
+        Self {
+            graph,
+            labels,
+            by_entry,
+            uses,
+        }
+    }
+
+    /// Add a node; returns whether its key is new to the graph.
+    fn insert(&mut self, entry: &Arc<str>, key: Key, vector: &[f32]) -> bool {
+        let slot = self.graph.insert(vector) as usize;
+        if self.labels.len() <= slot {
+            self.labels.resize(slot + 1, None);
+        }
+        self.labels[slot] = Some(Label {
+            entry: entry.clone(),
+            key,
+        });
+        self.by_entry
+            .entry(entry.clone())
+            .or_default()
+            .push(slot as u32);
+        let n = self.uses.entry(key).or_default();
+        *n += 1;
+        *n == 1
+    }
+
+    /// Remove an entry's nodes; returns the keys no node uses any more.
+    fn remove_entry(&mut self, id: &str) -> Vec<Key> {
+        let mut unused = Vec::new();
+        for slot in self.by_entry.remove(id).unwrap_or_default() {
+            self.graph.remove(slot);
+            if let Some(label) = self.labels[slot as usize].take() {
+                if let Some(n) = self.uses.get_mut(&label.key) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.uses.remove(&label.key);
+                        unused.push(label.key);
+                    }
+                }
+            }
+        }
+        unused
+    }
+}
+
+/// The (entry id, key) pairs of `entries`, sorted: what a graph must hold.
+fn expected_labels(fingerprint: &str, entries: &[FaqEntry]) -> Vec<(String, Key)> {
+    let mut out: Vec<(String, Key)> = entries
+        .iter()
+        .flat_map(|e| texts(e).map(|t| (e.id.clone(), key(fingerprint, t))))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// Embeddings and graph of the FAQ; shared by every clone of `Faq`.
+pub(crate) struct Semantic {
+    nlu: Nlu,
+    tree: sled::Tree,
+    graph_file: PathBuf,
+    state: RwLock<State>,
+    /// Set by every edit, cleared when the graph is saved.
+    dirty: AtomicBool,
+    /// Set while a delayed save is pending.
+    save_scheduled: AtomicBool,
+    /// Texts embedded since start (0 after a restart with nothing changed).
+    embedded: AtomicU64,
+}
+
+impl Semantic {
+    /// Load or compute the embeddings of `entries`, sweep the tree, and
+    /// load or build the graph.
+    pub(crate) async fn open(
+        nlu: Nlu,
+        tree: sled::Tree,
+        graph_file: PathBuf,
+        entries: Arc<Vec<FaqEntry>>,
+    ) -> Result<Self, FaqError> {
+        let fingerprint = nlu.fingerprint().to_owned();
+        let (t, fp, es) = (tree.clone(), fingerprint.clone(), entries.clone());
+        let (mut have, missing) = blocking(move || sweep(&t, &fp, &es)).await??;
+        let embedded = missing.len();
+        for chunk in missing.chunks(EMBED_CHUNK) {
+            let vectors = nlu.embed(chunk.to_vec()).await?;
+            let t = tree.clone();
+            let fp = fingerprint.clone();
+            let texts = chunk.to_vec();
+            let stored = blocking(move || -> Result<_, FaqError> {
+                let mut out = Vec::with_capacity(texts.len());
+                for (text, v) in texts.iter().zip(vectors) {
+                    let k = key(&fp, text);
+                    t.insert(k, encode(&v)).map_err(StoreError::from)?;
+                    out.push((k, v));
+                }
+                Ok(out)
+            })
+            .await??;
+            have.extend(stored);
+        }
+        let semantic = Self {
+            nlu,
+            tree,
+            graph_file,
+            state: RwLock::new(State::new()),
+            dirty: AtomicBool::new(false),
+            save_scheduled: AtomicBool::new(false),
+            embedded: AtomicU64::new(embedded as u64),
+        };
+        blocking(move || {
+            let expected = expected_labels(&fingerprint, &entries);
+            let loaded = file::load(&semantic.graph_file, &fingerprint, &expected, &have);
+            let source = match loaded {
+                Ok(state) => {
+                    *semantic.write() = state;
+                    "loaded"
+                }
+                Err(why) => {
+                    if semantic.graph_file.exists() {
+                        tracing::warn!(path = %semantic.graph_file.display(), reason = %why, "faq vector graph not usable; rebuilding it");
+                    }
+                    let mut state = State::new();
+                    for e in entries.iter() {
+                        let id: Arc<str> = e.id.as_str().into();
+                        for t in texts(e) {
+                            let k = key(&fingerprint, t);
+                            if let Some(v) = have.get(&k) {
+                                state.insert(&id, k, v);
+                            }
+                        }
+                    }
+                    *semantic.write() = state;
+                    semantic.dirty.store(true, Ordering::Relaxed);
+                    semantic.save();
+                    "built"
+                }
+            };
+            tracing::info!(
+                entries = entries.len(),
+                nodes = semantic.read().graph.len(),
+                texts = expected.len(),
+                embedded,
+                graph = source,
+                "faq vectors ready"
+            );
+            Ok(semantic)
+        })
+        .await?
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Texts embedded since start.
+    pub(crate) fn embedded(&self) -> u64 {
+        self.embedded.load(Ordering::Relaxed)
+    }
+
+    /// The stored embeddings of `entries`' texts, and the texts (each
+    /// once) still to embed with [`Semantic::complete`].
+    pub(crate) fn lookup(
+        &self,
+        entries: &[FaqEntry],
+    ) -> Result<(Vec<EntryVectors>, Vec<String>), FaqError> {
+        let fp = self.nlu.fingerprint();
+        let mut out = Vec::with_capacity(entries.len());
+        let mut missing: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        for e in entries {
+            let mut ev = EntryVectors {
+                id: e.id.clone(),
+                texts: Vec::new(),
+            };
+            for t in texts(e) {
+                let k = key(fp, t);
+                let stored = self.tree.get(k).map_err(StoreError::from)?;
+                let v = stored.as_deref().and_then(decode).unwrap_or_default();
+                if v.is_empty() && seen.insert(k) {
+                    missing.push(t.clone());
+                }
+                ev.texts.push((k, v));
+            }
+            out.push(ev);
+        }
+        Ok((out, missing))
+    }
+
+    /// Embed the `missing` texts [`Semantic::lookup`] found and fill them
+    /// in. Nothing is applied yet.
+    pub(crate) async fn complete(
+        &self,
+        prepared: &mut [EntryVectors],
+        missing: Vec<String>,
+    ) -> Result<(), FaqError> {
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let fp = self.nlu.fingerprint();
+        let keys: Vec<Key> = missing.iter().map(|t| key(fp, t)).collect();
+        let n = missing.len() as u64;
+        let vectors = self.nlu.embed(missing).await?;
+        self.embedded.fetch_add(n, Ordering::Relaxed);
+        let fresh: HashMap<Key, Vec<f32>> = keys.into_iter().zip(vectors).collect();
+        for (k, v) in prepared.iter_mut().flat_map(|e| e.texts.iter_mut()) {
+            if v.is_empty() {
+                if let Some(f) = fresh.get(k) {
+                    v.clone_from(f);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replace an entry's texts in the graph and the tree.
+    pub(crate) fn apply(&self, vectors: EntryVectors) -> Result<(), FaqError> {
+        let id: Arc<str> = vectors.id.as_str().into();
+        let mut state = self.write();
+        let mut unused: HashSet<Key> = state.remove_entry(&id).into_iter().collect();
+        for (k, v) in &vectors.texts {
+            if v.len() != DIM {
+                continue;
+            }
+            unused.remove(k);
+            if state.insert(&id, *k, v) {
+                self.tree.insert(k, encode(v)).map_err(StoreError::from)?;
+            }
+        }
+        for k in unused {
+            self.tree.remove(k).map_err(StoreError::from)?;
+        }
+        self.dirty.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Remove an entry's texts from the graph, and from the tree those no
+    /// other entry uses.
+    pub(crate) fn remove(&self, id: &str) -> Result<(), FaqError> {
+        let unused = self.write().remove_entry(id);
+        for k in unused {
+            self.tree.remove(k).map_err(StoreError::from)?;
+        }
+        self.dirty.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Similarity of `query` to the closest of an entry's texts, computed
+    /// exactly.
+    pub(crate) fn similarity(&self, id: &str, query: &[f32]) -> Option<f32> {
+        let state = self.read();
+        let slots = state.by_entry.get(id)?;
+        // `cosine`, not `hnsw::dot`: the same figure the ranking always had.
+        slots
+            .iter()
+            .map(|&s| cosine(query, state.graph.vector(s)))
+            .reduce(f32::max)
+    }
+
+    /// The `limit` entries closest to `query` (by their closest text),
+    /// best first; from the graph, or, with `exact`, by scanning every
+    /// text.
+    pub(crate) fn nearest(&self, query: &[f32], limit: usize, exact: bool) -> Vec<(String, f32)> {
+        let state = self.read();
+        let found = if exact {
+            state.graph.exact(query, usize::MAX)
+        } else {
+            state.graph.search(query, EF_SEARCH.max(4 * limit))
+        };
+        let mut out: Vec<(String, f32)> = Vec::with_capacity(limit);
+        for f in found {
+            let Some(label) = &state.labels[f.slot as usize] else {
+                continue;
+            };
+            if !out.iter().any(|(id, _)| **id == *label.entry) {
+                out.push((label.entry.to_string(), f.similarity));
+                if out.len() == limit {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// Save the graph if it changed since the last save. Failures are
+    /// logged: the graph is rebuilt at the next start.
+    pub(crate) fn save(&self) {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let bytes = {
+            let state = self.read();
+            file::encode(self.nlu.fingerprint(), &state.graph, &state.labels)
+        };
+        if let Err(e) = file::write(&self.graph_file, &bytes) {
+            self.dirty.store(true, Ordering::Relaxed);
+            tracing::warn!(path = %self.graph_file.display(), error = %e, "cannot save the faq vector graph");
+        }
+    }
+
+    /// Claim the pending delayed save; `false` if one is already pending.
+    pub(crate) fn schedule_save(&self) -> bool {
+        !self.save_scheduled.swap(true, Ordering::AcqRel)
+    }
+
+    /// Run the delayed save claimed with [`Semantic::schedule_save`].
+    pub(crate) fn scheduled_save(&self) {
+        self.save_scheduled.store(false, Ordering::Release);
+        self.save();
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, FaqError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| FaqError::Task(e.to_string()))
+}
+
+/// Stored vectors by key.
+type Stored = HashMap<Key, Vec<f32>>;
+
+/// Read every stored vector the entries need, removing the rest; returns
+/// them with the texts still to embed (each once).
+fn sweep(
+    tree: &sled::Tree,
+    fingerprint: &str,
+    entries: &[FaqEntry],
+) -> Result<(Stored, Vec<String>), FaqError> {
+    let mut wanted: HashMap<Key, &String> = HashMap::new();
+    for e in entries {
+        for t in texts(e) {
+            wanted.insert(key(fingerprint, t), t);
+        }
+    }
+    let mut have = HashMap::with_capacity(wanted.len());
+    let (mut stale, mut corrupt) = (0usize, 0usize);
+    for kv in tree.iter() {
+        let (raw, v) = kv.map_err(StoreError::from)?;
+        let k = Key::try_from(raw.as_ref())
+            .ok()
+            .filter(|k| wanted.contains_key(k));
+        match (k, decode(&v)) {
+            (Some(k), Some(v)) => {
+                have.insert(k, v);
+            }
+            // Re-embedded below, and overwritten.
+            (Some(_), None) => corrupt += 1,
+            (None, _) => {
+                tree.remove(&raw).map_err(StoreError::from)?;
+                stale += 1;
+            }
+        }
+    }
+    if stale + corrupt > 0 {
+        tracing::info!(stale, corrupt, "faq vectors swept");
+    }
+    // In entry order, as the entries were always embedded: the batches,
+    // and so the int8 encoder's rounding, stay the same.
+    let mut missing = Vec::new();
+    for e in entries {
+        for t in texts(e) {
+            let k = key(fingerprint, t);
+            if !have.contains_key(&k) && wanted.remove(&k).is_some() {
+                missing.push(t.clone());
+            }
+        }
+    }
+    Ok((have, missing))
+}
