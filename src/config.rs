@@ -366,8 +366,8 @@ impl Config {
             Some("limits.idle_timeout must be longer than limits.ping_interval")
         } else if self.models.queue == 0 {
             Some("models.queue must be positive")
-        } else if !(1..=256).contains(&self.models.workers) || self.models.threads > 256 {
-            Some("models.workers must be between 1 and 256, models.threads at most 256")
+        } else if self.models.workers > 256 || self.models.threads > 256 {
+            Some("models.workers and models.threads must be at most 256")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
             Some("bot.answer_confidence must be between 0 and 1")
         } else if !(0.0..=1.0).contains(&self.escalation.strong_negative)

@@ -23,8 +23,8 @@ pub struct ModelSettings {
     pub dir: Option<PathBuf>,
     /// Directory of intent definitions (`*.yaml`); found when unset.
     pub intents_dir: Option<PathBuf>,
-    /// Model sessions that run side by side; each holds its own copy of
-    /// the model in memory.
+    /// Model sessions that run side by side, each holding its own copy of
+    /// the model in memory; 0 means one per core.
     pub workers: usize,
     /// ONNX Runtime threads per worker; 0 means the machine's cores
     /// divided among the workers.
@@ -58,7 +58,10 @@ impl ModelSettings {
 
     /// How inference runs: workers, threads per worker, queue.
     pub fn parallelism(&self) -> Parallelism {
-        let workers = self.workers.max(1);
+        let workers = match self.workers {
+            0 => cores(),
+            n => n,
+        };
         let threads = match self.threads {
             0 => (cores() / workers).max(1),
             n => n,
@@ -76,7 +79,7 @@ impl Default for ModelSettings {
         Self {
             dir: None,
             intents_dir: None,
-            workers: 1,
+            workers: 0,
             threads: 0,
             queue: 256,
             cache_dir: None,

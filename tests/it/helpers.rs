@@ -56,6 +56,24 @@ pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 
 /// Start a server on an existing data directory.
 pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let config = test_config(&dir, tweak);
+    let understanding = understanding_for(&config).await;
+    start(dir, config, understanding).await
+}
+
+/// Start a server with models already loaded (not from the shared cache).
+pub async fn spawn_loaded(
+    understanding: Understanding,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = test_config(&dir, tweak);
+    start(dir, config, understanding).await
+}
+
+/// The configuration of a test server in `dir`: port 0, the test
+/// operator token, then `tweak`.
+fn test_config(dir: &TempDir, tweak: impl FnOnce(&mut Config)) -> Config {
     let mut config = Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_owned(),
@@ -63,7 +81,10 @@ pub async fn spawn_in(dir: TempDir, tweak: impl FnOnce(&mut Config)) -> TestApp 
         ..Config::default()
     };
     tweak(&mut config);
-    let understanding = understanding_for(&config).await;
+    config
+}
+
+async fn start(dir: TempDir, config: Config, understanding: Understanding) -> TestApp {
     let app = Application::build_with(config, understanding)
         .await
         .expect("server builds");
@@ -292,33 +313,5 @@ pub fn listening_address(stdout: std::process::ChildStdout) -> String {
         if let Some(addr) = line.strip_prefix("frontdesk listening on http://") {
             return addr.to_owned();
         }
-    }
-}
-
-/// Start a server with models already loaded (not from the shared cache).
-pub async fn spawn_loaded(
-    understanding: Understanding,
-    tweak: impl FnOnce(&mut Config),
-) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config {
-        addr: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        operator_token: Some(OPERATOR.into()),
-        ..Config::default()
-    };
-    tweak(&mut config);
-    let app = Application::build_with(config, understanding)
-        .await
-        .expect("server builds");
-    let addr = app.local_addr();
-    let stop = CancellationToken::new();
-    let signal = stop.clone();
-    let server = tokio::spawn(app.run_until(async move { signal.cancelled().await }));
-    TestApp {
-        addr,
-        dir,
-        stop: stop.drop_guard(),
-        server: Some(server),
     }
 }
