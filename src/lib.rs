@@ -61,8 +61,8 @@
 //!
 //! Each socket is a reading task and a writing task joined by a bounded
 //! queue. sled and tantivy work runs on tokio's blocking pool; `fsync`s are
-//! batched by one committer thread; model inference runs on its own thread
-//! behind a bounded queue. The turns of one conversation are serialised by
+//! batched by one committer thread; model inference runs on its own
+//! worker threads (one per core) behind a bounded queue, one text per run. The turns of one conversation are serialised by
 //! its room's turn lock, held from storing the message to storing the
 //! reply; different conversations run in parallel. Changes of hands run
 //! one at a time under the handoff desk's lock, and the store's
