@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::server_memory;
+use super::process::server_memory;
 
 /// Sockets connecting, or waiting for `welcome`, at once: more would
 /// overflow the listen backlog and time out in SYN retries, which
