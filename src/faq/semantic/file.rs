@@ -33,14 +33,19 @@ fn set_digest<'a>(labels: impl Iterator<Item = (&'a str, &'a Key)>) -> [u8; 32] 
     h.finalize().into()
 }
 
-/// Serialise a graph and its labels.
-pub(super) fn encode(fingerprint: &str, graph: &Hnsw, labels: &[Option<Label>]) -> Vec<u8> {
+/// The digest of the (entry id, key) pairs the slots hold.
+fn labels_digest(labels: &[Option<Label>]) -> [u8; 32] {
     let mut pairs: Vec<(&str, &Key)> = labels
         .iter()
         .flatten()
         .map(|l| (&*l.entry, &l.key))
         .collect();
     pairs.sort_unstable();
+    set_digest(pairs.into_iter())
+}
+
+/// Serialise a graph and its labels.
+pub(super) fn encode(fingerprint: &str, graph: &Hnsw, labels: &[Option<Label>]) -> Vec<u8> {
     let mut body = Vec::new();
     let slots = graph.slots() as u32;
     body.extend(slots.to_le_bytes());
@@ -82,7 +87,7 @@ pub(super) fn encode(fingerprint: &str, graph: &Hnsw, labels: &[Option<Label>]) 
             .chain(std::iter::repeat(b' '))
             .take(64),
     );
-    out.extend(set_digest(pairs.into_iter()));
+    out.extend(labels_digest(labels));
     out.extend(Sha256::digest(&body));
     out.extend(body);
     out
@@ -204,13 +209,7 @@ pub(super) fn load(
     if entry.is_none() != expected.is_empty() {
         return Err("a bad entry point".into());
     }
-    let mut pairs: Vec<(&str, &Key)> = labels
-        .iter()
-        .flatten()
-        .map(|l| (&*l.entry, &l.key))
-        .collect();
-    pairs.sort_unstable();
-    if set_digest(pairs.into_iter()) != digest {
+    if labels_digest(&labels) != digest {
         return Err("the nodes do not match the header".into());
     }
     let graph = Hnsw::from_parts(DIM, flat, links, entry);
