@@ -107,11 +107,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     ap.add_argument("--fp32", type=Path, default=DEFAULT_WORK / "encoder-fp32.onnx")
-    ap.add_argument("--int8", type=Path, default=MODELS_DIR / "encoder.onnx")
+    ap.add_argument("--int8", type=Path, default=DEFAULT_WORK / "encoder.onnx")
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     ap.add_argument("--understanding", type=Path, default=None, help="also check this one-pass model")
-    ap.add_argument("--sentiment", type=Path, default=MODELS_DIR / "sentiment.onnx",
+    ap.add_argument("--sentiment", type=Path, default=DEFAULT_WORK / "sentiment.onnx",
                     help="the sentiment model the one-pass model replaces (speed comparison)")
     ap.add_argument("--skip-reference", action="store_true", help="skip the (slow) numpy reference")
     args = ap.parse_args()

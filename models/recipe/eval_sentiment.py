@@ -82,13 +82,13 @@ def main():
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     ap.add_argument("--split", choices=["val", "own-val", "test"], default="val")
     ap.add_argument("--model", type=Path, action="append", help="repeatable; default ../sentiment.onnx")
-    ap.add_argument("--encoder", type=Path, default=MODELS_DIR / "encoder.onnx")
+    ap.add_argument("--encoder", type=Path, default=DEFAULT_WORK / "encoder.onnx")
     ap.add_argument("--vader", action="store_true")
     ap.add_argument("--cache", type=Path, default=DEFAULT_WORK / "cache")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--support-examples", action="store_true", help="print probabilities for SUPPORT_EXAMPLES only")
     args = ap.parse_args()
-    models = args.model or [MODELS_DIR / "sentiment.onnx"]
+    models = args.model or [DEFAULT_WORK / "sentiment.onnx"]
 
     if args.support_examples:
         probs = {m: predict(m, args.encoder, SUPPORT_EXAMPLES, args.cache, "support-examples") for m in models}

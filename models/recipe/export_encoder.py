@@ -24,7 +24,7 @@ from common import DEFAULT_WORK, MODELS_DIR, minilm_dir, sha256
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fp32", type=Path, default=DEFAULT_WORK / "encoder-fp32.onnx", help="fp32 build (not shipped)")
-    ap.add_argument("--out", type=Path, default=MODELS_DIR / "encoder.onnx", help="int8 model to ship")
+    ap.add_argument("--out", type=Path, default=DEFAULT_WORK / "encoder.onnx", help="the int8 encoder (merged into ../understanding.onnx by merge_understanding.py)")
     ap.add_argument("--tokenizer-out", type=Path, default=MODELS_DIR / "tokenizer.json")
     args = ap.parse_args()
 

@@ -150,7 +150,7 @@ def main():
                     help="stop after this many steps (the LR schedule still spans --epochs); 0 = no early stop")
     ap.add_argument("--export-only", action="store_true", help="skip training, export <work>/best.pt")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK / "finetune")
-    ap.add_argument("--out", type=Path, default=MODELS_DIR / "sentiment.onnx")
+    ap.add_argument("--out", type=Path, default=DEFAULT_WORK / "sentiment.onnx")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(SEED)

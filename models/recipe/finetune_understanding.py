@@ -1,11 +1,14 @@
 """One MiniLM pass for both sentence embedding and sentiment: training and int8 ONNX export.
 
-Shipped models/understanding.onnx (two branches, shared bottom 2 layers):
+One-pass candidates for models/understanding.onnx, measured and not shipped
+(models/README.md, "One-pass candidates"; the shipped file is the encoder and the
+sentiment model merged by merge_understanding.py). The best candidate, two
+branches with the bottom 2 layers shared:
 
     python finetune_understanding.py [--datasets ../shared/datasets] --branch 2 --init-from ../sentiment.onnx \
         --steps 200 --lr 4e-5 --head-lr 1e-4 --eval-every 100 --threads 1
 
---branch K (the shipped method): embeddings and layers 0..K-1 are the ORIGINAL all-MiniLM-L6-v2,
+--branch K (the two-branch candidate): embeddings and layers 0..K-1 are the ORIGINAL all-MiniLM-L6-v2,
 shared; layers K..5 of the original give sentence_embedding (identical to encoder.onnx); a copy of
 layers K..5 plus Linear(384, 3), initialised from --init-from (the fine-tuned sentiment.onnx,
 de-quantised), is fine-tuned on the sentiment data with the shared layers frozen and gives

@@ -103,7 +103,7 @@ def oos_threshold(max_prob_in, correct_in, max_prob_oos, min_in_acc=0.95):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
-    ap.add_argument("--encoder", type=Path, default=MODELS_DIR / "encoder.onnx",
+    ap.add_argument("--encoder", type=Path, default=DEFAULT_WORK / "encoder.onnx",
                     help="any ONNX file with a `sentence_embedding` output, e.g. ../understanding.onnx")
     ap.add_argument("--cache", type=Path, default=DEFAULT_WORK / "cache")
     ap.add_argument("--final", action="store_true", help="measure the test splits (run once)")

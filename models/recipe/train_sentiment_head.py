@@ -127,7 +127,7 @@ def to_onnx(model: Head, path: Path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
-    ap.add_argument("--encoder", type=Path, default=MODELS_DIR / "encoder.onnx")
+    ap.add_argument("--encoder", type=Path, default=DEFAULT_WORK / "encoder.onnx")
     ap.add_argument("--support", type=Path, default=RECIPE_DIR / "support_sentiment.tsv")
     ap.add_argument("--support-weight", type=float, default=5.0, help="sample weight of each hand-written example")
     ap.add_argument("--out", type=Path, default=DEFAULT_WORK / "sentiment_head.onnx")
