@@ -18,7 +18,7 @@ pub(crate) mod runtime;
 mod settings;
 mod workers;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -174,7 +174,6 @@ pub(crate) struct Analysis {
 pub struct Understanding {
     pub(crate) nlu: Nlu,
     pub(crate) intents: Arc<Intents>,
-    intents_dir: Arc<Path>,
     origin: Origin,
 }
 
@@ -221,7 +220,6 @@ impl Understanding {
         Ok(Self {
             nlu,
             intents: Arc::new(intents),
-            intents_dir: intents_dir.into(),
             origin,
         })
     }
@@ -229,16 +227,6 @@ impl Understanding {
     /// Where this start's intent classifier came from.
     pub fn classifier_origin(&self) -> Origin {
         self.origin
-    }
-
-    /// The directory the model was read from.
-    pub fn models_dir(&self) -> &Path {
-        self.nlu.dir()
-    }
-
-    /// The directory the intents were read from.
-    pub fn intents_dir(&self) -> PathBuf {
-        self.intents_dir.to_path_buf()
     }
 
     /// Analysis and embedding of `text`.
