@@ -174,7 +174,9 @@ fn bench_server_path(models: &Path, p: Parallelism, runs: usize, rows: &mut Vec<
         .unwrap_or_else(|e| fail("tokio runtime", e));
     let data = tempfile::tempdir().unwrap_or_else(|e| fail("temp dir", e));
     let (nlu, faq) = rt.block_on(async {
-        let store = Store::open(data.path()).unwrap_or_else(|e| fail("store", e));
+        let (master, _) = frontdesk::crm::MasterKey::resolve(None, None, data.path())
+            .unwrap_or_else(|e| fail("master key", e));
+        let store = Store::open(data.path(), &master).unwrap_or_else(|e| fail("store", e));
         let faq = Faq::open(store, data.path()).unwrap_or_else(|e| fail("faq", e));
         faq.load_demo_if_new()
             .await

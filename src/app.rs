@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth;
 use crate::config::Config;
-use crate::crm::Store;
+use crate::crm::{MasterKey, Store};
 use crate::faq::Faq;
 use crate::handoff::Handoff;
 use crate::nlu::Understanding;
@@ -56,6 +56,8 @@ pub struct Application {
     open_files: Option<u64>,
     /// A freshly generated operator token, to be shown once.
     pub generated_operator_token: Option<String>,
+    /// Where a freshly generated master key was written, to be said once.
+    pub generated_master_key: Option<std::path::PathBuf>,
 }
 
 /// How long open sockets get to close at shutdown.
@@ -84,7 +86,13 @@ impl Application {
                 config.data_dir.display()
             )
         })?;
-        let store = Store::open(&config.data_dir)?;
+        let (master, generated_master_key) = MasterKey::resolve(
+            config.encryption.master_key.as_deref(),
+            config.encryption.master_key_file.as_deref(),
+            &config.data_dir,
+        )?;
+        let store = Store::open(&config.data_dir, &master)?;
+        drop(master);
         let faq = {
             let (store, dir) = (store.clone(), config.data_dir.clone());
             tokio::task::spawn_blocking(move || Faq::open(store, &dir)).await??
@@ -110,6 +118,13 @@ impl Application {
             shutdown.clone(),
         )
         .await?;
+        tokio::spawn(crate::privacy::retention_task(
+            store.clone(),
+            handoff.clone(),
+            hub.clone(),
+            config.retention.clone(),
+            shutdown.clone(),
+        ));
         // Last, so a start that fails earlier never generates a token it
         // cannot show.
         let generated_operator_token =
@@ -145,6 +160,7 @@ impl Application {
             gone,
             open_files,
             generated_operator_token,
+            generated_master_key,
         })
     }
 

@@ -39,8 +39,59 @@ pub struct Config {
     pub escalation: EscalationPolicy,
     pub handoff: HandoffSettings,
     pub models: ModelSettings,
+    pub encryption: Encryption,
+    pub redaction: Redaction,
+    pub retention: Retention,
 }
 
+/// Encryption at rest (see docs/privacy.md).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Encryption {
+    /// The master key as 64 hexadecimal digits. Prefer
+    /// `FRONTDESK_MASTER_KEY` or `master_key_file` to writing it here.
+    pub master_key: Option<String>,
+    /// A file holding the master key. Unset (and no key given), the key
+    /// is `<data_dir>/master.key`, generated on first start.
+    pub master_key_file: Option<PathBuf>,
+}
+
+/// What is masked in customer messages before anything stores, indexes
+/// or shows them. Card numbers (Luhn-checked) and IBANs always are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Redaction {
+    pub emails: bool,
+    pub phones: bool,
+}
+
+/// How long data is kept. Both ages are off (kept for ever) by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Remove a closed conversation this many days after it closed.
+    pub closed_conversations_days: Option<f64>,
+    /// Erase a customer (crypto-shredded like an erasure on request) when
+    /// nothing has happened in their conversations for this many days.
+    pub inactive_customers_days: Option<f64>,
+    /// How often the background task looks for what is due.
+    #[serde(with = "humantime_secs")]
+    pub check_every: Duration,
+    /// Conversations and customers removed per step; steps run one after
+    /// another on the blocking pool, so turns are never held up long.
+    pub batch: usize,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            closed_conversations_days: None,
+            inactive_customers_days: None,
+            check_every: Duration::from_secs(3600),
+            batch: 50,
+        }
+    }
+}
 /// When the bot hands a conversation to a person (see
 /// `dialogue::escalation`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -221,6 +272,9 @@ pub struct BotPolicy {
     pub answer_confidence: f32,
     /// How many questions to offer as suggestions when unsure.
     pub suggestions: usize,
+    /// The first thing a customer reads: that they talk to an automated
+    /// assistant and can ask for a person at any time.
+    pub disclosure: String,
 }
 
 impl Default for Config {
@@ -238,6 +292,9 @@ impl Default for Config {
             escalation: EscalationPolicy::default(),
             handoff: HandoffSettings::default(),
             models: ModelSettings::default(),
+            encryption: Encryption::default(),
+            redaction: Redaction::default(),
+            retention: Retention::default(),
         }
     }
 }
@@ -275,6 +332,7 @@ impl Default for BotPolicy {
         Self {
             answer_confidence: 0.5,
             suggestions: 3,
+            disclosure: crate::copy::DISCLOSURE.to_owned(),
         }
     }
 }
@@ -335,6 +393,9 @@ impl Config {
         if let Some(secret) = var("FRONTDESK_IDENTITY_SECRET").filter(|t| !t.is_empty()) {
             self.identity_secret = Some(secret);
         }
+        if let Some(key) = var("FRONTDESK_MASTER_KEY").filter(|t| !t.is_empty()) {
+            self.encryption.master_key = Some(key);
+        }
         Ok(())
     }
 
@@ -382,6 +443,20 @@ impl Config {
             Some("operator_token must be at least 16 characters")
         } else if matches!(&self.identity_secret, Some(t) if t.len() < 32) {
             Some("identity_secret must be at least 32 characters")
+        } else if matches!(&self.encryption.master_key, Some(k) if crate::crm::MasterKey::from_hex(k).is_err())
+        {
+            Some("encryption.master_key (FRONTDESK_MASTER_KEY) must be 64 hexadecimal digits; make one with `openssl rand -hex 32`")
+        } else if [
+            self.retention.closed_conversations_days,
+            self.retention.inactive_customers_days,
+        ]
+        .into_iter()
+        .flatten()
+        .any(|d| !d.is_finite() || d < 0.0 || d > 36_500.0)
+        {
+            Some("retention.closed_conversations_days and retention.inactive_customers_days must be between 0 and 36500")
+        } else if self.retention.check_every.is_zero() || self.retention.batch == 0 {
+            Some("retention.check_every and retention.batch must be positive")
         } else {
             None
         };
@@ -399,6 +474,9 @@ impl Config {
         }
         if copy.identity_secret.is_some() {
             copy.identity_secret = Some("<redacted>".to_owned());
+        }
+        if copy.encryption.master_key.is_some() {
+            copy.encryption.master_key = Some("<redacted>".to_owned());
         }
         copy
     }

@@ -6,6 +6,10 @@
 
 use crate::crm::EscalationCode;
 
+/// The default of `bot.disclosure`, the first thing a customer reads.
+pub(crate) const DISCLOSURE: &str =
+    "You are chatting with our automated assistant. You can ask for a person at any time.";
+
 /// The bot is unsure and offers the questions it found closest.
 pub(crate) const CLARIFY_WITH_SUGGESTIONS: &str =
     "I'm not sure I understood. Did you mean one of these questions?";

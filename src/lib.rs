@@ -82,6 +82,7 @@ mod handoff;
 mod input;
 pub mod nlu;
 mod open_files;
+pub mod privacy;
 mod protocol;
 mod room;
 mod transport;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use frontdesk::crm::Store;
+use frontdesk::crm::{MasterKey, Store};
 use frontdesk::faq::{io, Faq};
 use frontdesk::{Application, Config};
 
@@ -35,6 +35,33 @@ enum Command {
     /// Measure the models against labelled datasets.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Find, export or erase a customer's data offline (the server must
+    /// not be running; over HTTP see docs/privacy.md).
+    #[command(subcommand)]
+    Customer(CustomerCommand),
+}
+
+#[derive(Subcommand)]
+enum CustomerCommand {
+    /// The customers with this email or external id, as JSON.
+    Find {
+        #[arg(
+            long,
+            conflicts_with = "external_id",
+            required_unless_present = "external_id"
+        )]
+        email: Option<String>,
+        #[arg(long)]
+        external_id: Option<String>,
+    },
+    /// Everything stored about a customer, as one JSON document.
+    Export {
+        id: String,
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Forget a customer: their key is destroyed, then every record.
+    Erase { id: String },
 }
 
 #[derive(Subcommand)]
@@ -165,6 +192,7 @@ fn main() -> ExitCode {
             Some(Command::Serve(args)) => serve(args).await,
             Some(Command::Faq(cmd)) => faq(cmd, cli.serve.common).await,
             Some(Command::Eval(cmd)) => eval(cmd, cli.serve.common).await,
+            Some(Command::Customer(cmd)) => customer(cmd, cli.serve.common).await,
         }
     });
     match result {
@@ -206,6 +234,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let app = Application::build(config).await?;
     let mut out = std::io::stdout().lock();
+    if let Some(path) = &app.generated_master_key {
+        writeln!(
+            out,
+            "frontdesk: generated the master key that encrypts customer data at {} \
+             (keep a copy apart from the data; see docs/privacy.md)",
+            path.display()
+        )?;
+    }
     if let Some(token) = &app.generated_operator_token {
         writeln!(
             out,
@@ -239,10 +275,51 @@ async fn shutdown_signal() {
     }
 }
 
+/// The store of the configured data directory, for offline commands.
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let (master, generated) = MasterKey::resolve(
+        config.encryption.master_key.as_deref(),
+        config.encryption.master_key_file.as_deref(),
+        &config.data_dir,
+    )?;
+    if let Some(path) = generated {
+        eprintln!("frontdesk: generated the master key at {}", path.display());
+    }
+    Ok(Store::open(&config.data_dir, &master)?)
+}
+
+async fn customer(cmd: CustomerCommand, common: Common) -> anyhow::Result<()> {
+    let config = load_config(&common)?;
+    let store = open_store(&config)?;
+    match cmd {
+        CustomerCommand::Find { email, external_id } => {
+            let found = frontdesk::privacy::offline::find(&store, email, external_id).await?;
+            println!("{found}");
+        }
+        CustomerCommand::Export { id, output } => {
+            let json = frontdesk::privacy::offline::export(&store, &id).await?;
+            match output {
+                Some(path) => std::fs::write(&path, json)?,
+                None => println!("{json}"),
+            }
+        }
+        CustomerCommand::Erase { id } => {
+            let (existed, conversations) = frontdesk::privacy::offline::erase(&store, &id).await?;
+            if existed {
+                println!("erased customer {id} and {conversations} conversations");
+            } else {
+                println!("customer {id} holds no data (already erased or never existed)");
+            }
+        }
+    }
+    store.flush()?;
+    Ok(())
+}
+
 async fn faq(cmd: FaqCommand, common: Common) -> anyhow::Result<()> {
     let config = load_config(&common)?;
-    std::fs::create_dir_all(&config.data_dir)?;
-    let store = Store::open(&config.data_dir)?;
+    let store = open_store(&config)?;
     let faq = {
         let (store, dir) = (store.clone(), config.data_dir.clone());
         tokio::task::spawn_blocking(move || Faq::open(store, &dir)).await??

@@ -40,6 +40,9 @@ pub(crate) enum RoomEvent {
         text: String,
         at: DateTime<Utc>,
     },
+    /// The conversation was erased (or removed by retention): every
+    /// socket lets go of it.
+    Erased,
 }
 
 /// A change of hands: who has the conversation now, and how it came to

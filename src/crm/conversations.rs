@@ -6,7 +6,10 @@ use sled::Transactional;
 use super::keys;
 use super::model::*;
 use super::store::{decode_record, encode_record, Store, StoreError};
-use super::tx::{abort, encode_tx, unwrap_tx, TxResult};
+use super::tx::{abort, encode_tx, tx_try, unwrap_tx, TxResult};
+
+/// The name sealed events are bound to.
+pub(super) const EVENTS: &str = "events";
 
 /// The result of appending a message.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,20 +63,26 @@ impl Store {
                     &t.resume_tokens,
                     &t.conversations_by_time,
                     &t.customer_conversations,
+                    &t.conversation_resume,
                 );
                 let conversation_bytes = encode_record("conversation", &conversation)?;
-                let opened_bytes = encode_record("timeline event", &opened)?;
-                let r = trees.transaction(|(convs, events, resume, by_time, by_customer)| {
-                    convs.insert(&id.as_bytes()[..], conversation_bytes.as_slice())?;
-                    events.insert(&keys::conversation_seq(id, 0)[..], opened_bytes.as_slice())?;
-                    resume.insert(&resume_hash[..], &id.as_bytes()[..])?;
-                    by_time.insert(&keys::by_time(millis, id)[..], &[][..])?;
-                    by_customer.insert(
-                        &keys::customer_conversation(customer, millis, id)[..],
-                        &[][..],
-                    )?;
-                    TxResult::Ok(())
-                });
+                let opened_key = keys::conversation_seq(id, 0);
+                let opened_bytes =
+                    s.seal("timeline event", customer, EVENTS, &opened_key, &opened)?;
+                let r = trees.transaction(
+                    |(convs, events, resume, by_time, by_customer, resume_of)| {
+                        convs.insert(&id.as_bytes()[..], conversation_bytes.as_slice())?;
+                        events.insert(&opened_key[..], opened_bytes.as_slice())?;
+                        resume.insert(&resume_hash[..], &id.as_bytes()[..])?;
+                        resume_of.insert(&id.as_bytes()[..], &resume_hash[..])?;
+                        by_time.insert(&keys::by_time(millis, id)[..], &[][..])?;
+                        by_customer.insert(
+                            &keys::customer_conversation(customer, millis, id)[..],
+                            &[][..],
+                        )?;
+                        TxResult::Ok(())
+                    },
+                );
                 unwrap_tx::<_, StoreError>(r)?;
                 Ok(conversation)
             })
@@ -180,9 +189,16 @@ impl Store {
                     message: message.clone(),
                 },
             };
+            let event_key = keys::conversation_seq(id, event_no);
             events.insert(
-                &keys::conversation_seq(id, event_no)[..],
-                encode_tx::<_, StoreError>("timeline event", &event)?,
+                &event_key[..],
+                tx_try::<_, StoreError>(self.seal(
+                    "timeline event",
+                    conv.customer_id,
+                    EVENTS,
+                    &event_key,
+                    &event,
+                ))?,
             )?;
             messages.insert(
                 &keys::conversation_seq(id, message.seq)[..],
@@ -238,10 +254,10 @@ impl Store {
             return Ok(None);
         };
         let event_no = keys::u64_value(&event_no).unwrap_or(u64::MAX);
-        let Some(bytes) = t.events.get(keys::conversation_seq(id, event_no))? else {
+        let Some(event) = self.event_now(id, event_no)? else {
             return Ok(None);
         };
-        match decode_record::<TimelineEvent>("timeline event", &bytes)?.kind {
+        match event.kind {
             EventKind::Message { message: m } => Ok(Some(m)),
             _ => Err(StoreError::Corrupt {
                 what: "message index",
@@ -265,12 +281,12 @@ impl Store {
             for entry in t.messages.range(start..=end).take(limit) {
                 let (_, event_no) = entry?;
                 let event_no = keys::u64_value(&event_no).unwrap_or(u64::MAX);
-                if let Some(bytes) = t.events.get(keys::conversation_seq(id, event_no))? {
-                    if let EventKind::Message { message: m } =
-                        decode_record::<TimelineEvent>("timeline event", &bytes)?.kind
-                    {
-                        out.push(m);
-                    }
+                if let Some(TimelineEvent {
+                    kind: EventKind::Message { message: m },
+                    ..
+                }) = s.event_now(id, event_no)?
+                {
+                    out.push(m);
                 }
             }
             Ok(out)
@@ -286,12 +302,22 @@ impl Store {
         self.blocking(move |s| s.events_now(id)).await
     }
 
-    fn events_now(&self, id: ConversationId) -> Result<Vec<TimelineEvent>, StoreError> {
-        self.trees
-            .events
-            .scan_prefix(id.as_bytes())
-            .map(|entry| decode_record("timeline event", &entry?.1))
-            .collect()
+    pub(super) fn events_now(&self, id: ConversationId) -> Result<Vec<TimelineEvent>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.trees.events.scan_prefix(id.as_bytes()) {
+            let (key, bytes) = entry?;
+            out.extend(self.unseal("timeline event", EVENTS, &key, &bytes)?);
+        }
+        Ok(out)
+    }
+
+    /// Event `n` of a conversation; `None` if absent or erased.
+    fn event_now(&self, id: ConversationId, n: u64) -> Result<Option<TimelineEvent>, StoreError> {
+        let key = keys::conversation_seq(id, n);
+        match self.trees.events.get(key)? {
+            Some(bytes) => self.unseal("timeline event", EVENTS, &key, &bytes),
+            None => Ok(None),
+        }
     }
 
     /// A customer's whole timeline across conversations, oldest first.
@@ -300,7 +326,7 @@ impl Store {
         customer: CustomerId,
     ) -> Result<Vec<TimelineEvent>, StoreError> {
         self.blocking(move |s| {
-            if !s.trees.customers.contains_key(customer.as_bytes())? {
+            if !s.trees.customers.contains_key(customer.as_bytes())? || !s.keys.has(customer) {
                 return Err(StoreError::NotFound("customer"));
             }
             let mut out = Vec::new();

@@ -6,10 +6,11 @@
 use chrono::Utc;
 use sled::Transactional;
 
+use super::conversations::EVENTS;
 use super::keys;
 use super::model::*;
 use super::store::{decode_record, Store, StoreError};
-use super::tx::{abort, encode_tx, unwrap_tx, TxResult};
+use super::tx::{abort, encode_tx, tx_try, unwrap_tx, TxResult};
 
 /// A conversation after a change, with the events the change recorded
 /// (none when it was already in the asked state).
@@ -74,9 +75,16 @@ impl Store {
                             at,
                             kind,
                         };
+                        let event_key = keys::conversation_seq(id, conv.events);
                         events.insert(
-                            &keys::conversation_seq(id, conv.events)[..],
-                            encode_tx::<_, E>("timeline event", &event)?,
+                            &event_key[..],
+                            tx_try::<_, E>(s.seal(
+                                "timeline event",
+                                conv.customer_id,
+                                EVENTS,
+                                &event_key,
+                                &event,
+                            ))?,
                         )?;
                         conv.events += 1;
                         recorded.push(event);
@@ -133,14 +141,11 @@ impl Store {
         n: usize,
     ) -> Result<Vec<TimelineEvent>, StoreError> {
         self.blocking(move |s| {
-            let mut out = s
-                .trees
-                .events
-                .scan_prefix(id.as_bytes())
-                .rev()
-                .take(n)
-                .map(|entry| decode_record("timeline event", &entry?.1))
-                .collect::<Result<Vec<TimelineEvent>, StoreError>>()?;
+            let mut out = Vec::with_capacity(n);
+            for entry in s.trees.events.scan_prefix(id.as_bytes()).rev().take(n) {
+                let (key, bytes) = entry?;
+                out.extend(s.unseal("timeline event", EVENTS, &key, &bytes)?);
+            }
             out.reverse();
             Ok(out)
         })

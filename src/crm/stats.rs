@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashSet};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+use super::conversations::EVENTS;
 use super::model::{ConversationId, EventKind, Sender, TimelineEvent};
-use super::store::{decode_record, Store, StoreError};
+use super::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Stats {
@@ -146,8 +147,10 @@ impl Store {
         self.blocking(move |s| {
             let mut tally = Tally::default();
             for entry in s.trees.events.iter() {
-                let e: TimelineEvent = decode_record("timeline event", &entry?.1)?;
-                if e.at >= since {
+                let (key, bytes) = entry?;
+                let event: Option<TimelineEvent> =
+                    s.unseal("timeline event", EVENTS, &key, &bytes)?;
+                if let Some(e) = event.filter(|e| e.at >= since) {
                     tally.add(&e);
                 }
             }

@@ -7,6 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::commit::{CommitError, GroupCommit};
+use super::keyring::{KeyError, Keyring, MasterKey, Opened};
+use super::model::CustomerId;
 use crate::error::{Coded, ErrorCode};
 
 /// Why a store operation failed.
@@ -30,6 +32,8 @@ pub enum StoreError {
     NotAssigned,
     #[error(transparent)]
     Commit(#[from] CommitError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
     #[error("store task failed: {0}")]
     Task(String),
 }
@@ -53,16 +57,25 @@ impl Coded for StoreError {
 pub struct Store {
     pub(super) commit: GroupCommit,
     pub(super) trees: Arc<Trees>,
+    pub(super) keys: Arc<Keyring>,
 }
 
 /// Every tree of the database, opened once.
 pub(super) struct Trees {
+    /// Sealed with the customer's key.
     pub customers: sled::Tree,
+    /// Keyed hash of the external id → customer id.
     pub customers_by_external: sled::Tree,
+    /// Keyed hash of the email ‖ customer id → nothing.
+    pub customers_by_email: sled::Tree,
     pub conversations: sled::Tree,
     pub conversations_by_time: sled::Tree,
     pub customer_conversations: sled::Tree,
     pub resume_tokens: sled::Tree,
+    /// Conversation id → the hash of its resume token, to remove it with
+    /// the conversation.
+    pub conversation_resume: sled::Tree,
+    /// Sealed with the customer's key.
     pub events: sled::Tree,
     pub messages: sled::Tree,
     pub client_ids: sled::Tree,
@@ -74,11 +87,18 @@ pub(super) struct Trees {
     /// Embeddings of FAQ texts by `sha256(model fingerprint ‖ text)`.
     pub faq_vectors: sled::Tree,
     pub meta: sled::Tree,
+    /// Customers whose erasure has begun and not finished.
+    pub erasures: sled::Tree,
+    /// Who read or removed what (`crm::audit`).
+    pub audit: sled::Tree,
 }
 
 impl Store {
-    /// Open (or create) the store under `dir`.
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+    /// Open (or create) the store under `dir`, its records sealed under
+    /// data keys that `master` wraps. Finishes any erasure a crash
+    /// interrupted and seals records written before sealing existed.
+    pub fn open(dir: &Path, master: &MasterKey) -> Result<Self, StoreError> {
+        let keys = Arc::new(Keyring::open(dir, master)?);
         let path = dir.join("store");
         let db = sled::Config::new()
             .path(&path)
@@ -92,10 +112,12 @@ impl Store {
         let trees = Trees {
             customers: tree("customers")?,
             customers_by_external: tree("customers_by_external")?,
+            customers_by_email: tree("customers_by_email")?,
             conversations: tree("conversations")?,
             conversations_by_time: tree("conversations_by_time")?,
             customer_conversations: tree("customer_conversations")?,
             resume_tokens: tree("resume_tokens")?,
+            conversation_resume: tree("conversation_resume")?,
             events: tree("events")?,
             messages: tree("messages")?,
             client_ids: tree("client_ids")?,
@@ -104,12 +126,56 @@ impl Store {
             faq: tree("faq")?,
             faq_vectors: tree("faq_vectors")?,
             meta: tree("meta")?,
+            erasures: tree("erasures")?,
+            audit: tree("audit")?,
         };
         let commit = GroupCommit::start(db, &path).map_err(|e| StoreError::Task(e.to_string()))?;
-        Ok(Self {
+        let store = Self {
             commit,
             trees: Arc::new(trees),
-        })
+            keys,
+        };
+        store.seal_legacy_records()?;
+        store.finish_erasures()?;
+        store.forget_orphan_keys()?;
+        store.flush()?;
+        Ok(store)
+    }
+
+    /// Seal `value` for `customer`, bound to its place (`tree`, `key`).
+    pub(super) fn seal<T: Serialize>(
+        &self,
+        what: &'static str,
+        customer: CustomerId,
+        tree: &str,
+        key: &[u8],
+        value: &T,
+    ) -> Result<Vec<u8>, StoreError> {
+        let plain = encode_record(what, value)?;
+        match self.keys.seal(customer, &place(tree, key), &plain) {
+            Ok(sealed) => Ok(sealed),
+            Err(KeyError::Erased) => Err(StoreError::NotFound("customer")),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Open a sealed record; `None` if its customer has been erased.
+    pub(super) fn unseal<T: DeserializeOwned>(
+        &self,
+        what: &'static str,
+        tree: &str,
+        key: &[u8],
+        stored: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.keys.unseal(&place(tree, key), stored) {
+            Ok(Opened::Plain(plain)) => decode_record(what, &plain).map(Some),
+            Ok(Opened::Shredded) => Ok(None),
+            Err(KeyError::Damaged(why)) => Err(StoreError::Corrupt {
+                what,
+                message: why.to_owned(),
+            }),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Run `f` on the blocking pool with a clone of the store.
@@ -153,6 +219,15 @@ impl Store {
     pub(crate) fn meta_tree(&self) -> &sled::Tree {
         &self.trees.meta
     }
+}
+
+/// The associated data that binds a sealed record to where it is stored.
+fn place(tree: &str, key: &[u8]) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(tree.len() + 1 + key.len());
+    aad.extend_from_slice(tree.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(key);
+    aad
 }
 
 pub(crate) fn encode_record<T: Serialize>(

@@ -27,6 +27,14 @@ pub(super) fn encode_tx<T: serde::Serialize, E: From<StoreError>>(
     }
 }
 
+/// A store result inside a transaction; a failure aborts it.
+pub(super) fn tx_try<T, E: From<StoreError>>(r: Result<T, StoreError>) -> TxResult<T, E> {
+    match r {
+        Ok(v) => Ok(v),
+        Err(e) => abort(e),
+    }
+}
+
 pub(super) fn unwrap_tx<T, E: From<StoreError>>(
     r: Result<T, TransactionError<Abort<E>>>,
 ) -> Result<T, E> {

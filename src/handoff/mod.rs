@@ -287,6 +287,19 @@ impl Handoff {
         }
     }
 
+    /// Conversations that no longer exist (erased or removed by
+    /// retention) leave the queue and the agents' load.
+    pub(crate) async fn forget(&self, ids: &[ConversationId]) {
+        let mut desk = self.desk.lock().await;
+        let before = desk.waiting.len();
+        for id in ids {
+            desk.waiting.remove(id);
+        }
+        if desk.waiting.len() != before {
+            self.publish(&mut desk);
+        }
+    }
+
     /// A socket of `agent` connected.
     pub(crate) async fn connect(&self, agent: &AgentRef) {
         let mut desk = self.desk.lock().await;

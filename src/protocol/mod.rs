@@ -77,6 +77,9 @@ pub(crate) enum ServerFrame {
         resume_token: String,
         resumed: bool,
         status: ConversationStatus,
+        /// What the widget shows first: the customer talks to an
+        /// automated assistant and may ask for a person (`bot.disclosure`).
+        disclosure: String,
     },
     Ack {
         client_id: String,

@@ -10,8 +10,8 @@ use super::json::{JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::auth;
 use crate::crm::{
-    Conversation, ConversationId, ConversationPage, Credential, Customer, CustomerId, EventKind,
-    Message, Role, TimelineEvent,
+    Actor, AuditAction, AuditEntry, Conversation, ConversationId, ConversationPage, Credential,
+    Customer, CustomerId, EventKind, Message, Role, TimelineEvent,
 };
 use crate::error::ApiError;
 
@@ -32,10 +32,12 @@ pub(super) async fn timeline(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Timeline>, ApiError> {
-    caller.require(&[Role::Agent])?;
+    let who = caller.require(&[Role::Agent])?;
     let id: CustomerId = parse_id(&id, "customer")?;
     let customer = state.store.customer(id).await?;
     let events = state.store.timeline(id).await?;
+    let read = AuditEntry::new(Actor::from(who), AuditAction::ReadTimeline).customer(id);
+    state.store.audit(read).await?;
     Ok(Json(Timeline { customer, events }))
 }
 
@@ -53,9 +55,13 @@ pub(super) async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Transcript>, ApiError> {
-    caller.require(&[Role::Agent])?;
+    let who = caller.require(&[Role::Agent])?;
     let id: ConversationId = parse_id(&id, "conversation")?;
     let conversation = state.store.conversation(id).await?;
+    let read = AuditEntry::new(Actor::from(who), AuditAction::ReadConversation)
+        .customer(conversation.customer_id)
+        .conversation(id);
+    state.store.audit(read).await?;
     let (messages, events) = state
         .store
         .conversation_events(id)

@@ -18,13 +18,14 @@ pub(crate) mod guard;
 mod handoff_api;
 mod json;
 pub(crate) mod listener;
+mod privacy_api;
 mod socket;
 
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::app::AppState;
@@ -35,7 +36,11 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/chat", get(chat::upgrade))
         .route("/v1/agent", get(agent::upgrade))
+        .route("/v1/customers", get(privacy_api::find))
+        .route("/v1/customers/{id}", delete(privacy_api::erase))
+        .route("/v1/customers/{id}/export", get(privacy_api::export))
         .route("/v1/customers/{id}/timeline", get(crm_api::timeline))
+        .route("/v1/audit", get(privacy_api::audit))
         .route("/v1/conversations", get(crm_api::conversations))
         .route("/v1/conversations/{id}", get(crm_api::transcript))
         .route(

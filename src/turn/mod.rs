@@ -3,7 +3,7 @@
 //!
 //! 1. [`Turn::begin`] takes the conversation's turn lock, understands the
 //!    message ([`understand`]: the models and the FAQ search), and stores
-//!    it with its analysis. The caller acknowledges it with
+//!    it, masked (`privacy::redact`), with its analysis. The caller acknowledges it with
 //!    [`Turn::seq`]: the message is durable by then.
 //! 2. [`Turn::finish`] does the rest: a message left for the team with an
 //!    email is recorded as such; otherwise, while the bot owns the
@@ -33,6 +33,7 @@ use crate::error::{Coded, ErrorCode};
 use crate::faq::FaqError;
 use crate::handoff::HandoffError;
 use crate::input::{ClientId, Email, MessageText};
+use crate::privacy::redact::redact;
 use crate::room::Room;
 
 pub(crate) use plan::{plan, Plan};
@@ -95,11 +96,9 @@ impl Turn {
     ) -> Result<Turn, TurnError> {
         let lock = room.turn.clone().lock_owned().await;
         let understood = understand(&state.understanding, &state.faq, said.text.as_str()).await?;
-        let message = NewMessage::customer(
-            said.client_id.into_string(),
-            said.text.into_string(),
-            understood.stored(),
-        );
+        // The models saw the original; what is kept is masked.
+        let text = redact(said.text.as_str(), state.config.redaction).into_owned();
+        let message = NewMessage::customer(said.client_id.into_string(), text, understood.stored());
         let appended = match state.store.append_message(room.id, message).await {
             Ok(a) => a,
             Err(StoreError::Closed) => return Err(TurnError::Closed),

@@ -177,7 +177,8 @@ async fn encoder() -> Nlu {
 
 /// Open the FAQ of a stopped server's data directory with the encoder.
 async fn open_faq(dir: &Path) -> (Store, Faq) {
-    let store = Store::open(dir).unwrap();
+    let (master, _) = frontdesk::crm::MasterKey::resolve(None, None, dir).unwrap();
+    let store = Store::open(dir, &master).unwrap();
     let faq = {
         let (store, dir) = (store.clone(), dir.to_owned());
         tokio::task::spawn_blocking(move || Faq::open(store, &dir))

@@ -5,7 +5,7 @@ use axum::extract::ws::close_code;
 use super::AgentSession;
 use crate::auth;
 use crate::crm::{
-    AgentRef, Appended, ConversationId, ConversationStatus, NewMessage, Role, Sender,
+    Actor, AgentRef, Appended, ConversationId, ConversationStatus, NewMessage, Role, Sender,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::input::{ClientId, MessageText, Note};
@@ -33,6 +33,7 @@ impl AgentSession {
             );
             return Flow::Close(close_code::POLICY, "forbidden");
         }
+        self.actor = Some(Actor::from(&credential));
         let agent = AgentRef {
             id: credential.id,
             name: credential.name,

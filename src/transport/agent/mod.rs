@@ -25,7 +25,7 @@ use tracing::Instrument;
 use super::guard::{too_many_connections, RateLimiter};
 use super::socket::{self, About, Flow, Line, Session};
 use crate::app::AppState;
-use crate::crm::{AgentRef, ConversationId, Sender};
+use crate::crm::{Actor, AgentRef, AuditAction, AuditEntry, ConversationId, Sender};
 use crate::error::ApiError;
 use crate::handoff::{brief, QueueSnapshot};
 use crate::protocol::agent::{AgentClientFrame, AgentServerFrame, BriefingView, QueueView};
@@ -66,6 +66,7 @@ pub(super) async fn upgrade(
             let session = AgentSession {
                 state,
                 agent: None,
+                actor: None,
                 queue: None,
                 watching: HashMap::new(),
                 dropped: CancellationToken::new(),
@@ -88,6 +89,8 @@ struct AgentSession {
     state: AppState,
     /// Who signed in; `None` until `hello`.
     agent: Option<AgentRef>,
+    /// The same, as the audit log names them.
+    actor: Option<Actor>,
     queue: Option<watch::Receiver<Arc<QueueSnapshot>>>,
     /// Forwarding tasks of the conversations this console follows.
     watching: HashMap<ConversationId, JoinHandle<()>>,
@@ -178,6 +181,14 @@ impl AgentSession {
             Ok(b) => b,
             Err(e) => return line.refuse(e, About::conversation(id)),
         };
+        if let Some(actor) = self.actor.clone() {
+            let read = AuditEntry::new(actor, AuditAction::ReadConversation)
+                .customer(briefing.customer.id)
+                .conversation(id);
+            if let Err(e) = self.state.store.audit(read).await {
+                return line.refuse(e, About::conversation(id));
+            }
+        }
         let last_seq = briefing.messages.last().map_or(0, |m| m.seq);
         let frame = AgentServerFrame::Conversation(Box::new(BriefingView::from(briefing)));
         let flow = line.send_json(frame.to_json());
@@ -238,6 +249,17 @@ impl Forward {
     async fn run(mut self, mut events: broadcast::Receiver<Arc<Published>>) {
         loop {
             let frame = match events.recv().await {
+                Ok(p) if matches!(p.event, RoomEvent::Erased) => {
+                    // Gone from the store: the console shows it closed and
+                    // stops following it.
+                    let closed = AgentServerFrame::Status {
+                        conversation_id: self.id,
+                        status: crate::crm::ConversationStatus::Closed,
+                        agent: None,
+                    };
+                    let _ = self.out.try_send(WsMessage::Text(closed.to_json().into()));
+                    return;
+                }
                 Ok(p) => match self.frame(&p.event) {
                     Some(f) => f,
                     None => continue,
@@ -282,7 +304,7 @@ impl Forward {
                 conversation_id,
                 from: *from,
             },
-            RoomEvent::Typing(_) | RoomEvent::Place(_) => return None,
+            RoomEvent::Typing(_) | RoomEvent::Place(_) | RoomEvent::Erased => return None,
             RoomEvent::Handover(h) => AgentServerFrame::Status {
                 conversation_id,
                 status: h.status,

@@ -131,6 +131,7 @@ impl ChatSession {
             resume_token: token,
             resumed: is_resumed,
             status: conversation.status,
+            disclosure: self.state.config.bot.disclosure.clone(),
         };
         let flow = line.send_json(welcome.to_json());
         if !flow.goes_on() {

@@ -25,12 +25,16 @@ use super::socket::{self, About, Flow, Line, Session};
 use crate::app::AppState;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{ClientFrame, ServerFrame};
-use crate::room::{Published, Room};
+use crate::room::{Published, Room, RoomEvent};
 
 mod frames;
 mod render;
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(1);
+
+/// The close code of a socket whose conversation was erased: the client
+/// forgets its resume token and does not reconnect to it.
+const ERASED: u16 = 4001;
 
 /// Messages read from the store at a time while replaying.
 const REPLAY_PAGE: usize = 128;
@@ -160,6 +164,9 @@ impl ChatSession {
             return Flow::Continue;
         };
         match published {
+            Ok(p) if matches!(p.event, RoomEvent::Erased) => {
+                Flow::Close(ERASED, "conversation erased")
+            }
             Ok(p) => {
                 if let Some(seq) = p.seq() {
                     if seq <= joined.last_sent {

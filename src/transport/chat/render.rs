@@ -17,7 +17,7 @@ pub(super) fn event(event: &RoomEvent) -> Option<ServerFrame> {
         RoomEvent::Typing(from) => Some(ServerFrame::Typing { from: *from }),
         RoomEvent::Handover(h) => handover(h),
         RoomEvent::Place(p) => Some(place(p)),
-        RoomEvent::Note { .. } => None,
+        RoomEvent::Note { .. } | RoomEvent::Erased => None,
     }
 }
 
