@@ -452,7 +452,7 @@ impl Config {
         ]
         .into_iter()
         .flatten()
-        .any(|d| !d.is_finite() || d < 0.0 || d > 36_500.0)
+        .any(|d| !(0.0..=36_500.0).contains(&d))
         {
             Some("retention.closed_conversations_days and retention.inactive_customers_days must be between 0 and 36500")
         } else if self.retention.check_every.is_zero() || self.retention.batch == 0 {

@@ -14,6 +14,8 @@
   var ds = script.dataset;
   var title = ds.title || 'Chat with us';
   var greeting = ds.greeting || 'Hi! How can we help you today?';
+  // Replaced by the server's own wording (bot.disclosure) on welcome.
+  var DISCLOSURE = 'You are chatting with our automated assistant. You can ask for a person at any time.';
   var color = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(ds.color || '') ? ds.color : '#1f6f5c';
   var customer = {};
   if (ds.customerName) customer.name = ds.customerName;
@@ -35,7 +37,8 @@
       statusFrame: s.statusFrame || null,
       voted: s.voted || {},
       rated: s.rated || 0,
-      contactSent: !!s.contactSent
+      contactSent: !!s.contactSent,
+      disclosure: typeof s.disclosure === 'string' ? s.disclosure : DISCLOSURE
     };
   }
   function save() {
@@ -248,7 +251,9 @@
   function render() {
     log.textContent = '';
     log.appendChild(h('div', { class: 'msg from-bot greeting', 'data-testid': 'greeting' }, [
-      h('div', { class: 'body' }, [h('div', { class: 'meta', text: 'Assistant' }), h('div', { class: 'bubble', text: greeting })])]));
+      h('div', { class: 'body' }, [h('div', { class: 'meta', text: 'Assistant' }), h('div', { class: 'bubble' }, [
+        h('div', { text: greeting }),
+        h('div', { class: 'disclosure', 'data-testid': 'disclosure', text: st.disclosure })])])]));
     st.messages.forEach(function (m) { insert(messageEl(m), m.seq); });
     st.pending.forEach(function (p) { log.appendChild(pendingEl(p)); if (p.failed) failed(p, p.failed); });
     applyStatus(st.statusFrame || { status: st.status }, false);
@@ -282,7 +287,18 @@
     sock.onclose = function (e) {
       if (ws !== sock) return;
       ws = null; welcomed = false;
-      if (e.code === 1008 || e.code === 1009) {
+      if (e.code === 4001) {
+        // The conversation was erased: keep nothing of it here either.
+        stopped = true;
+        var disclosure = st.disclosure;
+        try { localStorage.removeItem(KEY); } catch (err) { /* private mode */ }
+        st = load(); st.disclosure = disclosure;
+        render();
+        setConn('offline', 'Conversation deleted');
+        notice('This conversation has been deleted.', 'info');
+        log.lastChild.appendChild(h('button', { type: 'button', class: 'link', 'data-testid': 'reconnect',
+          onclick: function () { attempt = 0; connect(); } }, ['Start a new chat']));
+      } else if (e.code === 1008 || e.code === 1009) {
         stopped = true;
         setConn('offline', 'Disconnected');
         notice(e.reason === 'too many connections' ? 'Too many chats are open from your network. Close a few and reconnect.'
@@ -322,6 +338,11 @@
       render();
     }
     st.token = f.resume_token;
+    if (typeof f.disclosure === 'string' && f.disclosure !== st.disclosure) {
+      st.disclosure = f.disclosure;
+      var d = log.querySelector('[data-testid="disclosure"]');
+      if (d) d.textContent = f.disclosure;
+    }
     var detail = st.statusFrame && st.statusFrame.status === f.status ? st.statusFrame : { status: f.status };
     applyStatus(detail, false);
     save();

@@ -74,15 +74,27 @@ impl std::fmt::Debug for MasterKey {
     }
 }
 
+impl Drop for MasterKey {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
+
 impl MasterKey {
     /// A key written as 64 hexadecimal digits.
     pub fn from_hex(text: &str) -> Result<Self, KeyError> {
-        let bytes = hex::decode(text.trim())
+        let mut bytes = hex::decode(text.trim())
             .map_err(|_| KeyError::BadMasterKey("expected 64 hexadecimal digits".into()))?;
-        let key: [u8; KEY] = bytes.try_into().map_err(|_| {
-            KeyError::BadMasterKey("expected 64 hexadecimal digits (32 bytes)".into())
-        })?;
-        Ok(Self(key))
+        let mut key = Self([0; KEY]);
+        if bytes.len() != KEY {
+            zeroize::Zeroize::zeroize(&mut bytes);
+            return Err(KeyError::BadMasterKey(
+                "expected 64 hexadecimal digits (32 bytes)".into(),
+            ));
+        }
+        key.0.copy_from_slice(&bytes);
+        zeroize::Zeroize::zeroize(&mut bytes);
+        Ok(key)
     }
 
     /// The master key of `data_dir`: the one given (from the

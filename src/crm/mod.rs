@@ -24,6 +24,7 @@ mod keyring;
 mod keys;
 pub(crate) mod model;
 mod retention;
+mod rewrite;
 mod stats;
 mod store;
 mod tx;

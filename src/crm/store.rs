@@ -100,8 +100,24 @@ impl Store {
     pub fn open(dir: &Path, master: &MasterKey) -> Result<Self, StoreError> {
         let keys = Arc::new(Keyring::open(dir, master)?);
         let path = dir.join("store");
+        super::rewrite::recover(&path)?;
+        let mut store = Self::open_db(&path, keys.clone())?;
+        if store.seal_legacy_records()? {
+            store.flush()?;
+            drop(store);
+            super::rewrite::rewrite(&path)?;
+            tracing::info!("store rewritten without the records from before sealing");
+            store = Self::open_db(&path, keys)?;
+        }
+        store.finish_erasures()?;
+        store.forget_orphan_keys()?;
+        store.flush()?;
+        Ok(store)
+    }
+
+    fn open_db(path: &Path, keys: Arc<Keyring>) -> Result<Self, StoreError> {
         let db = sled::Config::new()
-            .path(&path)
+            .path(path)
             .mode(sled::Mode::LowSpace)
             .open()
             .map_err(|source| StoreError::Open {
@@ -129,17 +145,12 @@ impl Store {
             erasures: tree("erasures")?,
             audit: tree("audit")?,
         };
-        let commit = GroupCommit::start(db, &path).map_err(|e| StoreError::Task(e.to_string()))?;
-        let store = Self {
+        let commit = GroupCommit::start(db, path).map_err(|e| StoreError::Task(e.to_string()))?;
+        Ok(Self {
             commit,
             trees: Arc::new(trees),
             keys,
-        };
-        store.seal_legacy_records()?;
-        store.finish_erasures()?;
-        store.forget_orphan_keys()?;
-        store.flush()?;
-        Ok(store)
+        })
     }
 
     /// Seal `value` for `customer`, bound to its place (`tree`, `key`).

@@ -36,7 +36,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/chat", get(chat::upgrade))
         .route("/v1/agent", get(agent::upgrade))
-        .route("/v1/customers", get(privacy_api::find))
+        .route("/v1/customers/search", post(privacy_api::find))
         .route("/v1/customers/{id}", delete(privacy_api::erase))
         .route("/v1/customers/{id}/export", get(privacy_api::export))
         .route("/v1/customers/{id}/timeline", get(crm_api::timeline))

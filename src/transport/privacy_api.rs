@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
-use super::json::QueryParams;
+use super::json::{JsonBody, QueryParams};
 use crate::app::AppState;
 use crate::crm::{
     Actor, AuditAction, AuditEntry, AuditPage, Customer, CustomerExport, CustomerId,
@@ -33,11 +33,13 @@ pub(super) struct Found {
     customers: Vec<Customer>,
 }
 
-/// `GET /v1/customers?email=…` or `?external_id=…`.
+/// `POST /v1/customers/search {"email"}` or `{"external_id"}`: a body,
+/// not a query string, so that the email stays out of URLs and the access
+/// logs of proxies.
 pub(super) async fn find(
     caller: Caller,
     State(state): State<AppState>,
-    QueryParams(q): QueryParams<FindQuery>,
+    JsonBody(q): JsonBody<FindQuery>,
 ) -> Result<Json<Found>, ApiError> {
     let who = caller.require(&[])?;
     let lookup = match (q.email, q.external_id) {

@@ -15,3 +15,4 @@ mod helpers;
 mod limits;
 mod models;
 mod nlu;
+mod privacy;
