@@ -17,12 +17,12 @@ const CLIENTS: usize = 4;
 /// Acks to collect before the kill, so every cycle kills mid-traffic.
 const ACKS_BEFORE_KILL: usize = 12;
 
-struct Server {
-    child: Child,
-    addr: String,
+pub(crate) struct Server {
+    pub child: Child,
+    pub addr: String,
 }
 
-fn start(data_dir: &std::path::Path) -> Server {
+pub(crate) fn start(data_dir: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_frontdesk"))
         .args(["serve", "--addr", "127.0.0.1:0"])
         .arg("--data-dir")

@@ -473,3 +473,100 @@ async fn logs_hold_no_personal_data_and_the_master_key_is_checked() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// The real binary killed with SIGKILL while erasures run: after the
+/// restart every erasure that was answered is complete, and every other
+/// customer is either wholly there or wholly gone, never half-erased.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasures_survive_sigkill_midway() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = crate::crash::start(dir.path());
+    let addr = server.addr.clone();
+    let http = reqwest::Client::new();
+    let mut customers = Vec::new();
+    for n in 0..12 {
+        let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/v1/chat"))
+            .await
+            .unwrap();
+        let mut chat = Chat { ws };
+        chat.send(json!({"type": "hello"})).await;
+        let welcome = chat.recv_type("welcome").await;
+        chat.ask("m1", &format!("parcel number {n} is late")).await;
+        chat.ask("m2", "how long does shipping take?").await;
+        customers.push((
+            welcome["customer_id"].as_str().unwrap().to_owned(),
+            welcome["conversation_id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let (tx, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    for (customer, _) in &customers {
+        let (http, url, tx) = (
+            http.clone(),
+            format!("http://{addr}/v1/customers/{customer}"),
+            tx.clone(),
+        );
+        let customer = customer.clone();
+        tokio::spawn(async move {
+            if let Ok(r) = http.delete(url).bearer_auth(OPERATOR).send().await {
+                if r.status().as_u16() == 200 {
+                    let _ = tx.send(customer);
+                }
+            }
+        });
+    }
+    drop(tx);
+    // Kill as soon as the first erasure is answered: the others are in
+    // flight.
+    let first = answered.recv().await.expect("an erasure is answered");
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let mut done = vec![first];
+    while let Some(c) = answered.recv().await {
+        done.push(c);
+    }
+
+    let server = crate::crash::start(dir.path());
+    let get = |path: String| {
+        let (http, addr) = (http.clone(), server.addr.clone());
+        async move {
+            let r = http
+                .get(format!("http://{addr}{path}"))
+                .bearer_auth(OPERATOR)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let mut gone = 0;
+    for (customer, conversation) in &customers {
+        let (export, body) = get(format!("/v1/customers/{customer}/export")).await;
+        let (transcript, _) = get(format!("/v1/conversations/{conversation}")).await;
+        if done.contains(customer) {
+            assert_eq!((export, transcript), (404, 404), "{customer} was answered");
+        }
+        match export {
+            404 => {
+                assert_eq!(transcript, 404, "{customer} half-erased");
+                gone += 1;
+            }
+            200 => {
+                assert_eq!(transcript, 200);
+                let events = &body["conversations"][0]["events"];
+                let messages = events
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e["event"] == "message")
+                    .count();
+                assert_eq!(messages, 4, "{customer} lost messages: {body}");
+            }
+            other => panic!("export answered {other}"),
+        }
+    }
+    assert!(gone >= done.len());
+    let mut child = server.child;
+    child.kill().ok();
+    child.wait().ok();
+}
