@@ -391,3 +391,51 @@ async fn with_nobody_online_the_visitor_leaves_an_email() {
         .await;
     assert_eq!(timeline["customer"]["email"], "dana@example.com");
 }
+
+#[tokio::test]
+async fn the_widget_says_it_is_a_bot_first_and_forgets_an_erased_chat() {
+    let app = spawn_with(|c| {
+        c.bot.disclosure = "An automated assistant answers here; ask for a person any time.".into()
+    })
+    .await;
+    let (_, entry) = app.get("/v1/faq/gift-cards", OPERATOR).await;
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/")).await;
+    let widget = Widget(&browser);
+    widget.open().await;
+    // The first thing in the transcript, in the server's words.
+    widget
+        .js(
+            "the disclosure in the first message",
+            "const first = $('#log').firstElementChild; \
+             const d = first && first.querySelector('[data-testid=disclosure]'); \
+             return d && d.textContent === arguments[0];",
+            vec![json!(
+                "An automated assistant answers here; ask for a person any time."
+            )],
+        )
+        .await;
+    widget.ask("How do gift cards work?").await;
+    widget
+        .message("bot", entry["answer"].as_str().expect("answer"))
+        .await;
+
+    let customer = newest_customer(&app).await;
+    let r = app
+        .http()
+        .delete(app.url(&format!("/v1/customers/{customer}")))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    widget
+        .js(
+            "the erased chat to be forgotten",
+            "return [...$$('[data-testid=notice]')].some((n) => n.textContent.startsWith('This conversation has been deleted.')) \
+               && $$('[data-testid=message]').length === 0 \
+               && !Object.keys(localStorage).some((k) => k.startsWith('frontdesk:') && localStorage.getItem(k).includes('gift'));",
+            vec![],
+        )
+        .await;
+}
