@@ -38,8 +38,14 @@
 //!   embeddings (persisted, with an HNSW graph over them) for hybrid
 //!   retrieval and the calibrated confidence of each hit.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
-//!   credentials; group commit makes writes durable before they are
-//!   acknowledged.
+//!   credentials, the access audit; group commit makes writes durable
+//!   before they are acknowledged. Customer records and events are sealed
+//!   under each customer's own key (`crm::keyring`), so erasing a
+//!   customer destroys their key first.
+//! - [`privacy`] — the data lifecycle around the store: masking card
+//!   numbers and contact details before a message is kept, erasure with
+//!   its live effects (queue, sockets), the retention schedule, and the
+//!   offline `frontdesk customer` commands.
 //! - `auth` — bearer tokens for operators, agents and authors.
 //! - `error` — the error codes; each module's error names its own code
 //!   through the `Coded` trait, and this is the one mapping to HTTP and
