@@ -164,6 +164,12 @@ impl Application {
         })
     }
 
+    /// The server's shared state, for replaying turns without a socket
+    /// (`eval::escalation`).
+    pub(crate) fn state(&self) -> &AppState {
+        &self.state
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener.local_addr().unwrap_or(self.state.config.addr)
     }

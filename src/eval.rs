@@ -4,8 +4,11 @@
 //! server trains one from `intents/` (same embeddings, same classifier),
 //! then scored on a test split. Out-of-scope thresholds are chosen on the
 //! validation split only. Sentiment: the shipped model is scored on a
-//! labelled test set. The datasets are read from the paths given; nothing
-//! is copied.
+//! labelled test set. Escalation ([`escalation`]): labelled support
+//! conversations replayed through the whole turn pipeline. The datasets
+//! are read from the paths given; nothing is copied.
+
+pub mod escalation;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -87,6 +87,17 @@ enum EvalCommand {
         #[command(flatten)]
         training: TrainingArgs,
     },
+    /// Replay labelled support conversations (JSON Lines, see
+    /// docs/quality.md) through the whole turn pipeline of a server on a
+    /// temporary data directory; report misses, late and false
+    /// escalations per reason.
+    Escalation {
+        file: PathBuf,
+        /// Answer from this FAQ file (JSON, YAML or CSV) instead of the
+        /// demo FAQ.
+        #[arg(long)]
+        faq: Option<PathBuf>,
+    },
     /// Sentiment macro-averaged recall on a labelled test set: a SemEval
     /// TSV (`id<TAB>label<TAB>text`), or TweetEval text with --labels.
     Sentiment {
@@ -275,6 +286,58 @@ async fn shutdown_signal() {
     }
 }
 
+/// `frontdesk eval escalation`: a server on a fresh temporary data
+/// directory, with the configured policy and models, replays the set.
+async fn eval_escalation(
+    mut config: Config,
+    file: &std::path::Path,
+    faq: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use frontdesk::eval::escalation;
+    let set = escalation::read_conversations(file)?;
+    let dir = std::env::temp_dir().join(format!("frontdesk-eval-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    config.data_dir = dir.clone();
+    config.addr = "127.0.0.1:0".parse()?;
+    config.operator_token = Some(format!("eval-{}", hex_id()));
+    config.encryption.master_key = Some(hex_id() + &hex_id());
+    config.retention = Default::default();
+    if let Some(path) = faq {
+        config.demo_faq = false;
+        std::fs::create_dir_all(&dir)?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let format = io::Format::from_path(path)?;
+        let drafts =
+            io::parse(&text, format).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let store = open_store(&config)?;
+        let faq = {
+            let (store, dir) = (store.clone(), dir.clone());
+            tokio::task::spawn_blocking(move || Faq::open(store, &dir)).await??
+        };
+        faq.import(drafts).await?;
+        drop(faq);
+        store.flush()?;
+    }
+    let app = Application::build(config).await?;
+    let outcomes = escalation::replay(&app, &set).await;
+    drop(app);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!("{}: {} conversations", file.display(), set.len());
+    print!("{}", escalation::report(&outcomes?));
+    Ok(())
+}
+
+fn hex_id() -> String {
+    format!(
+        "{:016x}{:016x}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    )
+}
+
 /// The store of the configured data directory, for offline commands.
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&config.data_dir)?;
@@ -358,6 +421,9 @@ async fn faq(cmd: FaqCommand, common: Common) -> anyhow::Result<()> {
 async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
     use frontdesk::eval;
     let config = load_config(&common)?;
+    if let EvalCommand::Escalation { file, faq } = &cmd {
+        return eval_escalation(config, file, faq.as_deref()).await;
+    }
     let settings = config.models.clone();
     let nlu = tokio::task::spawn_blocking(move || {
         frontdesk::nlu::Nlu::load(&settings.models_dir()?, settings.parallelism())
@@ -427,6 +493,7 @@ async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
                 println!("test: accuracy {acc:.4} on {} texts", test_set.texts.len());
             }
         }
+        EvalCommand::Escalation { .. } => unreachable!("handled above"),
         EvalCommand::Sentiment { test, labels } => {
             let (texts, truth) = eval::read_sentiment(&test, labels.as_deref())?;
             let mut predicted = Vec::with_capacity(texts.len());
