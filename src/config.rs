@@ -97,14 +97,28 @@ impl Default for Retention {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EscalationPolicy {
-    /// Negative probability (0..1) of one message that escalates at once.
+    /// Negative probability (0..1) of one message the bot has no
+    /// confident answer for that escalates at once.
     pub strong_negative: f32,
+    /// The same for a message the bot can answer confidently.
+    pub strong_negative_answered: f32,
     /// Customer messages the negative trend is averaged over.
     pub trend_turns: usize,
     /// Mean negative probability over `trend_turns` messages that escalates.
     pub trend_negative: f32,
     /// Turns in a row without a confident answer that escalate.
     pub unresolved_turns: u32,
+    /// Times the bot may give the same answer before the customer asking
+    /// for it once more goes to a person.
+    pub repeated_answers: u32,
+    /// Pings in a row ("anyone there?") that escalate.
+    pub pings: u32,
+    /// An intent flagged `escalate` or `handoff` counts for escalation
+    /// also when the message (or one of its sentences) is out of scope for
+    /// answering, if the intent is this probable...
+    pub intent_min_probability: f32,
+    /// ...and the message this similar to its nearest example.
+    pub intent_min_similarity: f32,
 }
 
 impl EscalationPolicy {
@@ -112,7 +126,12 @@ impl EscalationPolicy {
     /// (message, reply, feedback), with room for notes and changes of
     /// hands.
     pub fn history_events(&self) -> usize {
-        4 * self.trend_turns.max(self.unresolved_turns as usize) + 8
+        let turns = self
+            .trend_turns
+            .max(self.unresolved_turns as usize)
+            .max(self.repeated_answers as usize + 1)
+            .max(self.pings as usize);
+        4 * turns + 8
     }
 }
 
@@ -120,9 +139,14 @@ impl Default for EscalationPolicy {
     fn default() -> Self {
         Self {
             strong_negative: 0.97,
+            strong_negative_answered: 0.99,
             trend_turns: 3,
             trend_negative: 0.8,
             unresolved_turns: 3,
+            repeated_answers: 2,
+            pings: 2,
+            intent_min_probability: 0.99,
+            intent_min_similarity: 0.53,
         }
     }
 }
@@ -155,6 +179,12 @@ pub struct ReasonPriority {
     pub not_helpful: u32,
     pub unresolved: u32,
     pub agent_takeover: u32,
+    pub churn_risk: u32,
+    pub legal_threat: u32,
+    pub safety_incident: u32,
+    pub fraud_suspected: u32,
+    pub repeated_question: u32,
+    pub customer_waiting: u32,
 }
 
 impl ReasonPriority {
@@ -168,6 +198,12 @@ impl ReasonPriority {
             C::NotHelpful => self.not_helpful,
             C::Unresolved => self.unresolved,
             C::AgentTakeover => self.agent_takeover,
+            C::ChurnRisk => self.churn_risk,
+            C::LegalThreat => self.legal_threat,
+            C::SafetyIncident => self.safety_incident,
+            C::FraudSuspected => self.fraud_suspected,
+            C::RepeatedQuestion => self.repeated_question,
+            C::CustomerWaiting => self.customer_waiting,
         }
     }
 }
@@ -182,6 +218,12 @@ impl Default for ReasonPriority {
             not_helpful: 1,
             unresolved: 1,
             agent_takeover: 0,
+            churn_risk: 2,
+            legal_threat: 3,
+            safety_incident: 4,
+            fraud_suspected: 3,
+            repeated_question: 2,
+            customer_waiting: 2,
         }
     }
 }
@@ -431,12 +473,23 @@ impl Config {
             Some("models.workers and models.threads must be at most 256")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
             Some("bot.answer_confidence must be between 0 and 1")
-        } else if !(0.0..=1.0).contains(&self.escalation.strong_negative)
-            || !(0.0..=1.0).contains(&self.escalation.trend_negative)
+        } else if ![
+            self.escalation.strong_negative,
+            self.escalation.strong_negative_answered,
+            self.escalation.trend_negative,
+            self.escalation.intent_min_probability,
+            self.escalation.intent_min_similarity,
+        ]
+        .iter()
+        .all(|v| (0.0..=1.0).contains(v))
         {
-            Some("escalation.strong_negative and escalation.trend_negative must be between 0 and 1")
-        } else if self.escalation.trend_turns == 0 || self.escalation.unresolved_turns == 0 {
-            Some("escalation.trend_turns and escalation.unresolved_turns must be positive")
+            Some("escalation.strong_negative, strong_negative_answered, trend_negative, intent_min_probability and intent_min_similarity must be between 0 and 1")
+        } else if self.escalation.trend_turns == 0
+            || self.escalation.unresolved_turns == 0
+            || self.escalation.repeated_answers == 0
+            || self.escalation.pings == 0
+        {
+            Some("escalation.trend_turns, unresolved_turns, repeated_answers and pings must be positive")
         } else if self.handoff.agent_capacity == 0 {
             Some("handoff.agent_capacity must be positive")
         } else if matches!(&self.operator_token, Some(t) if t.len() < 16) {

@@ -37,6 +37,21 @@ pub(crate) fn escalation(code: EscalationCode) -> &'static str {
             "I haven't been able to answer your questions, so I'm bringing in a person from our team."
         }
         EscalationCode::AgentTakeover => "A person from our team is joining the conversation.",
+        EscalationCode::ChurnRisk | EscalationCode::LegalThreat => {
+            "I understand this is serious, so I'm bringing in a person from our team."
+        }
+        EscalationCode::SafetyIncident => {
+            "Thank you for telling us. Safety comes first, so I'm bringing in a person from our team right away."
+        }
+        EscalationCode::FraudSuspected => {
+            "This needs a careful look from a person, so I'm bringing one in. Please don't share passwords or card numbers here."
+        }
+        EscalationCode::RepeatedQuestion => {
+            "I'm sorry I keep giving you the same answer. I'm bringing in a person from our team."
+        }
+        EscalationCode::CustomerWaiting => {
+            "I'm here, and I'm bringing in a person from our team to help you."
+        }
     }
 }
 

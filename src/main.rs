@@ -97,6 +97,10 @@ enum EvalCommand {
         /// demo FAQ.
         #[arg(long)]
         faq: Option<PathBuf>,
+        /// Show every conversation with what each turn was understood as
+        /// and how the bot replied.
+        #[arg(long)]
+        verbose: bool,
     },
     /// Sentiment macro-averaged recall on a labelled test set: a SemEval
     /// TSV (`id<TAB>label<TAB>text`), or TweetEval text with --labels.
@@ -292,6 +296,7 @@ async fn eval_escalation(
     mut config: Config,
     file: &std::path::Path,
     faq: Option<&std::path::Path>,
+    verbose: bool,
 ) -> anyhow::Result<()> {
     use frontdesk::eval::escalation;
     let set = escalation::read_conversations(file)?;
@@ -324,7 +329,7 @@ async fn eval_escalation(
     drop(app);
     let _ = std::fs::remove_dir_all(&dir);
     println!("{}: {} conversations", file.display(), set.len());
-    print!("{}", escalation::report(&outcomes?));
+    print!("{}", escalation::report(&outcomes?, verbose));
     Ok(())
 }
 
@@ -421,8 +426,8 @@ async fn faq(cmd: FaqCommand, common: Common) -> anyhow::Result<()> {
 async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
     use frontdesk::eval;
     let config = load_config(&common)?;
-    if let EvalCommand::Escalation { file, faq } = &cmd {
-        return eval_escalation(config, file, faq.as_deref()).await;
+    if let EvalCommand::Escalation { file, faq, verbose } = &cmd {
+        return eval_escalation(config, file, faq.as_deref(), *verbose).await;
     }
     let settings = config.models.clone();
     let nlu = tokio::task::spawn_blocking(move || {

@@ -171,6 +171,21 @@ pub(crate) enum EscalationCode {
     Unresolved,
     /// An agent took over a conversation the bot was answering.
     AgentTakeover,
+    /// The customer threatens to leave: close the account, never order
+    /// again, go to a competitor (an intent raising this code).
+    ChurnRisk,
+    /// Lawyers, a chargeback, consumer protection, the authorities.
+    LegalThreat,
+    /// Someone got hurt or could have: fire, gas, a failed strap, injury.
+    SafetyIncident,
+    /// Orders or payments the customer did not make, a taken-over
+    /// account, phishing in the shop's name.
+    FraudSuspected,
+    /// The customer asks again what the bot already answered: it would
+    /// give the same answer once more, or they say they asked before.
+    RepeatedQuestion,
+    /// The customer pings ("anyone there?") several times in a row.
+    CustomerWaiting,
 }
 
 impl EscalationCode {
@@ -183,6 +198,12 @@ impl EscalationCode {
             EscalationCode::NotHelpful => "not_helpful",
             EscalationCode::Unresolved => "unresolved",
             EscalationCode::AgentTakeover => "agent_takeover",
+            EscalationCode::ChurnRisk => "churn_risk",
+            EscalationCode::LegalThreat => "legal_threat",
+            EscalationCode::SafetyIncident => "safety_incident",
+            EscalationCode::FraudSuspected => "fraud_suspected",
+            EscalationCode::RepeatedQuestion => "repeated_question",
+            EscalationCode::CustomerWaiting => "customer_waiting",
         }
     }
 }
@@ -202,6 +223,17 @@ pub(crate) struct EscalationScores {
     /// Turns in a row without a confident answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unresolved_turns: Option<u32>,
+    /// Times the same answer was given before this turn asked again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeated_answers: Option<u32>,
+    /// Pings in a row, this one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pings: Option<u32>,
+    /// The words that triggered it, when they were phrases rather than
+    /// an intent: `handoff:<language>` (a request for a person),
+    /// `asked_before`, `leaving`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phrase: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub intent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

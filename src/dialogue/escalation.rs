@@ -3,13 +3,22 @@
 //! escalation with its reason.
 //!
 //! The rules, first match wins:
-//! 1. the customer asked for a person (an intent flagged `handoff`);
-//! 2. an intent flagged `escalate`;
-//! 3. one strongly negative message;
-//! 4. a negative trend: the mean negative probability of the last
+//! 1. the customer asked for a person: an intent flagged `handoff`, or a
+//!    request for a person in another language (`phrases`);
+//! 2. an intent flagged `escalate`, with the code it names (churn,
+//!    legal threats, safety incidents, fraud, "I asked three times") or
+//!    `intent_needs_human`;
+//! 3. threatening legal steps or to leave, or saying one asked before, in
+//!    so many words (`phrases`);
+//! 4. one strongly negative message (`strong_negative`, or the higher
+//!    `strong_negative_answered` when the bot has a confident answer);
+//! 5. a negative trend: the mean negative probability of the last
 //!    `trend_turns` customer messages;
-//! 5. a bot answer marked not helpful, and this turn unanswered too;
-//! 6. `unresolved_turns` turns in a row without a confident answer.
+//! 6. `pings` messages in a row that only ask whether anyone is there;
+//! 7. the bot would give, once more, an answer it already gave
+//!    `repeated_answers` times in the recent history;
+//! 8. a bot answer marked not helpful, and this turn unanswered too;
+//! 9. `unresolved_turns` turns in a row without a confident answer.
 //!
 //! An agent taking over is the seventh reason; it comes from the console,
 //! not from a turn. Handing a conversation back to the bot starts its
@@ -22,6 +31,26 @@ use crate::nlu::Sentiment;
 /// Bot decision reasons that count as a confident answer.
 const RESOLVED: [&str; 2] = ["faq_match", "intent_match"];
 
+/// A message that only asks whether anyone is there: the intent for it,
+/// or a greeting with a question mark after the conversation began.
+pub(crate) fn is_ping(intent: Option<&str>, text: &str, earlier_customer_turns: u32) -> bool {
+    match intent {
+        Some("anyone_there") => true,
+        Some("greeting") => earlier_customer_turns > 0 && text.contains('?'),
+        _ => false,
+    }
+}
+
+/// What a confident answer was, to tell when the bot repeats itself:
+/// `faq:<id>` or `intent:<name>`.
+pub(crate) fn answer_key(faq_id: Option<&str>, intent: Option<&str>) -> Option<String> {
+    match (faq_id, intent) {
+        (Some(id), _) => Some(format!("faq:{id}")),
+        (None, Some(name)) => Some(format!("intent:{name}")),
+        (None, None) => None,
+    }
+}
+
 /// What the policy needs to know about the turns before this one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct History {
@@ -33,6 +62,24 @@ pub(crate) struct History {
     /// A bot answer was marked not helpful and no confident answer
     /// followed yet.
     pub not_helpful: bool,
+    /// The bot's replies, oldest first: the [`answer_key`] of each
+    /// confident answer, `None` for any other reply.
+    pub answers: Vec<Option<String>>,
+    /// Customer messages so far.
+    pub customer_turns: u32,
+    /// The latest customer messages that were pings, in a row.
+    pub pings: u32,
+}
+
+impl History {
+    /// How many times the bot gave the answer `key` in the recent
+    /// history.
+    fn times_answered(&self, key: &str) -> u32 {
+        self.answers
+            .iter()
+            .filter(|a| a.as_deref() == Some(key))
+            .count() as u32
+    }
 }
 
 impl History {
@@ -40,22 +87,36 @@ impl History {
     /// leaving out the customer message with `current_seq`.
     pub(crate) fn from_events(events: &[TimelineEvent], current_seq: u64) -> Self {
         let mut h = History::default();
+        // The intent of the customer message the next bot reply answers.
+        let mut asked: Option<&str> = None;
         for event in events {
             match &event.kind {
                 EventKind::Message { message: m } if m.seq == current_seq => {}
                 EventKind::Message { message: m } => match m.from {
                     Sender::Customer => {
+                        asked = None;
                         if let Some(a) = &m.analysis {
                             h.negatives.push(a.sentiment.negative);
+                            asked = a.intent.name.as_deref();
                         }
+                        h.pings = match is_ping(asked, &m.text, h.customer_turns) {
+                            true => h.pings + 1,
+                            false => 0,
+                        };
+                        h.customer_turns += 1;
                     }
                     Sender::Bot => {
                         let resolved = m.reason.as_deref().is_some_and(|r| RESOLVED.contains(&r));
                         if resolved {
                             h.unresolved_streak = 0;
                             h.not_helpful = false;
+                            let intent = (m.reason.as_deref() == Some("intent_match"))
+                                .then_some(asked)
+                                .flatten();
+                            h.answers.push(answer_key(m.faq_id.as_deref(), intent));
                         } else {
                             h.unresolved_streak += 1;
+                            h.answers.push(None);
                         }
                     }
                     Sender::Agent | Sender::System => {}
@@ -70,7 +131,7 @@ impl History {
 }
 
 /// What one turn found, as far as escalation cares.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct TurnSignals<'a> {
     /// The message's sentiment, if the models ran.
     pub sentiment: Option<Sentiment>,
@@ -78,6 +139,18 @@ pub(crate) struct TurnSignals<'a> {
     pub intent: Option<IntentSignal<'a>>,
     /// The bot found a confident answer (FAQ or intent response).
     pub resolved: bool,
+    /// That answer's [`answer_key`].
+    pub answer: Option<&'a str>,
+    /// The message only asks whether anyone is there.
+    pub ping: bool,
+    /// The message asks for a person in this language (`phrases`).
+    pub asks_for_person: Option<&'static str>,
+    /// The message says the customer asked before (`phrases`).
+    pub says_asked_before: bool,
+    /// The message threatens to stop being a customer (`phrases`).
+    pub threatens_to_leave: bool,
+    /// The message threatens legal steps (`phrases`).
+    pub threatens_legal_steps: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,6 +161,8 @@ pub(crate) struct IntentSignal<'a> {
     pub handoff: bool,
     /// The intent needs a person.
     pub escalate: bool,
+    /// The code an `escalate` intent raises.
+    pub code: EscalationCode,
 }
 
 /// Why the policy escalates, before it gets a time stamp.
@@ -114,14 +189,47 @@ pub(crate) fn assess(
             scores: intent_scores(i),
         });
     }
+    let phrase = |code, phrase: String| Trigger {
+        code,
+        scores: EscalationScores {
+            phrase: Some(phrase),
+            ..Default::default()
+        },
+    };
+    if let Some(language) = turn.asks_for_person {
+        return Some(phrase(
+            EscalationCode::HandoffRequested,
+            format!("handoff:{language}"),
+        ));
+    }
     if let Some(i) = turn.intent.as_ref().filter(|i| i.escalate) {
         return Some(Trigger {
-            code: EscalationCode::IntentNeedsHuman,
+            code: i.code,
             scores: intent_scores(i),
         });
     }
+    if turn.threatens_legal_steps {
+        return Some(phrase(EscalationCode::LegalThreat, "legal".into()));
+    }
+    if turn.threatens_to_leave {
+        return Some(phrase(EscalationCode::ChurnRisk, "leaving".into()));
+    }
+    if turn.says_asked_before {
+        return Some(phrase(
+            EscalationCode::RepeatedQuestion,
+            "asked_before".into(),
+        ));
+    }
     if let Some(s) = &turn.sentiment {
-        if s.negative >= policy.strong_negative {
+        // A strongly negative message the bot can answer is usually a
+        // problem with a known remedy (late, damaged, the wrong size):
+        // the answer comes first, and anger that persists is caught by
+        // the trend.
+        let threshold = match turn.resolved {
+            true => policy.strong_negative_answered,
+            false => policy.strong_negative,
+        };
+        if s.negative >= threshold {
             return Some(Trigger {
                 code: EscalationCode::NegativeSentiment,
                 scores: EscalationScores {
@@ -145,6 +253,27 @@ pub(crate) fn assess(
                     },
                 });
             }
+        }
+    }
+    if turn.ping && history.pings + 1 >= policy.pings {
+        return Some(Trigger {
+            code: EscalationCode::CustomerWaiting,
+            scores: EscalationScores {
+                pings: Some(history.pings + 1),
+                ..Default::default()
+            },
+        });
+    }
+    if let Some(key) = turn.answer {
+        let given = history.times_answered(key);
+        if given >= policy.repeated_answers {
+            return Some(Trigger {
+                code: EscalationCode::RepeatedQuestion,
+                scores: EscalationScores {
+                    repeated_answers: Some(given),
+                    ..Default::default()
+                },
+            });
         }
     }
     if turn.resolved {
@@ -183,8 +312,8 @@ mod tests {
     fn calm(resolved: bool) -> TurnSignals<'static> {
         TurnSignals {
             sentiment: Some(sentiment(0.05)),
-            intent: None,
             resolved,
+            ..Default::default()
         }
     }
 
@@ -194,6 +323,7 @@ mod tests {
             confidence: 0.9,
             handoff,
             escalate,
+            code: EscalationCode::IntentNeedsHuman,
         })
     }
 
@@ -284,18 +414,28 @@ mod tests {
             prop::collection::vec(0.0f32..=1.0, 0..6),
             0u32..6,
             any::<bool>(),
+            prop::collection::vec(
+                prop::option::of(prop::sample::select(vec!["faq:returns", "intent:refund"])),
+                0..6,
+            ),
+            0u32..4,
         )
-            .prop_map(|(negatives, unresolved_streak, not_helpful)| History {
-                negatives,
-                unresolved_streak,
-                not_helpful,
-            })
+            .prop_map(
+                |(negatives, unresolved_streak, not_helpful, answers, pings)| History {
+                    customer_turns: negatives.len() as u32,
+                    negatives,
+                    unresolved_streak,
+                    not_helpful,
+                    answers: answers.into_iter().map(|a| a.map(str::to_owned)).collect(),
+                    pings,
+                },
+            )
     }
 
     proptest! {
         #[test]
         fn asking_for_a_person_always_escalates(h in arb_history(), s in arb_sentiment(), resolved: bool) {
-            let turn = TurnSignals { sentiment: s, intent: intent(true, false), resolved };
+            let turn = TurnSignals { sentiment: s, intent: intent(true, false), resolved, ..Default::default() };
             let t = assess(&h, &turn, &EscalationPolicy::default()).unwrap();
             prop_assert_eq!(t.code, EscalationCode::HandoffRequested);
         }
@@ -306,8 +446,8 @@ mod tests {
             streak in 0u32..6,
             negative in 0.0f32..0.5,
         ) {
-            let h = History { negatives, unresolved_streak: streak, not_helpful: false };
-            let turn = TurnSignals { sentiment: Some(sentiment(negative)), intent: None, resolved: true };
+            let h = History { negatives, unresolved_streak: streak, ..Default::default() };
+            let turn = TurnSignals { sentiment: Some(sentiment(negative)), resolved: true, ..Default::default() };
             prop_assert_eq!(assess(&h, &turn, &EscalationPolicy::default()), None);
         }
 
@@ -315,10 +455,51 @@ mod tests {
         fn more_negative_never_calms_things_down(h in arb_history(), a in 0.0f32..=1.0, b in 0.0f32..=1.0, resolved: bool) {
             let (low, high) = if a <= b { (a, b) } else { (b, a) };
             let p = EscalationPolicy::default();
-            let at = |n: f32| assess(&h, &TurnSignals { sentiment: Some(sentiment(n)), intent: None, resolved }, &p);
+            let at = |n: f32| assess(&h, &TurnSignals { sentiment: Some(sentiment(n)), resolved, ..Default::default() }, &p);
             if at(low).is_some() {
                 prop_assert!(at(high).is_some());
             }
+        }
+
+        #[test]
+        fn asking_for_a_person_in_another_language_always_escalates(h in arb_history(), s in arb_sentiment(), resolved: bool, lang in prop::sample::select(vec!["de", "fr", "es", "it", "nl"])) {
+            let turn = TurnSignals { sentiment: s, resolved, asks_for_person: Some(lang), ..Default::default() };
+            let t = assess(&h, &turn, &EscalationPolicy::default()).unwrap();
+            prop_assert_eq!(t.code, EscalationCode::HandoffRequested);
+            prop_assert_eq!(t.scores.phrase, Some(format!("handoff:{lang}")));
+        }
+
+        #[test]
+        fn the_same_answer_goes_to_a_person_exactly_after_the_limit(given in 0u32..6, limit in 1u32..5, other_before: bool) {
+            let mut answers: Vec<Option<String>> = Vec::new();
+            if other_before {
+                answers.push(Some("faq:shipping".into()));
+            }
+            answers.extend((0..given).map(|_| Some("faq:returns".to_owned())));
+            let h = History { answers, ..Default::default() };
+            let p = EscalationPolicy { repeated_answers: limit, ..Default::default() };
+            let turn = TurnSignals { answer: Some("faq:returns"), ..calm(true) };
+            let t = assess(&h, &turn, &p);
+            prop_assert_eq!(t.is_some(), given >= limit);
+            if let Some(t) = t {
+                prop_assert_eq!(t.code, EscalationCode::RepeatedQuestion);
+                prop_assert_eq!(t.scores.repeated_answers, Some(given));
+            }
+            // Another answer never counts as a repeat.
+            let other = TurnSignals { answer: Some("faq:warranty"), ..calm(true) };
+            prop_assert_eq!(assess(&h, &other, &p), None);
+        }
+
+        #[test]
+        fn pings_go_to_a_person_exactly_at_the_limit(before in 0u32..5, limit in 1u32..5, resolved: bool) {
+            let h = History { pings: before, customer_turns: before + 1, ..Default::default() };
+            let p = EscalationPolicy { pings: limit, ..Default::default() };
+            let t = assess(&h, &TurnSignals { ping: true, ..calm(resolved) }, &p);
+            let due = before + 1 >= limit;
+            prop_assert_eq!(t.as_ref().map(|t| t.code), due.then_some(EscalationCode::CustomerWaiting));
+            // A message that is not a ping never counts as waiting.
+            let t = assess(&h, &calm(resolved), &p);
+            prop_assert!(t.is_none_or(|t| t.code != EscalationCode::CustomerWaiting));
         }
 
         #[test]
@@ -331,10 +512,15 @@ mod tests {
 
         #[test]
         fn every_escalation_says_why_with_the_scores_behind_it(h in arb_history(), s in arb_sentiment(), resolved: bool) {
-            let turn = TurnSignals { sentiment: s, intent: None, resolved };
+            let turn = TurnSignals { sentiment: s, resolved, ..Default::default() };
             if let Some(t) = assess(&h, &turn, &EscalationPolicy::default()) {
                 prop_assert!(!crate::copy::escalation(t.code).is_empty());
-                let scored = t.scores.negative.is_some() || t.scores.unresolved_turns.is_some();
+                let s = &t.scores;
+                let scored = s.negative.is_some()
+                    || s.unresolved_turns.is_some()
+                    || s.repeated_answers.is_some()
+                    || s.pings.is_some()
+                    || s.phrase.is_some();
                 prop_assert!(scored, "{:?}", t);
             }
         }

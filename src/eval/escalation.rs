@@ -79,6 +79,8 @@ pub struct Outcome {
     pub expected_by: Option<usize>,
     /// The turn that escalated and the escalation code.
     pub escalated: Option<(usize, &'static str)>,
+    /// What the pipeline made of each turn replayed, for `--verbose`.
+    pub trace: Vec<String>,
 }
 
 impl Outcome {
@@ -128,6 +130,7 @@ async fn replay_one(app: &Application, c: &LabelledConversation) -> anyhow::Resu
     let room = state.hub.join(id);
     let max = state.config.limits.max_message_chars;
     let mut escalated = None;
+    let mut trace = Vec::new();
     for (n, text) in c.turns.iter().enumerate() {
         let said = CustomerMessage {
             client_id: ClientId::parse(format!("turn-{n}"))
@@ -140,6 +143,7 @@ async fn replay_one(app: &Application, c: &LabelledConversation) -> anyhow::Resu
             .await?
             .finish()
             .await?;
+        trace.push(describe_turn(app, id, n + 1).await?);
         let conversation = state.store.conversation(id).await?;
         if conversation.status != ConversationStatus::Bot {
             let code = conversation
@@ -154,12 +158,55 @@ async fn replay_one(app: &Application, c: &LabelledConversation) -> anyhow::Resu
         reason: c.reason.clone(),
         expected_by: c.by_turn,
         escalated,
+        trace,
     })
 }
 
+/// One line per turn: the customer message's intent and sentiment, and
+/// how the bot replied.
+async fn describe_turn(
+    app: &Application,
+    id: ConversationId,
+    turn: usize,
+) -> anyhow::Result<String> {
+    use crate::crm::Sender;
+    let messages = app.state().store.messages_after(id, 0, 1000).await?;
+    let mut customers = messages.iter().filter(|m| m.from == Sender::Customer);
+    let Some(said) = customers.nth(turn - 1) else {
+        return Ok(format!("turn {turn}: not stored"));
+    };
+    let mut line = format!("turn {turn}:");
+    if let Some(a) = &said.analysis {
+        let _ = write!(
+            line,
+            " intent {} ({:.2}, sim {:.2}), negative {:.3}",
+            a.intent
+                .name
+                .clone()
+                .or_else(|| a.intent.nearest.as_ref().map(|n| format!("({n})")))
+                .unwrap_or_default(),
+            a.intent.confidence,
+            a.intent.similarity,
+            a.sentiment.negative
+        );
+    }
+    if let Some(reply) = messages
+        .iter()
+        .find(|m| m.seq == said.seq + 1 && m.from == Sender::Bot)
+    {
+        let _ = write!(
+            line,
+            "; bot {} {}",
+            reply.reason.as_deref().unwrap_or("-"),
+            reply.faq_id.as_deref().unwrap_or("")
+        );
+    }
+    Ok(line)
+}
+
 /// The report: a table per reason, then every conversation that went
-/// wrong.
-pub fn report(outcomes: &[Outcome]) -> String {
+/// wrong; `verbose`: every conversation, with each turn's trace.
+pub fn report(outcomes: &[Outcome], verbose: bool) -> String {
     #[derive(Default)]
     struct Row {
         n: usize,
@@ -213,10 +260,13 @@ pub fn report(outcomes: &[Outcome]) -> String {
     );
     let wrong: Vec<&Outcome> = outcomes
         .iter()
-        .filter(|o| !matches!(o.verdict(), Verdict::InTime | Verdict::StayedWithBot))
+        .filter(|o| verbose || !matches!(o.verdict(), Verdict::InTime | Verdict::StayedWithBot))
         .collect();
     if !wrong.is_empty() {
-        let _ = writeln!(out, "\n{} went wrong:", wrong.len());
+        let _ = match verbose {
+            true => writeln!(out, "\nEvery conversation:"),
+            false => writeln!(out, "\n{} went wrong:", wrong.len()),
+        };
         for o in wrong {
             let what = match (o.verdict(), o.escalated) {
                 (Verdict::Missed, _) => {
@@ -226,10 +276,18 @@ pub fn report(outcomes: &[Outcome]) -> String {
                     "late: turn {at} ({code}), expected by turn {}",
                     o.expected_by.unwrap_or(0)
                 ),
-                (_, Some((at, code))) => format!("false escalation at turn {at} ({code})"),
-                _ => String::new(),
+                (Verdict::FalseEscalation, Some((at, code))) => {
+                    format!("false escalation at turn {at} ({code})")
+                }
+                (Verdict::InTime, Some((at, code))) => format!("in time: turn {at} ({code})"),
+                _ => "stayed with the bot".to_owned(),
             };
             let _ = writeln!(out, "- {} [{}]: {what}", o.id, o.reason);
+            if verbose {
+                for t in &o.trace {
+                    let _ = writeln!(out, "    {t}");
+                }
+            }
         }
     }
     out

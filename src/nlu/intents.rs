@@ -32,6 +32,10 @@ pub(crate) struct IntentDef {
     /// The customer asked for a human.
     #[serde(default)]
     pub handoff: bool,
+    /// With `escalate`: the escalation code the intent raises (for
+    /// example `legal_threat`); `intent_needs_human` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<crate::crm::EscalationCode>,
 }
 
 /// When a prediction counts as out of scope.
@@ -62,6 +66,11 @@ pub(crate) struct IntentMatch {
     pub confidence: f32,
     /// Cosine similarity to the nearest example of the best intent.
     pub similarity: f32,
+    /// The best intent of an out-of-scope text: not confident enough to
+    /// answer with, but the escalation rules weigh it
+    /// (`escalation.intent_min_similarity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nearest: Option<String>,
 }
 
 /// Read every `*.yaml` in `dir`, sorted by file name.
@@ -84,6 +93,12 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<IntentDef>, NluError> {
         if def.examples.is_empty() {
             return Err(bad(format!(
                 "{}: an intent needs at least one example",
+                file.display()
+            )));
+        }
+        if def.escalation.is_some() && !def.escalate {
+            return Err(bad(format!(
+                "{}: `escalation` names the code an intent with `escalate: true` raises; set `escalate: true` or remove it",
                 file.display()
             )));
         }
@@ -221,10 +236,16 @@ impl Intents {
         let p = self.classifier.predict(embedding);
         let in_scope = p.probability >= self.thresholds.min_probability
             && p.similarity >= self.thresholds.min_similarity;
+        let best = self.defs[p.class].name.clone();
+        let (name, nearest) = match in_scope {
+            true => (Some(best), None),
+            false => (None, Some(best)),
+        };
         IntentMatch {
-            name: in_scope.then(|| self.defs[p.class].name.clone()),
+            name,
             confidence: p.probability,
             similarity: p.similarity,
+            nearest,
         }
     }
 }

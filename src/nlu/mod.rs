@@ -235,6 +235,46 @@ impl Understanding {
         let intent = self.intents.classify(&embedding);
         Ok((Analysis { sentiment, intent }, embedding))
     }
+
+    /// The analysis of each sentence of a message of several: one
+    /// sentence that threatens to leave or reports an injury is diluted
+    /// in the embedding of a long message. Empty for a single sentence.
+    pub(crate) async fn analyze_sentences(&self, text: &str) -> Result<Vec<Analysis>, NluError> {
+        let parts = sentences(text);
+        if parts.len() < 2 {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(parts.len());
+        for part in parts {
+            out.push(self.analyze(part).await?.0);
+        }
+        Ok(out)
+    }
+}
+
+/// Sentences with at least five words, the last four of them: a
+/// message's point is usually at its end.
+pub(crate) fn sentences(text: &str) -> Vec<&str> {
+    const MAX: usize = 4;
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let end = match c {
+            '.' | '!' | '?' => chars.peek().is_none_or(|(_, n)| n.is_whitespace()),
+            '\n' => true,
+            _ => false,
+        };
+        if end {
+            let next = i + c.len_utf8();
+            out.push(text[start..next].trim());
+            start = next;
+        }
+    }
+    out.push(text[start..].trim());
+    out.retain(|s| s.split_whitespace().count() >= 5);
+    let skip = out.len().saturating_sub(MAX);
+    out.split_off(skip)
 }
 
 /// Cosine similarity of two unit vectors.

@@ -33,6 +33,7 @@ use crate::error::{Coded, ErrorCode};
 use crate::faq::FaqError;
 use crate::handoff::HandoffError;
 use crate::input::{ClientId, Email, MessageText};
+use crate::nlu::IntentMatch;
 use crate::privacy::redact::redact;
 use crate::room::Room;
 
@@ -189,14 +190,35 @@ impl Turn {
                 .await?,
             customer.seq,
         );
+        let intents = &state.understanding.intents;
         let intent = self
             .understood
             .analysis
             .as_ref()
-            .and_then(|a| state.understanding.intents.get(a.intent.name.as_deref()?));
+            .and_then(|a| intents.get(a.intent.name.as_deref()?));
+        // An intent that needs a person counts when the whole message or
+        // one of its sentences is near enough to it.
+        let needs_person = |m: &IntentMatch| {
+            let near = m.confidence >= policy.intent_min_probability
+                && m.similarity >= policy.intent_min_similarity;
+            let name = m
+                .name
+                .as_deref()
+                .or(m.nearest.as_deref().filter(|_| near))?;
+            let def = intents.get(name)?;
+            (def.escalate || def.handoff).then_some((def, m.confidence))
+        };
+        let escalating = self
+            .understood
+            .analysis
+            .iter()
+            .chain(&self.understood.sentences)
+            .find_map(|a| needs_person(&a.intent));
         let plan = plan(
+            &customer.text,
             &self.understood,
             intent,
+            escalating,
             &history,
             &state.config.bot,
             policy,

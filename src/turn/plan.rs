@@ -4,8 +4,9 @@
 
 use crate::config::{BotPolicy, EscalationPolicy};
 use crate::copy;
-use crate::crm::NewMessage;
+use crate::crm::{EscalationCode, NewMessage};
 use crate::dialogue::escalation::{self, History, IntentSignal, Trigger, TurnSignals};
+use crate::dialogue::phrases;
 use crate::dialogue::{self, Decision, IntentCandidate, TurnInput};
 use crate::nlu::IntentDef;
 
@@ -22,10 +23,14 @@ pub(crate) struct Plan {
 }
 
 /// Plan the bot's reply. `intent` is the definition of the recognised
-/// intent, if the message was in scope.
+/// intent, if the message was in scope; `escalating`, an intent that
+/// needs a person found in the message or one of its sentences, with its
+/// probability.
 pub(crate) fn plan(
+    text: &str,
     understood: &Understood,
     intent: Option<&IntentDef>,
+    escalating: Option<(&IntentDef, f32)>,
     history: &History,
     bot: &BotPolicy,
     policy: &EscalationPolicy,
@@ -44,15 +49,33 @@ pub(crate) fn plan(
         },
         bot,
     );
+    let answer = match &decision {
+        Decision::Answer { faq_id, .. } => escalation::answer_key(Some(faq_id), None),
+        Decision::Intent { name, .. } => escalation::answer_key(None, Some(name)),
+        Decision::Clarify { .. } => None,
+    };
     let signals = TurnSignals {
         sentiment: analysis.map(|a| a.sentiment),
-        intent: intent.map(|def| IntentSignal {
-            name: &def.name,
-            confidence,
-            handoff: def.handoff,
-            escalate: def.escalate,
-        }),
-        resolved: matches!(decision, Decision::Answer { .. } | Decision::Intent { .. }),
+        intent: escalating
+            .or(intent.map(|def| (def, confidence)))
+            .map(|(def, confidence)| IntentSignal {
+                name: &def.name,
+                confidence,
+                handoff: def.handoff,
+                escalate: def.escalate,
+                code: def.escalation.unwrap_or(EscalationCode::IntentNeedsHuman),
+            }),
+        resolved: answer.is_some(),
+        answer: answer.as_deref(),
+        ping: escalation::is_ping(
+            intent.map(|d| d.name.as_str()),
+            text,
+            history.customer_turns,
+        ),
+        asks_for_person: phrases::asks_for_person(text),
+        says_asked_before: phrases::says_asked_before(text),
+        threatens_to_leave: phrases::threatens_to_leave(text),
+        threatens_legal_steps: phrases::threatens_legal_steps(text),
     };
     let escalation = escalation::assess(history, &signals, policy);
     let reason = decision.reason();
@@ -86,7 +109,6 @@ pub(crate) fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crm::EscalationCode;
     use crate::faq::FaqCandidate;
     use crate::nlu::{IntentMatch, Sentiment};
 
@@ -98,6 +120,7 @@ mod tests {
                     name: None,
                     confidence: 0.0,
                     similarity: 0.0,
+                    nearest: None,
                 },
             }),
             faq: Vec::new(),
@@ -107,12 +130,15 @@ mod tests {
                 answer: "Within 30 days.".into(),
                 confidence,
             }],
+            sentences: Vec::new(),
         }
     }
 
     fn run(u: &Understood, history: &History) -> Plan {
         plan(
+            "How do I return an item?",
             u,
+            None,
             None,
             history,
             &BotPolicy::default(),

@@ -21,6 +21,9 @@ pub(crate) struct Understood {
     pub faq: Vec<ScoredEntry>,
     /// The same hits with the calibrated confidence of each.
     pub candidates: Vec<FaqCandidate>,
+    /// Each sentence's analysis, for a message of several (see
+    /// `Understanding::analyze_sentences`); not stored.
+    pub sentences: Vec<Analysis>,
 }
 
 impl Understood {
@@ -65,9 +68,20 @@ pub(crate) async fn understand(
             None
         }
     };
+    let sentences = match analyzed {
+        Some(_) => understanding
+            .analyze_sentences(text)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "sentence analysis unavailable");
+                Vec::new()
+            }),
+        None => Vec::new(),
+    };
     let infer_ms = started.elapsed().as_millis() as u64;
     let (analysis, embedding) = analyzed.unzip();
-    let understood = retrieve(faq, text, analysis, embedding).await?;
+    let mut understood = retrieve(faq, text, analysis, embedding).await?;
+    understood.sentences = sentences;
     tracing::debug!(
         infer_ms,
         search_ms = started.elapsed().as_millis() as u64 - infer_ms,
@@ -92,5 +106,6 @@ pub(crate) async fn retrieve(
         analysis,
         faq: found,
         candidates,
+        sentences: Vec::new(),
     })
 }

@@ -12,6 +12,12 @@ const FD = (() => {
     not_helpful: 'Answers not helpful',
     unresolved: 'Unresolved',
     agent_takeover: 'Agent takeover',
+    churn_risk: 'Threatens to leave',
+    legal_threat: 'Legal threat',
+    safety_incident: 'Safety incident',
+    fraud_suspected: 'Possible fraud',
+    repeated_question: 'Asked again',
+    customer_waiting: 'Waiting for an answer',
   };
 
   function h(tag, attrs, kids) {

@@ -1,0 +1,205 @@
+//! Words that say a conversation needs a person, where the intent model
+//! misses them.
+//!
+//! - Asking for a person in English and in the languages the widget meets
+//!   besides it: German, French, Spanish, Italian and Dutch. The intent
+//!   model reads English only; a German "Könnte ich bitte mit einem
+//!   Mitarbeiter sprechen?" means nothing to it, and an English request
+//!   wrapped in a long explanation is diluted in its embedding. A message
+//!   asks for a person when it names one (a member of staff, a human,
+//!   someone from customer service) and a way of talking to them (speak,
+//!   chat, connect, call back) in the same language. Both are needed, so
+//!   "the person at the door" or "I talked to my bank" do not match.
+//! - Saying one asked before ("this is the third time I ask", "as I
+//!   said", "one more time").
+//! - Threatening to leave ("I'm done with your shop", "I'll get it on
+//!   Amazon", "never ordering here again").
+//! - Threatening legal steps (a chargeback, a lawyer, consumer
+//!   protection, court).
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+struct Language {
+    code: &'static str,
+    person: Regex,
+    talk: Regex,
+}
+
+fn words(list: &str) -> Regex {
+    Regex::new(&format!(r"(?i)\b(?:{list})")).expect("valid pattern")
+}
+
+static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
+    vec![
+        Language {
+            code: "en",
+            person: words(
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent)\b|someone (?:from|on|in) (?:your|the) (?:team|staff|support)|anyone (?:from|on|in) (?:your|the) (?:team|staff|support)|(?:member|members) of (?:your |the )?staff|a colleague|customer service (?:rep|agent|team)|somebody (?:from|at) (?:your|the) (?:team|shop|company)",
+            ),
+            talk: words(
+                r"talk\b|speak\b|chat\b|explain\b|call me\b|call back|callback|connect me|transfer me|put me through|(?:is|are) (?:there |they )?(?:available|around|online)|around today|rather than (?:the |a )?(?:bot|assistant)",
+            ),
+        },
+        Language {
+            code: "de",
+            person: words(
+                r"mitarbeiter(?:in|innen)?\b|menschen?\b|echte[nm]? person|berater(?:in)?\b|kundenservice|kundendienst|support-?team|jemand(?:em|en)?\b|ansprechpartner(?:in)?\b|kolleg(?:e|in|en)\b",
+            ),
+            talk: words(
+                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückrufen|rückruf|telefonieren|kontakt",
+            ),
+        },
+        Language {
+            code: "fr",
+            person: words(
+                r"humain|vraie personne|personne réelle|une personne\b|quelqu'un|quelqu’un|conseill(?:er|ère)|agent\b|service client|opérat(?:eur|rice)",
+            ),
+            talk: words(
+                r"parler|discuter|joindre|contacter|mettre en (?:relation|contact)|rappeler|passer",
+            ),
+        },
+        Language {
+            code: "es",
+            person: words(
+                r"persona\b|humano|agente\b|alguien|asesor(?:a)?\b|operador(?:a)?\b|atención al cliente|compañer[oa]",
+            ),
+            talk: words(
+                r"hablar|atender|atienda|comunicar|pasar con|pásame|contactar|llamar|chatear",
+            ),
+        },
+        Language {
+            code: "it",
+            person: words(
+                r"persona\b|operat(?:ore|rice)|umano|qualcuno|consulente|servizio clienti|collega",
+            ),
+            talk: words(r"parlare|chattare|contattare|passare|richiamare|mettere in contatto"),
+        },
+        Language {
+            code: "nl",
+            person: words(
+                r"medewerker|een mens\b|echt persoon|persoon\b|iemand|klantenservice|collega",
+            ),
+            talk: words(r"spreken|praten|chatten|doorverbinden|terugbellen|bellen|contact"),
+        },
+    ]
+});
+
+static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    words(
+        r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|umpteenth) time (?:i|i'm|i am|that i|asking|now)|as i(?:'ve| have)? (?:already )?(?:said|wrote|written|mentioned|explained)|i(?:'ve| have)? already (?:asked|said|told|explained|written)|(?:asked|told) you (?:twice|three times|several times|before)|one more time|once more\b|how many times|like i said|as i said",
+    )
+});
+
+static LEAVING: LazyLock<Regex> = LazyLock::new(|| {
+    words(
+        r"(?:i'?m|i am|we'?re|we are) done with (?:you|your|this|northwind)|never (?:order|ordering|buy|buying|shop|shopping)(?: \w+){0,3} (?:here|from you|with you|again)|(?:on|from|at) amazon\b|(?:another|other|a different) (?:shop|store|retailer|company)|take my (?:business|money) elsewhere|last (?:order|euro|time i (?:order|buy|shop))|lost (?:a|me as a) customer|close my (?:customer )?account",
+    )
+});
+
+static LEGAL: LazyLock<Regex> = LazyLock::new(|| {
+    words(
+        r"charge ?back|lawyer|solicitor|attorney|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)",
+    )
+});
+
+/// Whether `text` threatens legal steps.
+pub(crate) fn threatens_legal_steps(text: &str) -> bool {
+    LEGAL.is_match(text)
+}
+
+/// Whether `text` says the customer asked the same before.
+pub(crate) fn says_asked_before(text: &str) -> bool {
+    ASKED_BEFORE.is_match(text)
+}
+
+/// Whether `text` threatens to stop being a customer.
+pub(crate) fn threatens_to_leave(text: &str) -> bool {
+    LEAVING.is_match(text)
+}
+
+/// The language of a request for a person in `text`, if it is one.
+pub(crate) fn asks_for_person(text: &str) -> Option<&'static str> {
+    LANGUAGES
+        .iter()
+        .find(|l| l.person.is_match(text) && l.talk.is_match(text))
+        .map(|l| l.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_for_a_person_in_five_languages() {
+        for (text, code) in [
+            ("Kann ich bitte mit einem Menschen sprechen?", "de"),
+            ("Bitte verbinden Sie mich mit dem Kundenservice.", "de"),
+            ("Je voudrais parler à un conseiller, s'il vous plaît.", "fr"),
+            ("Puis-je discuter avec quelqu'un de votre équipe ?", "fr"),
+            ("¿Puedo hablar con una persona real?", "es"),
+            ("Quiero que me atienda un agente, por favor", "es"),
+            ("Vorrei parlare con un operatore.", "it"),
+            ("Posso chattare con qualcuno del servizio clienti?", "it"),
+            ("Kan ik met een medewerker praten?", "nl"),
+            ("Ik wil graag iemand spreken van de klantenservice", "nl"),
+            (
+                "it's hard to explain to a bot, is anyone from the team around today?",
+                "en",
+            ),
+            (
+                "Could I speak with someone on your team rather than the assistant?",
+                "en",
+            ),
+        ] {
+            assert_eq!(asks_for_person(text), Some(code), "{text}");
+        }
+    }
+
+    #[test]
+    fn naming_a_person_or_talking_alone_is_not_a_request() {
+        for text in [
+            "Wo ist meine Bestellung?",
+            "Mein Mann hat die Jacke bestellt, die Größe passt nicht.",
+            "Le colis est arrivé abîmé.",
+            "¿Cuánto tarda el envío a España?",
+            "Il pacco non è ancora arrivato.",
+            "Mijn bestelling is te laat.",
+            "How long does shipping take?",
+            "I talked to my bank and they said the payment went through.",
+            "The delivery person left it at the door.",
+        ] {
+            assert_eq!(asks_for_person(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn asking_again_and_leaving() {
+        for text in [
+            "This is the third time I'm asking for my refund.",
+            "As I've said twice now: the boots were returned.",
+            "One more time: when is the XL back?",
+            "I already told you the order number.",
+        ] {
+            assert!(says_asked_before(text), "{text}");
+        }
+        assert!(!says_asked_before(
+            "Is this the first time you ship to Norway?"
+        ));
+        for text in [
+            "After this I'm done with your shop.",
+            "I'll get the same stuff on Amazon tomorrow.",
+            "I will never order from you again.",
+            "That's the last euro Northwind gets from me... last order, really",
+        ] {
+            assert!(threatens_to_leave(text), "{text}");
+        }
+        assert!(!threatens_to_leave("Can I order the tent again in green?"));
+        assert!(threatens_legal_steps(
+            "I'm doing a chargeback through my bank."
+        ));
+        assert!(threatens_legal_steps("My lawyer will write to you."));
+        assert!(!threatens_legal_steps("Can I pay by bank transfer?"));
+    }
+}
