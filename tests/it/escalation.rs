@@ -46,9 +46,39 @@ async fn each_trigger_escalates_with_its_code() {
             "intent",
         ),
         (
-            "My order arrived late and the box was a bit damaged.",
+            "This stupid jacket ripped the first time I wore it, I'm so angry.",
             "negative_sentiment",
             "negative",
+        ),
+        (
+            "The gas stove leaked and caught fire in our tent last night.",
+            "safety_incident",
+            "intent",
+        ),
+        (
+            "Somebody logged into my account and placed orders I never made.",
+            "fraud_suspected",
+            "intent",
+        ),
+        (
+            "If the money isn't back by Friday I'll do a chargeback with my bank.",
+            "legal_threat",
+            "phrase",
+        ),
+        (
+            "Refund it all. After this I'm done with your shop.",
+            "churn_risk",
+            "phrase",
+        ),
+        (
+            "Könnte ich bitte mit einem Mitarbeiter sprechen?",
+            "handoff_requested",
+            "phrase",
+        ),
+        (
+            "This is the third time I'm asking about my refund.",
+            "repeated_question",
+            "phrase",
         ),
     ];
     for (text, code, score) in cases {
@@ -63,6 +93,47 @@ async fn each_trigger_escalates_with_its_code() {
             "{events:?}"
         );
     }
+
+    // A calm message about a problem stays with the bot.
+    let (mut chat, welcome) = app.conversation().await;
+    let (_, reply) = chat
+        .ask(
+            "c1",
+            "My order arrived late and the box was a bit dented, the tent inside is fine.",
+        )
+        .await;
+    assert_eq!(reply["from"], "bot");
+    let (_, reply) = chat.ask("c2", "Thanks, that's all!").await;
+    assert_eq!(reply["from"], "bot");
+    assert!(
+        events_of(&app, &id(&welcome, "conversation_id"), "escalated")
+            .await
+            .is_empty()
+    );
+
+    // Pings: the second "anyone there?" in a row.
+    let (mut chat, welcome) = app.conversation().await;
+    chat.ask("p0", "Has my order 10482 shipped yet?").await;
+    chat.ask("p1", "hello??").await;
+    let status = escalate(&mut chat, "p2", "anyone there?").await;
+    assert_eq!(status["status"], "queued");
+    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
+    assert_eq!(events[0]["escalation"]["code"], "customer_waiting");
+    assert_eq!(events[0]["escalation"]["scores"]["pings"], 2);
+
+    // The same answer a third time goes to a person instead.
+    let (mut chat, welcome) = app.conversation().await;
+    for n in 0..2 {
+        let (_, reply) = chat
+            .ask(&format!("r{n}"), "How long does shipping take?")
+            .await;
+        assert_eq!(reply["faq_id"], "shipping-times");
+    }
+    let status = escalate(&mut chat, "r2", "How long does shipping take?").await;
+    assert_eq!(status["status"], "queued");
+    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
+    assert_eq!(events[0]["escalation"]["code"], "repeated_question");
+    assert_eq!(events[0]["escalation"]["scores"]["repeated_answers"], 2);
 
     // Unresolved: the third turn in a row without an answer.
     let (mut chat, welcome) = app.conversation().await;
@@ -100,6 +171,7 @@ async fn each_trigger_escalates_with_its_code() {
 async fn a_negative_trend_escalates_where_one_message_does_not() {
     let app = spawn_with(|c| {
         c.escalation.strong_negative = 1.0;
+        c.escalation.strong_negative_answered = 1.0;
         c.escalation.trend_turns = 2;
         c.escalation.trend_negative = 0.9;
     })
@@ -120,4 +192,44 @@ async fn a_negative_trend_escalates_where_one_message_does_not() {
     assert_eq!(e["code"], "negative_trend");
     assert!(e["scores"]["trend"].as_f64().unwrap() >= 0.9);
     assert_eq!(e["scores"]["trend_turns"], 2);
+}
+
+/// The held-out test split of the labelled support conversations, replayed
+/// by `frontdesk eval escalation` through the whole pipeline. The figures
+/// live in docs/quality.md; this asserts only generous floors, so that a
+/// change that breaks escalation wholesale fails here.
+#[test]
+fn the_labelled_test_split_replays_through_the_pipeline() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["eval", "escalation", "tests/data/escalation/test.jsonl"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    println!("{report}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // | **all** | 79 | 27 of 47 | 0 | 20 | 4 of 32 (12.5 %) |
+    let all = report
+        .lines()
+        .find(|l| l.starts_with("| **all**"))
+        .expect("a total row");
+    let numbers: Vec<usize> = all
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let (in_time, must, false_escalations, calm) = (numbers[1], numbers[2], numbers[5], numbers[6]);
+    assert!(must >= 40 && calm >= 30, "{all}");
+    assert!(
+        in_time * 100 >= must * 40,
+        "under 40 % reached a person in time: {all}"
+    );
+    assert!(
+        false_escalations * 100 <= calm * 20,
+        "over 20 % false escalations: {all}"
+    );
 }

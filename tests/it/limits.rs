@@ -130,6 +130,8 @@ async fn sending_too_fast_is_rate_limited_and_acked_messages_survive() {
         c.limits.messages_per_second = 0.001;
         c.limits.message_burst = 4;
         c.limits.max_strikes = 3;
+        // The same question three times would go to a person.
+        c.escalation.repeated_answers = 10;
     })
     .await;
     let (mut chat, welcome) = app.conversation().await; // hello takes one token
