@@ -9,6 +9,7 @@
 //! are read from the paths given; nothing is copied.
 
 pub mod escalation;
+pub mod faq;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -102,6 +102,21 @@ enum EvalCommand {
         #[arg(long)]
         verbose: bool,
     },
+    /// Ask labelled customer questions (JSON Lines, see docs/quality.md)
+    /// of a server on a temporary data directory, each as the first
+    /// message of a new conversation; report right and wrong answers,
+    /// suggestions and abstentions, overall and per trait.
+    Faq {
+        file: PathBuf,
+        /// Answer from this FAQ file (JSON, YAML or CSV) instead of the
+        /// demo FAQ.
+        #[arg(long)]
+        faq: Option<PathBuf>,
+        /// List every question with what the bot did, not only the wrong
+        /// answers.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Sentiment macro-averaged recall on a labelled test set: a SemEval
     /// TSV (`id<TAB>label<TAB>text`), or TweetEval text with --labels.
     Sentiment {
@@ -290,16 +305,13 @@ async fn shutdown_signal() {
     }
 }
 
-/// `frontdesk eval escalation`: a server on a fresh temporary data
-/// directory, with the configured policy and models, replays the set.
-async fn eval_escalation(
+/// The server `frontdesk eval escalation` and `eval faq` replay through:
+/// the configured policy and models, a fresh temporary data directory
+/// (returned, to be removed), the demo FAQ or `faq`.
+async fn eval_server(
     mut config: Config,
-    file: &std::path::Path,
     faq: Option<&std::path::Path>,
-    verbose: bool,
-) -> anyhow::Result<()> {
-    use frontdesk::eval::escalation;
-    let set = escalation::read_conversations(file)?;
+) -> anyhow::Result<(Application, PathBuf)> {
     let dir = std::env::temp_dir().join(format!("frontdesk-eval-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     config.data_dir = dir.clone();
@@ -324,13 +336,7 @@ async fn eval_escalation(
         drop(faq);
         store.flush()?;
     }
-    let app = Application::build(config).await?;
-    let outcomes = escalation::replay(&app, &set).await;
-    drop(app);
-    let _ = std::fs::remove_dir_all(&dir);
-    println!("{}: {} conversations", file.display(), set.len());
-    print!("{}", escalation::report(&outcomes?, verbose));
-    Ok(())
+    Ok((Application::build(config).await?, dir))
 }
 
 fn hex_id() -> String {
@@ -426,8 +432,30 @@ async fn faq(cmd: FaqCommand, common: Common) -> anyhow::Result<()> {
 async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
     use frontdesk::eval;
     let config = load_config(&common)?;
-    if let EvalCommand::Escalation { file, faq, verbose } = &cmd {
-        return eval_escalation(config, file, faq.as_deref(), *verbose).await;
+    match &cmd {
+        EvalCommand::Escalation { file, faq, verbose } => {
+            use frontdesk::eval::escalation;
+            let set = escalation::read_conversations(file)?;
+            let (app, dir) = eval_server(config, faq.as_deref()).await?;
+            let outcomes = escalation::replay(&app, &set).await;
+            drop(app);
+            let _ = std::fs::remove_dir_all(&dir);
+            println!("{}: {} conversations", file.display(), set.len());
+            print!("{}", escalation::report(&outcomes?, *verbose));
+            return Ok(());
+        }
+        EvalCommand::Faq { file, faq, verbose } => {
+            use frontdesk::eval::faq as eval_faq;
+            let set = eval_faq::read_questions(file)?;
+            let (app, dir) = eval_server(config, faq.as_deref()).await?;
+            let outcomes = eval_faq::replay(&app, &set).await;
+            drop(app);
+            let _ = std::fs::remove_dir_all(&dir);
+            println!("{}: {} questions", file.display(), set.len());
+            print!("{}", eval_faq::report(&outcomes?, *verbose));
+            return Ok(());
+        }
+        _ => {}
     }
     let settings = config.models.clone();
     let nlu = tokio::task::spawn_blocking(move || {
@@ -498,7 +526,7 @@ async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
                 println!("test: accuracy {acc:.4} on {} texts", test_set.texts.len());
             }
         }
-        EvalCommand::Escalation { .. } => unreachable!("handled above"),
+        EvalCommand::Escalation { .. } | EvalCommand::Faq { .. } => unreachable!("handled above"),
         EvalCommand::Sentiment { test, labels } => {
             let (texts, truth) = eval::read_sentiment(&test, labels.as_deref())?;
             let mut predicted = Vec::with_capacity(texts.len());
