@@ -40,8 +40,9 @@ pub fn read_questions(path: &Path) -> anyhow::Result<Vec<LabelledQuestion>> {
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
-            serde_json::from_str(l)
-                .with_context(|| format!("{} line {}: not a labelled question", path.display(), n + 1))
+            serde_json::from_str(l).with_context(|| {
+                format!("{} line {}: not a labelled question", path.display(), n + 1)
+            })
         })
         .collect()
 }
@@ -226,7 +227,15 @@ pub fn report(outcomes: &[Outcome], verbose: bool) -> String {
         })
         .collect();
     if !wrong.is_empty() {
-        let _ = writeln!(out, "\n{}:", if verbose { "Every question" } else { "Wrong answers" });
+        let _ = writeln!(
+            out,
+            "\n{}:",
+            if verbose {
+                "Every question"
+            } else {
+                "Wrong answers"
+            }
+        );
         for o in wrong {
             let _ = writeln!(
                 out,

@@ -396,3 +396,40 @@ async fn recall_of_the_exact_top_5() {
     );
     assert!(recall >= 0.99, "recall@5 {recall}");
 }
+
+/// The held-out test split of the labelled customer questions, asked by
+/// `frontdesk eval faq` through the whole pipeline. The figures live in
+/// docs/quality.md; this asserts only generous floors.
+#[test]
+fn the_labelled_question_test_split_runs_through_the_pipeline() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .args(["eval", "faq", "tests/data/faq-questions/test.jsonl"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    let report = String::from_utf8_lossy(&out.stdout);
+    println!("{report}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // | all (178) | 144 | 73.6 % | 19.1 % | 29 (10) | 4 | 50.0 % | 8 | 95.1 % |
+    let all = report
+        .lines()
+        .find(|l| l.starts_with("| all ("))
+        .expect("a total row");
+    let cells: Vec<&str> = all.split('|').map(str::trim).collect();
+    let percent = |cell: &str| -> f64 {
+        cell.trim_end_matches(" %")
+            .parse()
+            .unwrap_or_else(|_| panic!("{cell:?} in {all}"))
+    };
+    let (right, wrong, top3) = (percent(cells[3]), percent(cells[4]), percent(cells[9]));
+    assert!(right >= 50.0, "right answers under 50 %: {all}");
+    assert!(wrong <= 35.0, "wrong answers over 35 %: {all}");
+    assert!(
+        top3 >= 80.0,
+        "the right entry in the top 3 under 80 %: {all}"
+    );
+}
