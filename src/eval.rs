@@ -11,6 +11,28 @@
 pub mod escalation;
 pub mod faq;
 
+/// A new conversation of a new anonymous customer on `app`, as the
+/// replays start each labelled case, and its room.
+async fn new_conversation(
+    app: &crate::Application,
+) -> anyhow::Result<(
+    crate::crm::ConversationId,
+    std::sync::Arc<crate::room::Room>,
+)> {
+    use crate::crm::{ConversationId, CustomerId, CustomerProfile};
+    let state = app.state();
+    let customer = state
+        .store
+        .upsert_customer(CustomerProfile::default(), CustomerId::new())
+        .await?;
+    let id = ConversationId::new();
+    state
+        .store
+        .open_conversation(id, customer.id, crate::auth::random_bytes())
+        .await?;
+    Ok((id, state.hub.join(id)))
+}
+
 use std::collections::HashMap;
 use std::path::Path;
 

@@ -189,17 +189,8 @@ impl Store {
                     message: message.clone(),
                 },
             };
-            let event_key = keys::conversation_seq(id, event_no);
-            events.insert(
-                &event_key[..],
-                tx_try::<_, StoreError>(self.seal(
-                    "timeline event",
-                    conv.customer_id,
-                    EVENTS,
-                    &event_key,
-                    &event,
-                ))?,
-            )?;
+            let (event_key, sealed) = self.seal_event(&conv, event_no, &event);
+            events.insert(&event_key[..], tx_try::<_, StoreError>(sealed)?)?;
             messages.insert(
                 &keys::conversation_seq(id, message.seq)[..],
                 &event_no.to_be_bytes()[..],
@@ -309,6 +300,18 @@ impl Store {
             out.extend(self.unseal("timeline event", EVENTS, &key, &bytes)?);
         }
         Ok(out)
+    }
+
+    /// The key and the sealed bytes of event `n` of `conv`.
+    pub(super) fn seal_event(
+        &self,
+        conv: &Conversation,
+        n: u64,
+        event: &TimelineEvent,
+    ) -> ([u8; 24], Result<Vec<u8>, StoreError>) {
+        let key = keys::conversation_seq(conv.id, n);
+        let sealed = self.seal("timeline event", conv.customer_id, EVENTS, &key, event);
+        (key, sealed)
     }
 
     /// Event `n` of a conversation; `None` if absent or erased.

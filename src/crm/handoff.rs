@@ -75,17 +75,8 @@ impl Store {
                             at,
                             kind,
                         };
-                        let event_key = keys::conversation_seq(id, conv.events);
-                        events.insert(
-                            &event_key[..],
-                            tx_try::<_, E>(s.seal(
-                                "timeline event",
-                                conv.customer_id,
-                                EVENTS,
-                                &event_key,
-                                &event,
-                            ))?,
-                        )?;
+                        let (event_key, sealed) = s.seal_event(&conv, conv.events, &event);
+                        events.insert(&event_key[..], tx_try::<_, E>(sealed)?)?;
                         conv.events += 1;
                         recorded.push(event);
                     }

@@ -12,7 +12,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::store::StoreError;
+use super::store::{open_sled, StoreError};
 
 /// The `meta` key that says how far sealing got.
 pub(super) const SEALED: &[u8] = b"records_sealed";
@@ -57,8 +57,8 @@ pub(super) fn rewrite(path: &Path) -> Result<(), StoreError> {
         fs::remove_dir_all(&building).map_err(|e| io_err(&building, e))?;
     }
     {
-        let source = open(path)?;
-        let target = open(&building)?;
+        let source = open_sled(path)?;
+        let target = open_sled(&building)?;
         for name in source.tree_names() {
             let from = source.open_tree(&name)?;
             let to = target.open_tree(&name)?;
@@ -84,17 +84,6 @@ pub(super) fn rewrite(path: &Path) -> Result<(), StoreError> {
     }
     fs::remove_dir_all(&old).map_err(|e| io_err(&old, e))?;
     Ok(())
-}
-
-fn open(path: &Path) -> Result<sled::Db, StoreError> {
-    sled::Config::new()
-        .path(path)
-        .mode(sled::Mode::LowSpace)
-        .open()
-        .map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
-        })
 }
 
 /// `fsync` every file under `dir`, then the directories.

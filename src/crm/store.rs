@@ -116,14 +116,7 @@ impl Store {
     }
 
     fn open_db(path: &Path, keys: Arc<Keyring>) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(path)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|source| StoreError::Open {
-                path: path.display().to_string(),
-                source,
-            })?;
+        let db = open_sled(path)?;
         let tree = |name: &str| db.open_tree(name);
         let trees = Trees {
             customers: tree("customers")?,
@@ -230,6 +223,18 @@ impl Store {
     pub(crate) fn meta_tree(&self) -> &sled::Tree {
         &self.trees.meta
     }
+}
+
+/// The sled database at `path`, as the store configures it.
+pub(super) fn open_sled(path: &Path) -> Result<sled::Db, StoreError> {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::LowSpace)
+        .open()
+        .map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })
 }
 
 /// The associated data that binds a sealed record to where it is stored.

@@ -16,7 +16,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use serde::Deserialize;
 
-use crate::crm::{ConversationId, ConversationStatus, CustomerId, CustomerProfile};
+use crate::crm::{ConversationId, ConversationStatus};
 use crate::input::{ClientId, MessageText};
 use crate::turn::{CustomerMessage, Turn};
 use crate::Application;
@@ -118,16 +118,7 @@ pub async fn replay(
 
 async fn replay_one(app: &Application, c: &LabelledConversation) -> anyhow::Result<Outcome> {
     let state = app.state();
-    let customer = state
-        .store
-        .upsert_customer(CustomerProfile::default(), CustomerId::new())
-        .await?;
-    let id = ConversationId::new();
-    state
-        .store
-        .open_conversation(id, customer.id, crate::auth::random_bytes())
-        .await?;
-    let room = state.hub.join(id);
+    let (id, room) = super::new_conversation(app).await?;
     let max = state.config.limits.max_message_chars;
     let mut escalated = None;
     let mut trace = Vec::new();

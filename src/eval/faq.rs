@@ -17,7 +17,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::crm::{ConversationId, ConversationStatus, CustomerId, CustomerProfile, Sender};
+use crate::crm::{ConversationStatus, Sender};
 use crate::input::{ClientId, MessageText};
 use crate::turn::{CustomerMessage, Turn};
 use crate::Application;
@@ -79,16 +79,7 @@ pub async fn replay(app: &Application, set: &[LabelledQuestion]) -> anyhow::Resu
     let faq = state.faq.list().await?;
     let mut out = Vec::with_capacity(set.len());
     for q in set {
-        let customer = state
-            .store
-            .upsert_customer(CustomerProfile::default(), CustomerId::new())
-            .await?;
-        let id = ConversationId::new();
-        state
-            .store
-            .open_conversation(id, customer.id, crate::auth::random_bytes())
-            .await?;
-        let room = state.hub.join(id);
+        let (id, room) = super::new_conversation(app).await?;
         let said = CustomerMessage {
             client_id: ClientId::parse("q".to_owned()).map_err(|e| anyhow::anyhow!("{e}"))?,
             text: MessageText::parse(&q.text, max).map_err(|e| anyhow::anyhow!("{}: {e}", q.id))?,

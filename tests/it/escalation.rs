@@ -200,18 +200,7 @@ async fn a_negative_trend_escalates_where_one_message_does_not() {
 /// change that breaks escalation wholesale fails here.
 #[test]
 fn the_labelled_test_split_replays_through_the_pipeline() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(["eval", "escalation", "tests/data/escalation/test.jsonl"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs");
-    let report = String::from_utf8_lossy(&out.stdout);
-    println!("{report}");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = eval_report(&["escalation", "tests/data/escalation/test.jsonl"]);
     // | **all** | 79 | 27 of 47 | 0 | 20 | 4 of 32 (12.5 %) |
     let all = report
         .lines()

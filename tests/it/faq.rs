@@ -402,18 +402,7 @@ async fn recall_of_the_exact_top_5() {
 /// docs/quality.md; this asserts only generous floors.
 #[test]
 fn the_labelled_question_test_split_runs_through_the_pipeline() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
-        .args(["eval", "faq", "tests/data/faq-questions/test.jsonl"])
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the binary runs");
-    let report = String::from_utf8_lossy(&out.stdout);
-    println!("{report}");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = eval_report(&["faq", "tests/data/faq-questions/test.jsonl"]);
     // | all (178) | 144 | 73.6 % | 19.1 % | 29 (10) | 4 | 50.0 % | 8 | 95.1 % |
     let all = report
         .lines()

@@ -315,3 +315,22 @@ pub fn listening_address(stdout: std::process::ChildStdout) -> String {
         }
     }
 }
+
+/// Run `frontdesk eval ARGS` and return its report (printed, so a CI log
+/// shows the figures), failing if the command fails.
+pub fn eval_report(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_frontdesk"))
+        .arg("eval")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the binary runs");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{report}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    report
+}
