@@ -23,7 +23,8 @@
 //!   message (models and FAQ search), store it, acknowledge it, then let
 //!   the bot plan (a pure function) and apply its reply and escalation.
 //! - `dialogue` — the bot's turn policy and the escalation rules, pure
-//!   functions.
+//!   functions, with the phrases (requests for a person in six languages,
+//!   threats, "I asked before") the intent model misses.
 //! - `handoff` — the agent queue, agent presence, and every change of
 //!   hands (escalate, claim, release, transfer, hand back, close).
 //! - `room` — live conversations: the domain publishes typed events
@@ -57,7 +58,10 @@
 //!   and the connection cap kept within it.
 //! - [`config`] — the one typed configuration tree (defaults, TOML file,
 //!   environment).
-//! - [`eval`] — measuring the models against labelled datasets.
+//! - [`eval`] — measuring the models against labelled datasets, and
+//!   replaying labelled customer questions and support conversations
+//!   through the whole turn pipeline (`frontdesk eval faq`, `eval
+//!   escalation`).
 //!
 //! Only what `main`, `loadgen`, the benchmarks and the tests use is
 //! public; everything else is `pub(crate)`, so the compiler reports what
