@@ -17,6 +17,20 @@ pub(crate) const CLARIFY_WITH_SUGGESTIONS: &str =
 pub(crate) const CLARIFY_WITHOUT_SUGGESTIONS: &str =
     "I'm not sure I can answer that. Could you say it in other words?";
 
+/// The bot did not understand a message in another language: it answers
+/// in English, and a person can help. `language` is an ISO 639-1 code.
+/// Each text asks for a person in words the handoff phrases recognise.
+pub(crate) fn english_only(language: &str) -> &'static str {
+    match language {
+        "de" => "Entschuldigung, ich kann nur auf Englisch antworten. Eine Person aus unserem Team hilft Ihnen gern auf Deutsch: Schreiben Sie einfach, dass Sie mit einem Mitarbeiter sprechen möchten.",
+        "fr" => "Désolé, je ne peux répondre qu'en anglais. Une personne de notre équipe peut vous aider en français : écrivez simplement que vous souhaitez parler à un conseiller.",
+        "es" => "Lo siento, solo puedo responder en inglés. Una persona de nuestro equipo puede ayudarle en español: escriba que quiere hablar con una persona.",
+        "it" => "Mi dispiace, posso rispondere solo in inglese. Una persona del nostro team può aiutarla in italiano: scriva che desidera parlare con un operatore.",
+        "nl" => "Sorry, ik kan alleen in het Engels antwoorden. Iemand van ons team helpt u graag in het Nederlands: schrijf gewoon dat u een medewerker wilt spreken.",
+        _ => "Sorry, I can only answer in English. A person from our team can help you: just ask to talk to a person.",
+    }
+}
+
 /// Why the conversation goes to a person, as told to the customer and
 /// kept with the escalation in the timeline.
 pub(crate) fn escalation(code: EscalationCode) -> &'static str {

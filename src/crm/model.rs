@@ -285,6 +285,9 @@ pub(crate) struct MessageAnalysis {
     pub intent: crate::nlu::IntentMatch,
     /// The best FAQ entries and how sure the search was of each.
     pub faq: Vec<FaqScore>,
+    /// The message's language (ISO 639-1), when detected reliably.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// One FAQ entry's scores for a message.

@@ -18,7 +18,9 @@
 //! 7. the bot would give, once more, an answer it already gave
 //!    `repeated_answers` times in the recent history;
 //! 8. a bot answer marked not helpful, and this turn unanswered too;
-//! 9. `unresolved_turns` turns in a row without a confident answer.
+//! 9. `unresolved_turns` turns in a row without a confident answer; a
+//!    reply that says, in the customer's language, that the bot answers
+//!    in English does not count.
 //!
 //! An agent taking over is the seventh reason; it comes from the console,
 //! not from a turn. Handing a conversation back to the bot starts its
@@ -27,6 +29,9 @@
 use crate::config::EscalationPolicy;
 use crate::crm::{EscalationCode, EscalationScores, EventKind, Sender, TimelineEvent};
 use crate::nlu::Sentiment;
+
+/// The reason of the bot's "I answer in English" reply (`turn::plan`).
+const OTHER_LANGUAGE: &str = "other_language";
 
 /// Bot decision reasons that count as a confident answer.
 const RESOLVED: [&str; 2] = ["faq_match", "intent_match"];
@@ -105,6 +110,10 @@ impl History {
                         };
                         h.customer_turns += 1;
                     }
+                    // Saying it answers in English is no failed answer.
+                    Sender::Bot if m.reason.as_deref() == Some(OTHER_LANGUAGE) => {
+                        h.answers.push(None);
+                    }
                     Sender::Bot => {
                         let resolved = m.reason.as_deref().is_some_and(|r| RESOLVED.contains(&r));
                         if resolved {
@@ -145,6 +154,9 @@ pub(crate) struct TurnSignals<'a> {
     pub ping: bool,
     /// The message asks for a person in this language (`phrases`).
     pub asks_for_person: Option<&'static str>,
+    /// The message is in a language the bot does not answer in, and it
+    /// says so: not an unresolved turn.
+    pub other_language: bool,
     /// The message says the customer asked before (`phrases`).
     pub says_asked_before: bool,
     /// The message threatens to stop being a customer (`phrases`).
@@ -276,7 +288,7 @@ pub(crate) fn assess(
             });
         }
     }
-    if turn.resolved {
+    if turn.resolved || turn.other_language {
         return None;
     }
     let streak = history.unresolved_streak + 1;

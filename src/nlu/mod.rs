@@ -13,6 +13,7 @@
 mod cache;
 pub mod classifier;
 pub mod intents;
+pub(crate) mod language;
 pub mod model;
 pub(crate) mod runtime;
 mod settings;

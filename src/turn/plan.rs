@@ -12,6 +12,10 @@ use crate::nlu::IntentDef;
 
 use super::Understood;
 
+/// The reason of a reply that says, in the customer's language, that the
+/// bot answers in English and a person can help.
+pub(crate) const OTHER_LANGUAGE: &str = "other_language";
+
 /// What the bot does with one customer message.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Plan {
@@ -49,6 +53,9 @@ pub(crate) fn plan(
         },
         bot,
     );
+    // The model reads English: a message in another language that it did
+    // not understand gets, in that language, the offer of a person.
+    let other_language = understood.language.as_deref().filter(|l| *l != "en");
     let answer = match &decision {
         Decision::Answer { faq_id, .. } => escalation::answer_key(Some(faq_id), None),
         Decision::Intent { name, .. } => escalation::answer_key(None, Some(name)),
@@ -73,12 +80,13 @@ pub(crate) fn plan(
             history.customer_turns,
         ),
         asks_for_person: phrases::asks_for_person(text),
+        other_language: other_language.is_some() && answer.is_none(),
         says_asked_before: phrases::says_asked_before(text),
         threatens_to_leave: phrases::threatens_to_leave(text),
         threatens_legal_steps: phrases::threatens_legal_steps(text),
     };
     let escalation = escalation::assess(history, &signals, policy);
-    let reason = decision.reason();
+    let mut reason = decision.reason();
     // Escalating, the bot still gives a confident answer but not an
     // unsure one: the person who takes over will.
     let reply = match decision {
@@ -88,6 +96,11 @@ pub(crate) fn plan(
         }),
         Decision::Intent { text, .. } => Some(NewMessage::bot(text, reason)),
         Decision::Clarify { .. } if escalation.is_some() => None,
+        Decision::Clarify { .. } if other_language.is_some() => {
+            reason = OTHER_LANGUAGE;
+            let text = copy::english_only(other_language.unwrap_or_default());
+            Some(NewMessage::bot(text.to_owned(), reason))
+        }
         Decision::Clarify { suggestions } => {
             let text = match suggestions.is_empty() {
                 true => copy::CLARIFY_WITHOUT_SUGGESTIONS,
@@ -131,6 +144,7 @@ mod tests {
                 confidence,
             }],
             sentences: Vec::new(),
+            language: None,
         }
     }
 
@@ -162,6 +176,30 @@ mod tests {
         let reply = p.reply.unwrap();
         assert_eq!(reply.text, copy::CLARIFY_WITH_SUGGESTIONS);
         assert_eq!(reply.suggestions, vec!["How do I return an item?"]);
+    }
+
+    #[test]
+    fn a_message_in_another_language_gets_the_offer_of_a_person_and_no_unresolved_count() {
+        let mut u = understood(0.2, 0.1);
+        u.language = Some("de".into());
+        let stuck = History {
+            unresolved_streak: 5,
+            ..Default::default()
+        };
+        let p = run(&u, &stuck);
+        let reply = p.reply.unwrap();
+        assert_eq!(reply.text, copy::english_only("de"));
+        assert_eq!(p.reason, OTHER_LANGUAGE);
+        assert_eq!(p.escalation, None);
+        // Its own offer is a request for a person the phrases recognise.
+        assert_eq!(
+            phrases::asks_for_person(copy::english_only("de")),
+            Some("de")
+        );
+        // Understood after all: answered as usual.
+        let mut u = understood(0.95, 0.1);
+        u.language = Some("de".into());
+        assert_eq!(run(&u, &History::default()).reason, "faq_match");
     }
 
     #[test]

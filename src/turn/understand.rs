@@ -24,6 +24,8 @@ pub(crate) struct Understood {
     /// Each sentence's analysis, for a message of several (see
     /// `Understanding::analyze_sentences`); not stored.
     pub sentences: Vec<Analysis>,
+    /// The message's language, when detected reliably.
+    pub language: Option<String>,
 }
 
 impl Understood {
@@ -33,6 +35,7 @@ impl Understood {
             sentiment: a.sentiment,
             intent: a.intent.clone(),
             faq: self.scores(),
+            language: self.language.clone(),
         })
     }
 
@@ -82,6 +85,7 @@ pub(crate) async fn understand(
     let (analysis, embedding) = analyzed.unzip();
     let mut understood = retrieve(faq, text, analysis, embedding).await?;
     understood.sentences = sentences;
+    understood.language = crate::nlu::language::detect(text);
     tracing::debug!(
         infer_ms,
         search_ms = started.elapsed().as_millis() as u64 - infer_ms,
@@ -107,5 +111,6 @@ pub(crate) async fn retrieve(
         faq: found,
         candidates,
         sentences: Vec::new(),
+        language: None,
     })
 }

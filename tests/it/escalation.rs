@@ -222,3 +222,46 @@ fn the_labelled_test_split_replays_through_the_pipeline() {
         "over 20 % false escalations: {all}"
     );
 }
+
+/// A German visitor the bot does not understand is told, in German, that
+/// it answers in English and that a person can help; those turns are not
+/// "unresolved", the language is stored with each message for agents, and
+/// asking for a person in German hands over.
+#[tokio::test]
+async fn a_visitor_in_another_language_is_offered_a_person_in_that_language() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    for (n, text) in [
+        "Hallo, ich habe eine Frage zu meiner Bestellung von letzter Woche.",
+        "Die Jacke ist leider zu klein, was kann ich jetzt machen?",
+        "Gibt es die Jacke auch in einer anderen Farbe oder Größe?",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (_, reply) = chat.ask(&format!("de{n}"), text).await;
+        assert!(
+            reply["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Entschuldigung, ich kann nur auf Englisch antworten"),
+            "{reply}"
+        );
+    }
+    let conversation = id(&welcome, "conversation_id");
+    assert!(events_of(&app, &conversation, "escalated").await.is_empty());
+    let stored = app.transcript(&conversation).await;
+    assert_eq!(stored[0]["analysis"]["language"], "de");
+    assert_eq!(stored[1]["reason"], "other_language");
+
+    let status = escalate(
+        &mut chat,
+        "de3",
+        "Ich möchte bitte mit einem Mitarbeiter sprechen.",
+    )
+    .await;
+    assert_eq!(status["status"], "queued");
+    let events = events_of(&app, &conversation, "escalated").await;
+    assert_eq!(events[0]["escalation"]["code"], "handoff_requested");
+    assert_eq!(events[0]["escalation"]["scores"]["phrase"], "handoff:de");
+}

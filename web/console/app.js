@@ -416,6 +416,8 @@
         h('span', { class: 'pill ' + sentimentClass(a), title: 'negative ' + FD.num(a.negative, 2) + ' · neutral ' + FD.num(a.neutral, 2) + ' · positive ' + FD.num(a.positive, 2),
           text: a.label + ' ' + (v >= 0 ? '+' : '') + v.toFixed(2) }),
         m.analysis.intent && m.analysis.intent.name ? h('span', { class: 'pill', text: 'intent: ' + m.analysis.intent.name }) : null,
+        m.analysis.language && m.analysis.language !== 'en'
+          ? h('span', { class: 'pill', 'data-testid': 'language', title: 'The customer writes in this language', text: 'language: ' + m.analysis.language }) : null,
       ]));
     }
     if (m.faq_id) el.append(h('div', { class: 'analysis' }, [h('span', { class: 'pill', text: 'FAQ: ' + m.faq_id })]));
