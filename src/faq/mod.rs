@@ -19,6 +19,7 @@ mod entry;
 mod index;
 pub mod io;
 mod semantic;
+mod spelling;
 pub mod synthetic;
 
 use std::path::{Path, PathBuf};
@@ -115,6 +116,23 @@ struct Inner {
     /// Embeddings and their graph, once the encoder is attached; changed
     /// only under the index's writer lock.
     semantic: OnceLock<Semantic>,
+    /// The FAQ's words, to correct typos in queries; rebuilt after every
+    /// change of entries.
+    vocabulary: std::sync::RwLock<spelling::Vocabulary>,
+}
+
+impl Inner {
+    fn refresh_vocabulary(&self) -> Result<(), FaqError> {
+        let fresh = spelling::Vocabulary::of(&self.all()?);
+        *self.vocabulary.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+
+    /// `text` with typos corrected against the FAQ's words.
+    fn corrected(&self, text: &str) -> String {
+        let vocabulary = self.vocabulary.read().unwrap_or_else(|p| p.into_inner());
+        vocabulary.correct(text).into_owned()
+    }
 }
 
 impl Faq {
@@ -128,6 +146,7 @@ impl Faq {
                 index,
                 graph_file: data_dir.join("faq-vectors.hnsw"),
                 semantic: OnceLock::new(),
+                vocabulary: Default::default(),
             }),
         };
         let stored = faq.inner.store.faq_tree().len() as u64;
@@ -135,6 +154,7 @@ impl Faq {
             let n = faq.reindex_now()?;
             tracing::info!(entries = n, "faq index rebuilt from the store");
         }
+        faq.inner.refresh_vocabulary()?;
         Ok(faq)
     }
 
@@ -160,6 +180,7 @@ impl Faq {
             }
             Ok(())
         })??;
+        inner.refresh_vocabulary()?;
         Ok(entries.len())
     }
 
@@ -263,7 +284,11 @@ impl Faq {
         }
         let vectors = self.prepare(std::slice::from_ref(&entry)).await?;
         let out = self
-            .blocking(move |inner| inner.write(entry, Mode::Create, vectors))
+            .blocking(move |inner| {
+                let written = inner.write(entry, Mode::Create, vectors)?;
+                inner.refresh_vocabulary()?;
+                Ok(written)
+            })
             .await;
         self.save_later();
         out
@@ -279,7 +304,11 @@ impl Faq {
         self.get(entry.id.clone()).await?;
         let vectors = self.prepare(std::slice::from_ref(&entry)).await?;
         let out = self
-            .blocking(move |inner| inner.write(entry, Mode::Update, vectors))
+            .blocking(move |inner| {
+                let written = inner.write(entry, Mode::Update, vectors)?;
+                inner.refresh_vocabulary()?;
+                Ok(written)
+            })
             .await;
         self.save_later();
         out
@@ -303,7 +332,8 @@ impl Faq {
                     inner.store.flush()?;
                     edit.delete(&id);
                     Ok(())
-                })?
+                })??;
+                inner.refresh_vocabulary()
             })
             .await;
         self.save_later();
@@ -339,7 +369,9 @@ impl Faq {
         limit: usize,
     ) -> Result<Vec<ScoredEntry>, FaqError> {
         self.blocking(move |inner| {
-            let hits = inner.index.search(&text, BM25_CANDIDATES.max(limit))?;
+            let hits = inner
+                .index
+                .search(&inner.corrected(&text), BM25_CANDIDATES.max(limit))?;
             let mut scored: Vec<(String, f32, Option<f32>)> = Vec::new();
             match &embedding {
                 None => scored.extend(hits.into_iter().map(|h| (h.id, h.score, None))),
@@ -384,7 +416,11 @@ impl Faq {
         let entries = entries_of(drafts)?;
         let vectors = self.prepare(&entries).await?;
         let out = self
-            .blocking(move |inner| inner.import(entries, vectors))
+            .blocking(move |inner| {
+                let report = inner.import(entries, vectors)?;
+                inner.refresh_vocabulary()?;
+                Ok(report)
+            })
             .await;
         self.save_later();
         out
@@ -402,6 +438,7 @@ impl Faq {
             let drafts =
                 io::parse(DEMO_FAQ, io::Format::Yaml).map_err(|e| InvalidEntry(e.to_string()))?;
             let report = inner.import(entries_of(drafts)?, None)?;
+            inner.refresh_vocabulary()?;
             meta.insert(DEMO_LOADED, &[1u8][..])
                 .map_err(StoreError::from)?;
             inner.store.flush()?;

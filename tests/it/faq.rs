@@ -66,6 +66,19 @@ async fn create_search_delete() {
     assert_eq!(status, 200);
     assert_eq!(hits[0]["id"], "pet-policy", "{hits}");
     assert!(hits[0]["score"].as_f64().unwrap() > 0.0);
+    // Typos are corrected against the FAQ's own words, the new entry's
+    // included.
+    let (_, hits) = app
+        .get("/v1/faq/search?q=are%20pests%20alowed", &author)
+        .await;
+    assert_eq!(hits[0]["id"], "pet-policy", "{hits}");
+    let (_, hits) = app
+        .get("/v1/faq/search?q=how%20do%20i%20retrun%20boots", &author)
+        .await;
+    assert!(
+        hits[0]["id"].as_str().unwrap().starts_with("returns"),
+        "{hits}"
+    );
 
     let (mut chat, _) = app.conversation().await;
     let (_, reply) = chat.ask("c1", "Can I bring my dog to the store?").await;
