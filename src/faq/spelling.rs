@@ -41,7 +41,10 @@ impl Vocabulary {
         let mut by_len: HashMap<usize, Vec<(Vec<char>, String, u32)>> = HashMap::new();
         for (w, &n) in &words {
             let chars: Vec<char> = w.chars().collect();
-            by_len.entry(chars.len()).or_default().push((chars, w.clone(), n));
+            by_len
+                .entry(chars.len())
+                .or_default()
+                .push((chars, w.clone(), n));
         }
         Self { words, by_len }
     }
@@ -122,8 +125,8 @@ fn distance(a: &[char], b: &[char]) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=m {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=n {
         for j in 1..=m {
