@@ -105,11 +105,20 @@ impl Store {
     /// Record `entry`. Durable on return: the read it records happens
     /// only after.
     pub(crate) async fn audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
-        self.blocking(move |s| s.audit_now(&entry)).await?;
+        self.audit_all(vec![entry]).await
+    }
+
+    /// Record `entries` with one wait for the disk.
+    pub(crate) async fn audit_all(&self, entries: Vec<AuditEntry>) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.blocking(move |s| entries.iter().try_for_each(|e| s.audit_now(e)))
+            .await?;
         self.durable().await
     }
 
-    pub(crate) fn audit_now(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+    fn audit_now(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         let mut key = (entry.at.timestamp_millis().max(0) as u64)
             .to_be_bytes()
             .to_vec();

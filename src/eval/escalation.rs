@@ -121,7 +121,6 @@ async fn replay_one(app: &Application, c: &LabelledConversation) -> anyhow::Resu
     let (id, room) = super::new_conversation(app).await?;
     let max = state.config.limits.max_message_chars;
     let mut escalated = None;
-    let mut trace = Vec::new();
     for (n, text) in c.turns.iter().enumerate() {
         let said = CustomerMessage {
             client_id: ClientId::parse(format!("turn-{n}"))
@@ -134,7 +133,6 @@ async fn replay_one(app: &Application, c: &LabelledConversation) -> anyhow::Resu
             .await?
             .finish()
             .await?;
-        trace.push(describe_turn(app, id, n + 1).await?);
         let conversation = state.store.conversation(id).await?;
         if conversation.status != ConversationStatus::Bot {
             let code = conversation
@@ -149,50 +147,48 @@ async fn replay_one(app: &Application, c: &LabelledConversation) -> anyhow::Resu
         reason: c.reason.clone(),
         expected_by: c.by_turn,
         escalated,
-        trace,
+        trace: describe_turns(app, id).await?,
     })
 }
 
-/// One line per turn: the customer message's intent and sentiment, and
+/// One line per customer turn: the message's intent and sentiment, and
 /// how the bot replied.
-async fn describe_turn(
-    app: &Application,
-    id: ConversationId,
-    turn: usize,
-) -> anyhow::Result<String> {
+async fn describe_turns(app: &Application, id: ConversationId) -> anyhow::Result<Vec<String>> {
     use crate::crm::Sender;
     let messages = app.state().store.messages_after(id, 0, 1000).await?;
-    let mut customers = messages.iter().filter(|m| m.from == Sender::Customer);
-    let Some(said) = customers.nth(turn - 1) else {
-        return Ok(format!("turn {turn}: not stored"));
-    };
-    let mut line = format!("turn {turn}:");
-    if let Some(a) = &said.analysis {
-        let _ = write!(
-            line,
-            " intent {} ({:.2}, sim {:.2}), negative {:.3}",
-            a.intent
-                .name
-                .clone()
-                .or_else(|| a.intent.nearest.as_ref().map(|n| format!("({n})")))
-                .unwrap_or_default(),
-            a.intent.confidence,
-            a.intent.similarity,
-            a.sentiment.negative
-        );
-    }
-    if let Some(reply) = messages
-        .iter()
-        .find(|m| m.seq == said.seq + 1 && m.from == Sender::Bot)
-    {
-        let _ = write!(
-            line,
-            "; bot {} {}",
-            reply.reason.as_deref().unwrap_or("-"),
-            reply.faq_id.as_deref().unwrap_or("")
-        );
-    }
-    Ok(line)
+    let customers = messages.iter().filter(|m| m.from == Sender::Customer);
+    Ok(customers
+        .enumerate()
+        .map(|(n, said)| {
+            let mut line = format!("turn {}:", n + 1);
+            if let Some(a) = &said.analysis {
+                let _ = write!(
+                    line,
+                    " intent {} ({:.2}, sim {:.2}), negative {:.3}",
+                    a.intent
+                        .name
+                        .clone()
+                        .or_else(|| a.intent.nearest.as_ref().map(|n| format!("({n})")))
+                        .unwrap_or_default(),
+                    a.intent.confidence,
+                    a.intent.similarity,
+                    a.sentiment.negative
+                );
+            }
+            if let Some(reply) = messages
+                .iter()
+                .find(|m| m.seq == said.seq + 1 && m.from == Sender::Bot)
+            {
+                let _ = write!(
+                    line,
+                    "; bot {} {}",
+                    reply.reason.as_deref().unwrap_or("-"),
+                    reply.faq_id.as_deref().unwrap_or("")
+                );
+            }
+            line
+        })
+        .collect())
 }
 
 /// The report: a table per reason, then every conversation that went

@@ -26,11 +26,11 @@ pub async fn find(
         _ => anyhow::bail!("give exactly one of --email and --external-id"),
     };
     let customers = store.find_customers(lookup).await?;
-    for c in &customers {
-        store
-            .audit(AuditEntry::new(actor(), AuditAction::Lookup).customer(c.id))
-            .await?;
-    }
+    let lookups = customers
+        .iter()
+        .map(|c| AuditEntry::new(actor(), AuditAction::Lookup).customer(c.id))
+        .collect();
+    store.audit_all(lookups).await?;
     Ok(serde_json::to_string_pretty(&customers)?)
 }
 

@@ -52,12 +52,11 @@ pub(super) async fn find(
         }
     };
     let customers = state.store.find_customers(lookup).await?;
-    for c in &customers {
-        state
-            .store
-            .audit(AuditEntry::new(Actor::from(who), AuditAction::Lookup).customer(c.id))
-            .await?;
-    }
+    let lookups = customers
+        .iter()
+        .map(|c| AuditEntry::new(Actor::from(who), AuditAction::Lookup).customer(c.id))
+        .collect();
+    state.store.audit_all(lookups).await?;
     Ok(Json(Found { customers }))
 }
 
