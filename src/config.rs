@@ -13,6 +13,13 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod limits;
+mod privacy;
+
+pub use limits::Limits;
+use limits::MAX_CONNECTIONS;
+pub use privacy::{Encryption, Redaction, Retention};
+
 /// The whole configuration of a frontdesk server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -44,54 +51,6 @@ pub struct Config {
     pub retention: Retention,
 }
 
-/// Encryption at rest (see docs/privacy.md).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Encryption {
-    /// The master key as 64 hexadecimal digits. Prefer
-    /// `FRONTDESK_MASTER_KEY` or `master_key_file` to writing it here.
-    pub master_key: Option<String>,
-    /// A file holding the master key. Unset (and no key given), the key
-    /// is `<data_dir>/master.key`, generated on first start.
-    pub master_key_file: Option<PathBuf>,
-}
-
-/// What is masked in customer messages before anything stores, indexes
-/// or shows them. Card numbers (Luhn-checked) and IBANs always are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Redaction {
-    pub emails: bool,
-    pub phones: bool,
-}
-
-/// How long data is kept. Both ages are off (kept for ever) by default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Retention {
-    /// Remove a closed conversation this many days after it closed.
-    pub closed_conversations_days: Option<f64>,
-    /// Erase a customer (crypto-shredded like an erasure on request) when
-    /// nothing has happened in their conversations for this many days.
-    pub inactive_customers_days: Option<f64>,
-    /// How often the background task looks for what is due.
-    #[serde(with = "humantime_secs")]
-    pub check_every: Duration,
-    /// Conversations and customers removed per step; steps run one after
-    /// another on the blocking pool, so turns are never held up long.
-    pub batch: usize,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Self {
-            closed_conversations_days: None,
-            inactive_customers_days: None,
-            check_every: Duration::from_secs(3600),
-            batch: 50,
-        }
-    }
-}
 /// When the bot hands a conversation to a person (see
 /// `dialogue::escalation`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -241,62 +200,6 @@ impl Default for HandoffSettings {
 
 pub use crate::nlu::ModelSettings;
 
-/// Limits on what one client may send. All have safe defaults.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Limits {
-    /// Largest text frame (bytes) the chat socket accepts; larger frames get
-    /// a `too_large` error frame.
-    pub max_frame_bytes: usize,
-    /// Frames above this many bytes close the socket with 1009.
-    pub hard_max_frame_bytes: usize,
-    /// Largest message text (characters) a customer may send.
-    pub max_message_chars: usize,
-    /// Sustained chat messages per second per connection.
-    pub messages_per_second: f64,
-    /// Burst allowance on top of the sustained rate.
-    pub message_burst: u32,
-    /// Rejected frames in a row before the socket is closed with 1008.
-    pub max_strikes: u32,
-    /// Concurrent websocket connections per client IP; the upgrade over it
-    /// is refused with HTTP 429.
-    pub connections_per_ip: usize,
-    /// New conversations one client IP may open per minute, sustained.
-    pub conversations_per_minute: f64,
-    /// New conversations one client IP may open at once.
-    pub conversation_burst: u32,
-    /// Open TCP connections at once, HTTP and websockets together. One
-    /// over it gets a 503 and is closed, so a flood of connections meets a
-    /// clear refusal instead of running the process out of file
-    /// descriptors. Lowered at start if the open-file limit is lower.
-    pub max_connections: usize,
-    /// A connection must send a whole request head (a websocket handshake
-    /// is one) within this long; an idle keep-alive connection is closed
-    /// after it.
-    #[serde(with = "humantime_secs")]
-    pub header_read_timeout: Duration,
-    /// A socket must say `hello` within this long of its upgrade, or it is
-    /// closed with 1008.
-    #[serde(with = "humantime_secs")]
-    pub hello_timeout: Duration,
-    /// How often the server pings an idle socket.
-    #[serde(with = "humantime_secs")]
-    pub ping_interval: Duration,
-    /// A socket that sends nothing (not even a pong) for this long is closed.
-    #[serde(with = "humantime_secs")]
-    pub idle_timeout: Duration,
-    /// Websocket read/write buffer size in bytes.
-    pub socket_buffer_bytes: usize,
-    /// Frames queued for a slow reader before it is disconnected.
-    pub outbound_queue: usize,
-    /// Largest REST request body in bytes.
-    pub max_body_bytes: usize,
-}
-
-/// The most `limits.max_connections` may be: about what Linux lets one
-/// process open (`fs.nr_open`, 1048576 by default).
-const MAX_CONNECTIONS: usize = 1_000_000;
-
 /// Which browser origins may open a chat socket.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -337,34 +240,6 @@ impl Default for Config {
             encryption: Encryption::default(),
             redaction: Redaction::default(),
             retention: Retention::default(),
-        }
-    }
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            max_frame_bytes: 8 * 1024,
-            hard_max_frame_bytes: 64 * 1024,
-            max_message_chars: 2000,
-            messages_per_second: 2.0,
-            message_burst: 8,
-            max_strikes: 10,
-            connections_per_ip: 16,
-            conversations_per_minute: 30.0,
-            conversation_burst: 20,
-            // Ten thousand open widgets take tens of MB (docs/benchmarks.md,
-            // "Idle sockets") and fit in the open-file limit that start-up
-            // raises; they are far more than the ~280 turns/s one server
-            // answers (docs/benchmarks.md) could keep busy.
-            max_connections: 10_000,
-            header_read_timeout: Duration::from_secs(10),
-            hello_timeout: Duration::from_secs(10),
-            ping_interval: Duration::from_secs(20),
-            idle_timeout: Duration::from_secs(60),
-            socket_buffer_bytes: 1024,
-            outbound_queue: 64,
-            max_body_bytes: 256 * 1024,
         }
     }
 }

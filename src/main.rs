@@ -305,50 +305,6 @@ async fn shutdown_signal() {
     }
 }
 
-/// The server `frontdesk eval escalation` and `eval faq` replay through:
-/// the configured policy and models, a fresh temporary data directory
-/// (returned, to be removed), the demo FAQ or `faq`.
-async fn eval_server(
-    mut config: Config,
-    faq: Option<&std::path::Path>,
-) -> anyhow::Result<(Application, PathBuf)> {
-    let dir = std::env::temp_dir().join(format!("frontdesk-eval-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    config.data_dir = dir.clone();
-    config.addr = "127.0.0.1:0".parse()?;
-    config.operator_token = Some(format!("eval-{}", hex_id()));
-    config.encryption.master_key = Some(hex_id() + &hex_id());
-    config.retention = Default::default();
-    if let Some(path) = faq {
-        config.demo_faq = false;
-        std::fs::create_dir_all(&dir)?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-        let format = io::Format::from_path(path)?;
-        let drafts =
-            io::parse(&text, format).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        let store = open_store(&config)?;
-        let faq = {
-            let (store, dir) = (store.clone(), dir.clone());
-            tokio::task::spawn_blocking(move || Faq::open(store, &dir)).await??
-        };
-        faq.import(drafts).await?;
-        drop(faq);
-        store.flush()?;
-    }
-    Ok((Application::build(config).await?, dir))
-}
-
-fn hex_id() -> String {
-    format!(
-        "{:016x}{:016x}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    )
-}
-
 /// The store of the configured data directory, for offline commands.
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&config.data_dir)?;
@@ -436,23 +392,19 @@ async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()> {
         EvalCommand::Escalation { file, faq, verbose } => {
             use frontdesk::eval::escalation;
             let set = escalation::read_conversations(file)?;
-            let (app, dir) = eval_server(config, faq.as_deref()).await?;
-            let outcomes = escalation::replay(&app, &set).await;
-            drop(app);
-            let _ = std::fs::remove_dir_all(&dir);
+            let server = eval::EvalServer::start(config, faq.as_deref()).await?;
+            let outcomes = escalation::replay(server.app(), &set).await?;
             println!("{}: {} conversations", file.display(), set.len());
-            print!("{}", escalation::report(&outcomes?, *verbose));
+            print!("{}", escalation::report(&outcomes, *verbose));
             return Ok(());
         }
         EvalCommand::Faq { file, faq, verbose } => {
             use frontdesk::eval::faq as eval_faq;
             let set = eval_faq::read_questions(file)?;
-            let (app, dir) = eval_server(config, faq.as_deref()).await?;
-            let outcomes = eval_faq::replay(&app, &set).await;
-            drop(app);
-            let _ = std::fs::remove_dir_all(&dir);
+            let server = eval::EvalServer::start(config, faq.as_deref()).await?;
+            let outcomes = eval_faq::replay(server.app(), &set).await?;
             println!("{}: {} questions", file.display(), set.len());
-            print!("{}", eval_faq::report(&outcomes?, *verbose));
+            print!("{}", eval_faq::report(&outcomes, *verbose));
             return Ok(());
         }
         _ => {}

@@ -245,7 +245,7 @@ impl Store {
 mod tests {
     use chrono::Utc;
 
-    use super::super::keyring::MasterKey;
+    use super::super::master_key::MasterKey;
     use super::super::retention::{Ages, Due};
     use super::*;
 

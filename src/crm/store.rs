@@ -7,7 +7,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::commit::{CommitError, GroupCommit};
-use super::keyring::{KeyError, Keyring, MasterKey, Opened};
+use super::keyring::{KeyError, Keyring, Opened};
+use super::master_key::MasterKey;
 use super::model::CustomerId;
 use crate::error::{Coded, ErrorCode};
 

@@ -7,6 +7,7 @@
 //! decides, just as purely, when a person takes over.
 
 pub(crate) mod escalation;
+pub(crate) mod history;
 pub(crate) mod phrases;
 
 use crate::config::BotPolicy;

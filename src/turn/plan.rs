@@ -6,15 +6,12 @@ use crate::config::{BotPolicy, EscalationPolicy};
 use crate::copy;
 use crate::crm::{EscalationCode, NewMessage};
 use crate::dialogue::escalation::{self, History, IntentSignal, Trigger, TurnSignals};
+use crate::dialogue::history::OTHER_LANGUAGE;
 use crate::dialogue::phrases;
 use crate::dialogue::{self, Decision, IntentCandidate, TurnInput};
 use crate::nlu::IntentDef;
 
 use super::Understood;
-
-/// The reason of a reply that says, in the customer's language, that the
-/// bot answers in English and a person can help.
-pub(crate) const OTHER_LANGUAGE: &str = "other_language";
 
 /// What the bot does with one customer message.
 #[derive(Debug, Clone, PartialEq)]
