@@ -20,6 +20,7 @@ use crate::handoff::Handoff;
 use crate::nlu::Understanding;
 use crate::open_files;
 use crate::room::Hub;
+use crate::transcripts::Transcripts;
 use crate::transport::guard::{self, ConnectionCounter, PerIpLimiter};
 use crate::transport::{self, listener};
 
@@ -32,6 +33,7 @@ pub(crate) struct AppState {
     pub understanding: Understanding,
     pub hub: Arc<Hub>,
     pub handoff: Arc<Handoff>,
+    pub transcripts: Transcripts,
     pub connections: Arc<ConnectionCounter>,
     /// The origins this server is reached at (see `guard::own_origins`).
     pub own_origins: Arc<[String]>,
@@ -109,12 +111,19 @@ impl Application {
                 config.addr
             )
         })?;
-        let hub = Arc::new(Hub::default());
         let shutdown = CancellationToken::new();
+        let (feed, feed_rx) = tokio::sync::mpsc::channel(crate::transcripts::FEED_BUFFER);
+        let hub = Arc::new(Hub::with_feed(feed));
+        let transcripts = Transcripts::start(store.clone(), feed_rx, shutdown.clone())?;
         let handoff = Handoff::start(
             store.clone(),
             hub.clone(),
             config.handoff.clone(),
+            config
+                .business_hours
+                .schedule()
+                .map_err(anyhow::Error::msg)?,
+            config.conversations.close_idle_after,
             shutdown.clone(),
         )
         .await?;
@@ -147,6 +156,7 @@ impl Application {
             understanding,
             hub,
             handoff,
+            transcripts,
             connections: Arc::new(ConnectionCounter::default()),
             own_origins,
             health_checks: Arc::new(PerIpLimiter::new(20.0, 40)),

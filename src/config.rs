@@ -13,9 +13,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+mod desk;
 mod limits;
 mod privacy;
 
+pub use desk::{Assignment, BusinessHours, Conversations, OutOfHours, Schedule};
 pub use limits::Limits;
 use limits::MAX_CONNECTIONS;
 pub use privacy::{Encryption, Redaction, Retention};
@@ -45,6 +47,8 @@ pub struct Config {
     pub bot: BotPolicy,
     pub escalation: EscalationPolicy,
     pub handoff: HandoffSettings,
+    pub business_hours: BusinessHours,
+    pub conversations: Conversations,
     pub models: ModelSettings,
     pub encryption: Encryption,
     pub redaction: Redaction,
@@ -122,6 +126,8 @@ pub struct HandoffSettings {
     pub overdue_after: Duration,
     /// Priority added to an overdue conversation.
     pub overdue_boost: u32,
+    /// Agents claim queued conversations, or the server assigns them.
+    pub assignment: Assignment,
     /// Priority of each escalation reason; higher is served first, equal
     /// priorities first come, first served.
     pub priority: ReasonPriority,
@@ -193,6 +199,7 @@ impl Default for HandoffSettings {
             agent_capacity: 3,
             overdue_after: Duration::from_secs(300),
             overdue_boost: 10,
+            assignment: Assignment::Claim,
             priority: ReasonPriority::default(),
         }
     }
@@ -236,6 +243,8 @@ impl Default for Config {
             bot: BotPolicy::default(),
             escalation: EscalationPolicy::default(),
             handoff: HandoffSettings::default(),
+            business_hours: BusinessHours::default(),
+            conversations: Conversations::default(),
             models: ModelSettings::default(),
             encryption: Encryption::default(),
             redaction: Redaction::default(),
@@ -390,7 +399,11 @@ impl Config {
         };
         match problem {
             Some(p) => Err(ConfigError::Invalid(p.to_owned())),
-            None => Ok(()),
+            None => self
+                .business_hours
+                .schedule()
+                .map(|_| ())
+                .map_err(ConfigError::Invalid),
         }
     }
 

@@ -95,6 +95,10 @@ pub(crate) fn agent_with_you(name: &str) -> String {
 
 pub(crate) const BACK_TO_BOT: &str = "You are chatting with our assistant again.";
 
+/// Said when the server closes a conversation nobody wrote in for a while.
+pub(crate) const CLOSED_IDLE: &str =
+    "This conversation was closed after a while without messages. Write again any time.";
+
 pub(crate) fn closed_by(name: &str) -> String {
     format!("{name} closed the conversation.")
 }

@@ -55,6 +55,11 @@ impl ErrorCode {
 /// happened and what to do, in words fit for them.
 pub(crate) trait Coded: std::error::Error {
     fn code(&self) -> ErrorCode;
+
+    /// A finer name than the code, where clients tell cases apart.
+    fn reason(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// An error as a client sees it.
@@ -62,6 +67,13 @@ pub(crate) trait Coded: std::error::Error {
 pub(crate) struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// Which refusal of its code this is, for clients that act on it
+    /// (agent frames call it `refusal`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// With `rate_limited`: how long to wait before sending again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -69,7 +81,14 @@ impl ApiError {
         Self {
             code,
             message: message.into(),
+            reason: None,
+            retry_after_ms: None,
         }
+    }
+
+    pub(crate) fn retry_after(mut self, millis: u64) -> Self {
+        self.retry_after_ms = Some(millis);
+        self
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -91,7 +110,10 @@ impl<E: Coded> From<E> for ApiError {
                     "something went wrong on our side; please try again",
                 )
             }
-            code => ApiError::new(code, e.to_string()),
+            code => ApiError {
+                reason: e.reason(),
+                ..ApiError::new(code, e.to_string())
+            },
         }
     }
 }

@@ -8,6 +8,10 @@
 //! isolate characters, which could make a console show text other than
 //! what was sent; ordinary right-to-left text is kept as it is.
 
+mod desk;
+
+pub(crate) use desk::{CannedReply, Labels};
+
 use crate::error::{Coded, ErrorCode};
 
 /// Longest `client_id`, in characters.
@@ -33,6 +37,12 @@ pub(crate) enum InputError {
     ProfileField,
     #[error("score must be 1 to 5")]
     Score,
+    #[error("labels are 1-32 letters, digits, spaces, '-' or '_'")]
+    Label,
+    #[error("a conversation has at most {} labels", desk::MAX_LABELS)]
+    TooManyLabels,
+    #[error("shortcuts are 1-32 characters a-z, 0-9, '-' or '_'")]
+    Shortcut,
 }
 
 /// Whether `c` is stripped from text: a control character other than a

@@ -26,10 +26,15 @@
 //!   functions, with the phrases (requests for a person in six languages,
 //!   threats, "I asked before") the intent model misses.
 //! - `handoff` — the agent queue, agent presence, and every change of
-//!   hands (escalate, claim, release, transfer, hand back, close).
+//!   hands (escalate, claim, release, transfer, hand back, close), with
+//!   optional automatic assignment, business hours, labels and who has a
+//!   conversation open.
 //! - `room` — live conversations: the domain publishes typed events
-//!   (messages, typing, handovers, places in line, notes) to the sockets
-//!   that follow each one.
+//!   (messages, typing, handovers, places in line, notes, labels, who is
+//!   viewing) to the sockets that follow each one.
+//! - `transcripts` — search over conversations for agents: an in-memory
+//!   tantivy index fed every stored message, with filters on status,
+//!   reason, agent, label and date.
 //! - `copy` — every sentence the server itself says to customers.
 //! - [`nlu`] — the ONNX model (sentence embedding and sentiment in one
 //!   pass) on one inference thread per core, and intents learned from
@@ -95,6 +100,7 @@ mod open_files;
 pub mod privacy;
 mod protocol;
 mod room;
+mod transcripts;
 mod transport;
 mod turn;
 

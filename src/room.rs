@@ -13,9 +13,10 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use axum::extract::ws::Utf8Bytes;
 use chrono::{DateTime, Utc};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
 use crate::crm::{AgentRef, ConversationId, ConversationStatus, EscalationCode, Message, Sender};
+use crate::transcripts::Feed;
 
 /// Events a lagging socket may fall behind before it replays from the
 /// store. Every room allocates this many slots (32 bytes each) when it
@@ -40,6 +41,10 @@ pub(crate) enum RoomEvent {
         text: String,
         at: DateTime<Utc>,
     },
+    /// The conversation's labels changed; for agents only.
+    Labels(Vec<String>),
+    /// Who has the conversation open in a console; for agents only.
+    Viewers(Vec<AgentRef>),
     /// The conversation was erased (or removed by retention): every
     /// socket lets go of it.
     Erased,
@@ -66,8 +71,12 @@ pub(crate) enum HandoverKind {
     TakenOver,
     /// Back to the bot.
     BackToBot,
-    /// Closed, by the agent named or by the customer.
-    Closed { by_agent: Option<AgentRef> },
+    /// Closed, by the agent named, by the customer, or by the server
+    /// after a while without messages (`idle`).
+    Closed {
+        by_agent: Option<AgentRef>,
+        idle: bool,
+    },
 }
 
 /// Where a queued customer stands.
@@ -124,6 +133,7 @@ pub(crate) struct Room {
     /// Held for the length of one turn (store the customer message, decide,
     /// store the reply) so turns of a conversation never interleave.
     pub turn: Arc<tokio::sync::Mutex<()>>,
+    feed: Option<mpsc::Sender<Feed>>,
 }
 
 impl Room {
@@ -141,7 +151,13 @@ impl Room {
 
     /// A stored message, for everyone.
     pub(crate) fn message(&self, m: &Message) {
-        self.publish(RoomEvent::Message(Arc::new(m.clone())));
+        let m = Arc::new(m.clone());
+        if let Some(feed) = &self.feed {
+            if feed.try_send(Feed::Message(self.id, m.clone())).is_err() {
+                tracing::warn!(conversation_id = %self.id, "transcript index behind; message not indexed until restart");
+            }
+        }
+        self.publish(RoomEvent::Message(m));
     }
 
     pub(crate) fn typing(&self, from: Sender) {
@@ -155,6 +171,8 @@ pub(crate) struct Hub {
     /// Weak so a room goes away with its last socket; dead entries are
     /// swept when the map doubles. Held only for map lookups.
     rooms: Mutex<Rooms>,
+    /// Where every stored message also goes: the transcript index.
+    feed: Option<mpsc::Sender<Feed>>,
 }
 
 #[derive(Default)]
@@ -164,6 +182,22 @@ struct Rooms {
 }
 
 impl Hub {
+    /// A hub that feeds every stored message (and every conversation
+    /// that is gone) to `feed`.
+    pub(crate) fn with_feed(feed: mpsc::Sender<Feed>) -> Self {
+        Self {
+            rooms: Mutex::default(),
+            feed: Some(feed),
+        }
+    }
+
+    /// Conversation `id` no longer exists: it leaves the feed's index.
+    pub(crate) fn forgotten(&self, id: ConversationId) {
+        if let Some(feed) = &self.feed {
+            let _ = feed.try_send(Feed::Forget(id));
+        }
+    }
+
     /// The room of `id` if anyone is in it.
     pub(crate) fn get(&self, id: ConversationId) -> Option<Arc<Room>> {
         let rooms = self.rooms.lock().unwrap_or_else(|p| p.into_inner());
@@ -180,6 +214,7 @@ impl Hub {
             id,
             events: broadcast::channel(ROOM_BUFFER).0,
             turn: Arc::default(),
+            feed: self.feed.clone(),
         });
         rooms.map.insert(id, Arc::downgrade(&room));
         if rooms.map.len() > rooms.sweep_at {

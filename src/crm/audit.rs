@@ -52,6 +52,8 @@ pub(crate) enum AuditAction {
     Export,
     /// A customer looked up by email or external id.
     Lookup,
+    /// A conversation shown in transcript search results.
+    Search,
     /// A customer erased on request.
     Erase,
     /// A customer erased by retention (inactive too long).

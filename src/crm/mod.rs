@@ -13,6 +13,7 @@
 //! one sled transaction, so a crash leaves either all of them or none.
 
 mod audit;
+mod canned;
 mod commit;
 mod conversations;
 mod credentials;
@@ -31,6 +32,7 @@ mod store;
 mod tx;
 
 pub(crate) use audit::{Actor, AuditAction, AuditEntry, AuditPage};
+pub(crate) use canned::Canned;
 pub use commit::CommitError;
 pub(crate) use conversations::{Appended, ConversationPage};
 pub(crate) use credentials::{Credential, Role};

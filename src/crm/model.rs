@@ -110,6 +110,9 @@ pub(crate) struct Conversation {
     /// last owner.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assigned: Option<AgentRef>,
+    /// Set by agents to sort and count conversations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 impl Conversation {
@@ -130,6 +133,7 @@ impl Conversation {
             events: 1,
             escalation: None,
             assigned: None,
+            labels: Vec::new(),
         }
     }
 }
@@ -417,6 +421,11 @@ pub(crate) enum EventKind {
     Note {
         agent: AgentRef,
         text: String,
+    },
+    /// An agent set the conversation's labels (all of them, as now).
+    Labeled {
+        agent: AgentRef,
+        labels: Vec<String>,
     },
     /// While no agent was online the customer left an email and a
     /// message (the message is `seq`).

@@ -68,6 +68,37 @@ impl Store {
         .await
     }
 
+    /// Conversations still with the bot in which nothing has happened
+    /// since `cutoff`, at most `batch`.
+    pub(crate) async fn idle_bot_conversations(
+        &self,
+        cutoff: DateTime<Utc>,
+        batch: usize,
+    ) -> Result<Vec<ConversationId>, StoreError> {
+        self.blocking(move |s| {
+            let mut idle = Vec::new();
+            for entry in s.trees.conversations.iter() {
+                if idle.len() == batch {
+                    break;
+                }
+                let c: Conversation = decode_record("conversation", &entry?.1)?;
+                if c.status != ConversationStatus::Bot {
+                    continue;
+                }
+                if let Some(entry) = s.trees.events.scan_prefix(c.id.as_bytes()).next_back() {
+                    let (key, bytes) = entry?;
+                    let last: Option<TimelineEvent> =
+                        s.unseal("timeline event", EVENTS, &key, &bytes)?;
+                    if last.is_some_and(|e| e.at < cutoff) {
+                        idle.push(c.id);
+                    }
+                }
+            }
+            Ok(idle)
+        })
+        .await
+    }
+
     /// When anything last happened for `customer`; `None` if they are
     /// already erased.
     fn last_activity_now(&self, customer: CustomerId) -> Result<Option<DateTime<Utc>>, StoreError> {

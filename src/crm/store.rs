@@ -31,6 +31,8 @@ pub enum StoreError {
     BotNotInCharge,
     #[error("this conversation is not assigned to you; claim it first")]
     NotAssigned,
+    #[error("the shortcut /{0} is taken by another reply; choose another")]
+    ShortcutTaken(String),
     #[error(transparent)]
     Commit(#[from] CommitError),
     #[error(transparent)]
@@ -43,9 +45,10 @@ impl Coded for StoreError {
     fn code(&self) -> ErrorCode {
         match self {
             StoreError::NotFound(_) => ErrorCode::NotFound,
-            StoreError::Closed | StoreError::BotNotInCharge | StoreError::NotAssigned => {
-                ErrorCode::Conflict
-            }
+            StoreError::Closed
+            | StoreError::BotNotInCharge
+            | StoreError::NotAssigned
+            | StoreError::ShortcutTaken(_) => ErrorCode::Conflict,
             StoreError::Commit(CommitError::Closed) => ErrorCode::Unavailable,
             _ => ErrorCode::Internal,
         }
@@ -84,6 +87,9 @@ pub(super) struct Trees {
     /// to rebuild at start.
     pub handoffs: sled::Tree,
     pub credentials: sled::Tree,
+    /// Canned replies by id, and their shortcuts → id.
+    pub canned: sled::Tree,
+    pub canned_shortcuts: sled::Tree,
     pub faq: sled::Tree,
     /// Embeddings of FAQ texts by `sha256(model fingerprint ‖ text)`.
     pub faq_vectors: sled::Tree,
@@ -133,6 +139,8 @@ impl Store {
             client_ids: tree("client_ids")?,
             handoffs: tree("handoffs")?,
             credentials: tree("credentials")?,
+            canned: tree("canned")?,
+            canned_shortcuts: tree("canned_shortcuts")?,
             faq: tree("faq")?,
             faq_vectors: tree("faq_vectors")?,
             meta: tree("meta")?,

@@ -147,7 +147,6 @@ async fn suggest(faq: &Faq, messages: &[Message]) -> Vec<SuggestedReply> {
 /// Summarise a customer's timeline, leaving out conversation `current`.
 fn summarise(events: &[TimelineEvent], current: ConversationId) -> TimelineSummary {
     let mut by_conversation: BTreeMap<ConversationId, PastConversation> = BTreeMap::new();
-    let mut ratings = Vec::new();
     let mut escalations = 0;
     for e in events {
         let past = by_conversation
@@ -168,10 +167,8 @@ fn summarise(events: &[TimelineEvent], current: ConversationId) -> TimelineSumma
                 past.escalated = true;
                 escalations += 1;
             }
-            EventKind::Rating { score, .. } => {
-                past.rating = Some(*score);
-                ratings.push(*score as f32);
-            }
+            // The last rating of a conversation is the one that counts.
+            EventKind::Rating { score, .. } => past.rating = Some(*score),
             EventKind::ConversationClosed { resolution, .. } => {
                 past.closed = true;
                 past.resolution = resolution.clone();
@@ -180,6 +177,10 @@ fn summarise(events: &[TimelineEvent], current: ConversationId) -> TimelineSumma
         }
     }
     let first_seen = by_conversation.values().map(|p| p.opened_at).min();
+    let ratings: Vec<f32> = by_conversation
+        .values()
+        .filter_map(|p| p.rating.map(f32::from))
+        .collect();
     let conversations = by_conversation.len();
     let mut previous: Vec<PastConversation> = by_conversation
         .into_values()

@@ -19,6 +19,13 @@ impl Coded for HandoffError {
             HandoffError::Refused(r) => r.code(),
         }
     }
+
+    fn reason(&self) -> Option<&'static str> {
+        match self {
+            HandoffError::Store(e) => e.reason(),
+            HandoffError::Refused(r) => r.reason(),
+        }
+    }
 }
 
 /// Who a refusal is about: the agent asking, or the agent they named.
@@ -61,5 +68,18 @@ pub(crate) enum Refusal {
 impl Coded for Refusal {
     fn code(&self) -> ErrorCode {
         ErrorCode::Conflict
+    }
+
+    fn reason(&self) -> Option<&'static str> {
+        Some(match self {
+            Refusal::Closed => "closed",
+            Refusal::TakenBy(_) => "taken",
+            Refusal::NotYours => "not_yours",
+            Refusal::Away(_) => "away",
+            Refusal::NotConnected => "not_connected",
+            Refusal::TargetOffline => "target_offline",
+            Refusal::AtCapacity { .. } => "at_capacity",
+            Refusal::OfflinePresence => "offline_presence",
+        })
     }
 }

@@ -13,31 +13,37 @@
 //! ([`Handover`], [`Place`]); the sockets decide what each of their
 //! clients sees and in which words.
 
+mod activity;
+mod assign;
 mod briefing;
 mod error;
+mod idle;
 mod notify;
 mod presence;
 mod queue;
 mod transitions;
+mod viewers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{broadcast, watch, Mutex};
 use tokio_util::sync::CancellationToken;
 
+pub(crate) use activity::Availability;
+pub(crate) use assign::{Assigned, HowAssigned};
 pub(crate) use briefing::{brief, Briefing};
 pub(crate) use error::{HandoffError, Refusal, Who};
 pub(crate) use presence::{AgentView, Presence};
 pub(crate) use queue::{QueueItem, QueueSnapshot};
 
-use crate::config::HandoffSettings;
+use crate::config::{HandoffSettings, Schedule};
 use crate::copy;
 use crate::crm::{
     AgentRef, Conversation, ConversationId, ConversationStatus as Status, Escalation,
-    EscalationCode, EventKind, Message, Sender, Store, StoreError, Updated,
+    EscalationCode, EventKind, Sender, Store, StoreError, Updated,
 };
 use crate::dialogue::escalation::Trigger;
 use crate::nlu::Sentiment;
@@ -45,6 +51,7 @@ use crate::room::{Hub, Place, PlaceNews, RoomEvent};
 use notify::{overdue_check, waiting_of};
 use presence::Roster;
 use queue::Waiting;
+use viewers::Viewers;
 
 /// Where a customer joining a conversation with a person stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,16 +64,29 @@ pub(crate) struct Handoff {
     store: Store,
     hub: Arc<Hub>,
     settings: HandoffSettings,
+    schedule: Schedule,
     desk: Mutex<Desk>,
     updates: watch::Sender<Arc<QueueSnapshot>>,
+    /// Conversations that became an agent's without them claiming it.
+    assignments: broadcast::Sender<Arc<Assigned>>,
 }
 
 #[derive(Default)]
 struct Desk {
     waiting: HashMap<ConversationId, Waiting>,
     roster: Roster,
+    viewers: Viewers,
     /// The last (position, agents online) told to each queued customer.
     told: HashMap<ConversationId, (usize, bool)>,
+}
+
+impl Desk {
+    /// The queue in order, as of `now`.
+    fn items(&self, settings: &HandoffSettings) -> Vec<QueueItem> {
+        queue::order(self.waiting.values(), Utc::now(), settings, |id| {
+            self.viewers.of(id)
+        })
+    }
 }
 
 impl Handoff {
@@ -75,6 +95,8 @@ impl Handoff {
         store: Store,
         hub: Arc<Hub>,
         settings: HandoffSettings,
+        schedule: Schedule,
+        close_idle_after: Duration,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, StoreError> {
         let mut desk = Desk::default();
@@ -86,13 +108,28 @@ impl Handoff {
             store,
             hub,
             settings,
+            schedule,
             desk: Mutex::new(desk),
             updates: watch::channel(Arc::new(QueueSnapshot::default())).0,
+            assignments: broadcast::channel(64).0,
         });
-        handoff.publish(&mut *handoff.desk.lock().await);
+        {
+            let mut desk = handoff.desk.lock().await;
+            handoff.publish(&mut desk);
+            handoff.assign_waiting(&mut desk).await;
+        }
         let tick = (handoff.settings.overdue_after / 10)
             .clamp(Duration::from_millis(100), Duration::from_secs(5));
-        tokio::spawn(overdue_check(Arc::downgrade(&handoff), tick, shutdown));
+        tokio::spawn(overdue_check(
+            Arc::downgrade(&handoff),
+            tick,
+            shutdown.clone(),
+        ));
+        tokio::spawn(idle::close_idle(
+            Arc::downgrade(&handoff),
+            close_idle_after,
+            shutdown,
+        ));
         Ok(handoff)
     }
 
@@ -109,7 +146,7 @@ impl Handoff {
     pub(crate) async fn queue(&self) -> QueueSnapshot {
         let desk = self.desk.lock().await;
         QueueSnapshot {
-            items: queue::order(desk.waiting.values(), Utc::now(), &self.settings),
+            items: desk.items(&self.settings),
             agents: self.agent_views(&desk),
         }
     }
@@ -140,6 +177,7 @@ impl Handoff {
         }
         tracing::info!(conversation_id = %id, reason = trigger.code.as_str(), "conversation escalated");
         self.changed(&mut desk, &updated, sentiment).await?;
+        self.assign_waiting(&mut desk).await;
         Ok(true)
     }
 
@@ -203,6 +241,18 @@ impl Handoff {
             .await?;
         if updated.changed() {
             self.changed(&mut desk, &updated, None).await?;
+            if let Some(to) = &updated.conversation.assigned {
+                self.tell_assigned(
+                    &desk,
+                    Assigned {
+                        agent_id: to.id.clone(),
+                        conversation_id: id,
+                        how: HowAssigned::Transfer,
+                        by: Some(from.clone()),
+                        customer_name: None,
+                    },
+                );
+            }
         }
         Ok(updated)
     }
@@ -243,6 +293,8 @@ impl Handoff {
             .await?;
         if updated.changed() {
             self.changed(&mut desk, &updated, None).await?;
+            // Released or closed: an agent may have room now.
+            self.assign_waiting(&mut desk).await;
         }
         Ok(updated)
     }
@@ -274,19 +326,6 @@ impl Handoff {
         Ok(())
     }
 
-    /// A customer message arrived in a conversation with a person: keep
-    /// the queue's sentiment current.
-    pub(crate) async fn customer_said(&self, id: ConversationId, message: &Message) {
-        let Some(sentiment) = message.analysis.as_ref().map(|a| a.sentiment) else {
-            return;
-        };
-        let mut desk = self.desk.lock().await;
-        if let Some(w) = desk.waiting.get_mut(&id) {
-            w.sentiment = Some(sentiment);
-            self.publish(&mut desk);
-        }
-    }
-
     /// Conversations that no longer exist (erased or removed by
     /// retention) leave the queue and the agents' load.
     pub(crate) async fn forget(&self, ids: &[ConversationId]) {
@@ -294,9 +333,11 @@ impl Handoff {
         let before = desk.waiting.len();
         for id in ids {
             desk.waiting.remove(id);
+            desk.viewers.forget(*id);
         }
         if desk.waiting.len() != before {
             self.publish(&mut desk);
+            self.assign_waiting(&mut desk).await;
         }
     }
 
@@ -305,6 +346,7 @@ impl Handoff {
         let mut desk = self.desk.lock().await;
         desk.roster.connect(agent);
         self.publish(&mut desk);
+        self.assign_waiting(&mut desk).await;
     }
 
     pub(crate) async fn disconnect(&self, agent: &AgentRef) {
@@ -326,6 +368,7 @@ impl Handoff {
         let mut desk = self.desk.lock().await;
         desk.roster.set_away(&agent.id, away);
         self.publish(&mut desk);
+        self.assign_waiting(&mut desk).await;
         Ok(())
     }
 
@@ -339,14 +382,14 @@ impl Handoff {
         match c.status {
             Status::Queued => {
                 let desk = self.desk.lock().await;
-                let items = queue::order(desk.waiting.values(), Utc::now(), &self.settings);
+                let items = desk.items(&self.settings);
                 let position = items
                     .iter()
                     .find(|i| i.conversation_id == c.id)
                     .and_then(|i| i.position);
                 Some(Standing::Queued(Place {
                     position,
-                    agents_online: desk.roster.anyone_online(),
+                    agents_online: self.agents_available(&desk),
                     news: PlaceNews::Waiting(c.escalation.as_ref().map(|e| e.code)),
                 }))
             }

@@ -5,10 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio_util::sync::CancellationToken;
 
-use super::queue::{self, QueueSnapshot, Waiting};
+use super::queue::{Preview, QueueSnapshot, Waiting};
 use super::{takeover, Desk, Handoff};
 use crate::crm::{
     Conversation, ConversationStatus as Status, EventKind, Store, StoreError, Updated,
@@ -69,6 +68,15 @@ impl Handoff {
                         EventKind::ConversationClosed { agent, .. } => agent.clone(),
                         _ => None,
                     }),
+                    idle: updated.events.iter().any(|e| {
+                        matches!(
+                            &e.kind,
+                            EventKind::ConversationClosed {
+                                by: crate::crm::Sender::System,
+                                ..
+                            }
+                        )
+                    }),
                 },
             };
             room.publish(RoomEvent::Handover(Handover {
@@ -84,8 +92,8 @@ impl Handoff {
     /// Send the snapshot to consoles if it changed, and queued customers
     /// their position if it moved.
     pub(super) fn publish(&self, desk: &mut Desk) {
-        let items = queue::order(desk.waiting.values(), Utc::now(), &self.settings);
-        let online = desk.roster.anyone_online();
+        let items = desk.items(&self.settings);
+        let online = self.agents_available(desk);
         for item in &items {
             let Some(position) = item.position else {
                 continue;
@@ -133,23 +141,16 @@ pub(super) async fn waiting_of(
     c: &Conversation,
     sentiment: Option<Sentiment>,
 ) -> Result<Waiting, StoreError> {
-    let customer_name = store
-        .customer(c.customer_id)
-        .await
-        .ok()
-        .and_then(|c| c.name);
-    let sentiment = match sentiment {
-        Some(s) => Some(s),
-        None => store
-            .recent_events(c.id, 20)
-            .await?
-            .iter()
-            .rev()
-            .find_map(|e| match &e.kind {
-                EventKind::Message { message } => message.analysis.as_ref().map(|a| a.sentiment),
-                _ => None,
-            }),
+    let customer = store.customer(c.customer_id).await.ok();
+    let recent = store.recent_events(c.id, 20).await?;
+    let messages = || {
+        recent.iter().rev().filter_map(|e| match &e.kind {
+            EventKind::Message { message } => Some(message),
+            _ => None,
+        })
     };
+    let sentiment =
+        sentiment.or_else(|| messages().find_map(|m| m.analysis.as_ref().map(|a| a.sentiment)));
     let escalation = c
         .escalation
         .clone()
@@ -157,11 +158,14 @@ pub(super) async fn waiting_of(
     Ok(Waiting {
         conversation_id: c.id,
         customer_id: c.customer_id,
-        customer_name,
+        customer_name: customer.as_ref().and_then(|c| c.name.clone()),
+        customer_email: customer.and_then(|c| c.email),
         status: c.status,
         escalation,
         assigned: c.assigned.clone(),
         sentiment,
+        labels: c.labels.clone(),
+        last_message: messages().next().map(Preview::of),
     })
 }
 

@@ -11,8 +11,13 @@ use chrono::{DateTime, Utc};
 
 use super::presence::AgentView;
 use crate::config::HandoffSettings;
-use crate::crm::{AgentRef, ConversationId, ConversationStatus, CustomerId, Escalation};
+use crate::crm::{
+    AgentRef, ConversationId, ConversationStatus, CustomerId, Escalation, Message, Sender,
+};
 use crate::nlu::Sentiment;
+
+/// Characters of a message shown as a queue line's preview.
+const PREVIEW_CHARS: usize = 140;
 
 /// A conversation with a person, waiting or being answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,11 +25,36 @@ pub(crate) struct Waiting {
     pub conversation_id: ConversationId,
     pub customer_id: CustomerId,
     pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
     pub status: ConversationStatus,
     pub escalation: Escalation,
     pub assigned: Option<AgentRef>,
     /// Of the latest analysed customer message.
     pub sentiment: Option<Sentiment>,
+    pub labels: Vec<String>,
+    pub last_message: Option<Preview>,
+}
+
+/// The start of the latest message of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Preview {
+    pub from: Sender,
+    pub text: String,
+    pub at: DateTime<Utc>,
+}
+
+impl Preview {
+    pub(crate) fn of(m: &Message) -> Self {
+        let mut text: String = m.text.chars().take(PREVIEW_CHARS).collect();
+        if text.len() < m.text.len() {
+            text.push('…');
+        }
+        Self {
+            from: m.from,
+            text,
+            at: m.at,
+        }
+    }
 }
 
 /// One line of the queue as agents see it.
@@ -33,6 +63,7 @@ pub(crate) struct QueueItem {
     pub conversation_id: ConversationId,
     pub customer_id: CustomerId,
     pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
     pub status: ConversationStatus,
     /// 1-based, while queued.
     pub position: Option<usize>,
@@ -43,6 +74,10 @@ pub(crate) struct QueueItem {
     pub reason: Escalation,
     pub sentiment: Option<Sentiment>,
     pub assigned: Option<AgentRef>,
+    pub labels: Vec<String>,
+    pub last_message: Option<Preview>,
+    /// Agents who have the conversation open.
+    pub viewers: Vec<AgentRef>,
 }
 
 /// The whole queue and the agents, as sent to consoles.
@@ -69,11 +104,12 @@ impl QueueSnapshot {
     }
 }
 
-/// Order `waiting` into queue items.
+/// Order `waiting` into queue items; `viewers` says who has each open.
 pub(crate) fn order<'a>(
     waiting: impl IntoIterator<Item = &'a Waiting>,
     now: DateTime<Utc>,
     settings: &HandoffSettings,
+    viewers: impl Fn(ConversationId) -> Vec<AgentRef>,
 ) -> Vec<QueueItem> {
     let mut items: Vec<QueueItem> = waiting
         .into_iter()
@@ -87,6 +123,7 @@ pub(crate) fn order<'a>(
                 conversation_id: w.conversation_id,
                 customer_id: w.customer_id,
                 customer_name: w.customer_name.clone(),
+                customer_email: w.customer_email.clone(),
                 status: w.status,
                 position: None,
                 escalated_at: w.escalation.at,
@@ -96,6 +133,9 @@ pub(crate) fn order<'a>(
                 reason: w.escalation.clone(),
                 sentiment: w.sentiment,
                 assigned: w.assigned.clone(),
+                labels: w.labels.clone(),
+                last_message: w.last_message.clone(),
+                viewers: viewers(w.conversation_id),
             }
         })
         .collect();
@@ -136,6 +176,7 @@ mod tests {
             conversation_id: ConversationId::new(),
             customer_id: CustomerId::new(),
             customer_name: None,
+            customer_email: None,
             status,
             escalation: Escalation {
                 code,
@@ -145,6 +186,8 @@ mod tests {
             },
             assigned: None,
             sentiment: None,
+            labels: Vec::new(),
+            last_message: None,
         }
     }
 
@@ -158,7 +201,7 @@ mod tests {
             waiting(Unresolved, 60, Queued),
             waiting(NegativeSentiment, 100, Agent),
         ];
-        let items = order(&w, Utc::now(), &HandoffSettings::default());
+        let items = order(&w, Utc::now(), &HandoffSettings::default(), |_| Vec::new());
         let ids: Vec<_> = items.iter().map(|i| i.conversation_id).collect();
         assert_eq!(
             ids,
@@ -187,7 +230,7 @@ mod tests {
             ),
             waiting(EscalationCode::Unresolved, 31, ConversationStatus::Queued),
         ];
-        let items = order(&w, Utc::now(), &settings);
+        let items = order(&w, Utc::now(), &settings, |_| Vec::new());
         assert_eq!(items[0].conversation_id, w[1].conversation_id);
         assert!(items[0].overdue);
         assert!(!items[1].overdue);

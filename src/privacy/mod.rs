@@ -51,6 +51,7 @@ pub(crate) async fn forget_live(
 ) {
     handoff.forget(conversations).await;
     for &id in conversations {
+        hub.forgotten(id);
         if let Some(room) = hub.get(id) {
             room.publish(RoomEvent::Erased);
         }

@@ -80,6 +80,8 @@ pub(crate) enum ServerFrame {
         /// What the widget shows first: the customer talks to an
         /// automated assistant and may ask for a person (`bot.disclosure`).
         disclosure: String,
+        /// Whether the team is in and how soon it replies.
+        availability: AvailabilityView,
     },
     Ack {
         client_id: String,
@@ -119,7 +121,30 @@ pub(crate) enum ServerFrame {
         message: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
+        /// With `rate_limited`: wait this long before sending again.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
+}
+
+/// Business hours and who can answer, as the widget shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct AvailabilityView {
+    pub open: bool,
+    pub agents_online: bool,
+    pub reply_time: Option<String>,
+    pub opens_at: Option<DateTime<Utc>>,
+}
+
+impl From<crate::handoff::Availability> for AvailabilityView {
+    fn from(a: crate::handoff::Availability) -> Self {
+        Self {
+            open: a.open,
+            agents_online: a.agents_online,
+            reply_time: a.reply_time,
+            opens_at: a.opens_at,
+        }
+    }
 }
 
 impl ServerFrame {
@@ -143,6 +168,7 @@ impl ServerFrame {
             code: e.code,
             message: e.message,
             client_id,
+            retry_after_ms: e.retry_after_ms,
         }
     }
 

@@ -51,6 +51,9 @@ const ASSETS: &[Asset] = &[
     asset!("/console/app.js", JS, "console/app.js"),
     asset!("/console/stats.js", JS, "console/stats.js"),
     asset!("/console/faq.js", JS, "console/faq.js"),
+    asset!("/console/canned.js", JS, "console/canned.js"),
+    asset!("/console/search.js", JS, "console/search.js"),
+    asset!("/console/tools.css", CSS, "console/tools.css"),
 ];
 
 /// The routes of every asset, to be merged into the main router.

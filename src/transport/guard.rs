@@ -178,6 +178,12 @@ impl RateLimiter {
             false
         }
     }
+
+    /// How long until the next token, as of the last [`allow`](Self::allow).
+    pub(super) fn wait(&self) -> std::time::Duration {
+        let missing = (1.0 - self.tokens).max(0.0);
+        std::time::Duration::from_secs_f64(missing / self.rate)
+    }
 }
 
 #[cfg(test)]

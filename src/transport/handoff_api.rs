@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::Json;
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::caller::Caller;
@@ -26,21 +26,44 @@ pub(super) async fn queue(
 #[serde(deny_unknown_fields)]
 pub(super) struct StatsQuery {
     days: Option<u32>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
 }
 
-/// `GET /v1/stats?days=30`
+/// `GET /v1/stats?from=2026-11-01&to=2026-11-30` (days in UTC, both
+/// included; `to` defaults to today), or `?days=30` (the last 30 days,
+/// today included; the default).
 pub(super) async fn stats(
     caller: Caller,
     State(state): State<AppState>,
     QueryParams(q): QueryParams<StatsQuery>,
 ) -> Result<Json<Stats>, ApiError> {
     caller.require(&[Role::Agent])?;
-    let days = q.days.unwrap_or(30);
-    if !(1..=3660).contains(&days) {
-        return Err(ApiError::bad_request("days must be 1 to 3660"));
+    let today = Utc::now().date_naive();
+    let (from, to) = match (q.days, q.from) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give either days or from/to, not both",
+            ))
+        }
+        (days, None) => {
+            let days = days.unwrap_or(30);
+            if !(1..=3660).contains(&days) {
+                return Err(ApiError::bad_request("days must be 1 to 3660"));
+            }
+            (
+                today - chrono::Days::new(u64::from(days) - 1),
+                q.to.unwrap_or(today),
+            )
+        }
+        (None, Some(from)) => (from, q.to.unwrap_or(today)),
+    };
+    if from > to || (to - from).num_days() > 3660 {
+        return Err(ApiError::bad_request(
+            "from must be on or before to, at most 3660 days apart",
+        ));
     }
-    let since = Utc::now() - chrono::Duration::days(days.into());
-    Ok(Json(state.store.stats(since).await?))
+    Ok(Json(state.store.stats(from, to).await?))
 }
 
 #[derive(Serialize)]

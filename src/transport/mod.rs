@@ -13,6 +13,7 @@ mod assets;
 mod caller;
 mod chat;
 mod crm_api;
+mod desk_api;
 mod faq_api;
 pub(crate) mod guard;
 mod handoff_api;
@@ -41,6 +42,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/customers/{id}/export", get(privacy_api::export))
         .route("/v1/customers/{id}/timeline", get(crm_api::timeline))
         .route("/v1/audit", get(privacy_api::audit))
+        .route("/v1/me", get(desk_api::me))
+        .route(
+            "/v1/canned",
+            get(desk_api::list_canned).post(desk_api::create_canned),
+        )
+        .route(
+            "/v1/canned/{id}",
+            axum::routing::put(desk_api::update_canned).delete(desk_api::delete_canned),
+        )
+        .route("/v1/conversations/search", get(desk_api::search))
         .route("/v1/conversations", get(crm_api::conversations))
         .route("/v1/conversations/{id}", get(crm_api::transcript))
         .route(

@@ -298,11 +298,13 @@ fn admit<S: Session>(
         }
     };
     if !limiter.allow(Instant::now()) {
+        let wait = limiter.wait().as_millis() as u64 + 1;
         return Err(line.reject(
             ApiError::new(
                 ErrorCode::RateLimited,
                 "you are sending too fast; wait a moment and resend",
-            ),
+            )
+            .retry_after(wait),
             S::about(&frame),
         ));
     }

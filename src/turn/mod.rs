@@ -129,7 +129,7 @@ impl Turn {
         if let Some(email) = &self.contact {
             if let Appended::New(m) = &self.appended {
                 self.record_contact(id, email.clone(), m.seq).await?;
-                self.state.handoff.customer_said(id, m).await;
+                self.state.handoff.said(id, m).await;
             }
             return Ok(());
         }
@@ -178,7 +178,7 @@ impl Turn {
         let (state, room) = (&self.state, &self.room);
         let conversation = state.store.conversation(room.id).await?;
         if conversation.status != ConversationStatus::Bot {
-            state.handoff.customer_said(room.id, customer).await;
+            state.handoff.said(room.id, customer).await;
             return Ok(());
         }
         room.typing(Sender::Bot);

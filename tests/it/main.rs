@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod chat;
 mod crash;
+mod desk;
 mod durability;
 mod escalation;
 mod faq;

@@ -7,9 +7,10 @@ mod views;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::config::Assignment;
 use crate::crm::{AgentRef, ConversationId, ConversationStatus, Message, Sender};
 use crate::error::{ApiError, ErrorCode};
-use crate::handoff::Presence;
+use crate::handoff::{Assigned, HowAssigned, Presence};
 pub(crate) use views::{BriefingView, QueueView};
 
 /// A frame from the agent console.
@@ -58,6 +59,11 @@ pub(crate) enum AgentClientFrame {
         #[serde(default)]
         resolution: Option<String>,
     },
+    /// Replace the conversation's labels.
+    Label {
+        conversation_id: ConversationId,
+        labels: Vec<String>,
+    },
 }
 
 impl AgentClientFrame {
@@ -83,6 +89,9 @@ impl AgentClientFrame {
             | F::HandBack { conversation_id }
             | F::Close {
                 conversation_id, ..
+            }
+            | F::Label {
+                conversation_id, ..
             } => Some(*conversation_id),
         }
     }
@@ -97,6 +106,7 @@ pub(crate) enum AgentServerFrame {
         agent_name: String,
         presence: Presence,
         capacity: usize,
+        assignment: Assignment,
     },
     Queue(QueueView),
     Conversation(Box<BriefingView>),
@@ -127,6 +137,22 @@ pub(crate) enum AgentServerFrame {
         client_id: String,
         seq: u64,
     },
+    Labels {
+        conversation_id: ConversationId,
+        labels: Vec<String>,
+    },
+    /// Agents who have the conversation open in a console now.
+    Viewers {
+        conversation_id: ConversationId,
+        agents: Vec<AgentRef>,
+    },
+    /// The conversation became the receiving agent's without a claim.
+    Assigned {
+        conversation_id: ConversationId,
+        how: &'static str,
+        by: Option<AgentRef>,
+        customer_name: Option<String>,
+    },
     Error {
         code: ErrorCode,
         message: String,
@@ -134,6 +160,10 @@ pub(crate) enum AgentServerFrame {
         conversation_id: Option<ConversationId>,
         #[serde(skip_serializing_if = "Option::is_none")]
         client_id: Option<String>,
+        /// For refused changes of hands: which refusal (`taken` is a lost
+        /// claim race, `at_capacity`, `away`, …).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        refusal: Option<&'static str>,
     },
 }
 
@@ -148,6 +178,19 @@ impl AgentServerFrame {
             message: e.message,
             conversation_id,
             client_id,
+            refusal: e.reason,
+        }
+    }
+
+    pub(crate) fn assigned(a: &Assigned) -> Self {
+        AgentServerFrame::Assigned {
+            conversation_id: a.conversation_id,
+            how: match a.how {
+                HowAssigned::Transfer => "transfer",
+                HowAssigned::Auto => "auto",
+            },
+            by: a.by.clone(),
+            customer_name: a.customer_name.clone(),
         }
     }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::crm::{
     AgentRef, Conversation, ConversationId, ConversationStatus, Customer, CustomerId, Escalation,
-    Message,
+    Message, Sender,
 };
 use crate::handoff::{self, Presence};
 use crate::nlu::Sentiment;
@@ -29,6 +29,8 @@ pub(crate) struct QueueLine {
     pub customer_id: CustomerId,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_email: Option<String>,
     pub status: ConversationStatus,
     /// 1-based, while queued.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -41,6 +43,19 @@ pub(crate) struct QueueLine {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sentiment: Option<Sentiment>,
     pub assigned: Option<AgentRef>,
+    pub labels: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_message: Option<PreviewLine>,
+    /// Agents who have the conversation open.
+    pub viewers: Vec<AgentRef>,
+}
+
+/// The start of a conversation's latest message.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct PreviewLine {
+    pub from: Sender,
+    pub text: String,
+    pub at: DateTime<Utc>,
 }
 
 /// An agent with presence and load.
@@ -118,6 +133,7 @@ impl From<&handoff::QueueItem> for QueueLine {
             conversation_id: i.conversation_id,
             customer_id: i.customer_id,
             customer_name: i.customer_name.clone(),
+            customer_email: i.customer_email.clone(),
             status: i.status,
             position: i.position,
             escalated_at: i.escalated_at,
@@ -127,6 +143,13 @@ impl From<&handoff::QueueItem> for QueueLine {
             reason: i.reason.clone(),
             sentiment: i.sentiment,
             assigned: i.assigned.clone(),
+            labels: i.labels.clone(),
+            last_message: i.last_message.as_ref().map(|p| PreviewLine {
+                from: p.from,
+                text: p.text.clone(),
+                at: p.at,
+            }),
+            viewers: i.viewers.clone(),
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::crm::{
     Actor, AgentRef, Appended, ConversationId, ConversationStatus, NewMessage, Role, Sender,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::input::{ClientId, MessageText, Note};
+use crate::input::{ClientId, Labels, MessageText, Note};
 use crate::protocol::agent::{AgentClientFrame, AgentServerFrame};
 use crate::transport::socket::{About, Flow, Line};
 
@@ -41,12 +41,16 @@ impl AgentSession {
         tracing::Span::current().record("agent_id", tracing::field::display(&agent.id));
         tracing::info!("agent signed in");
         let handoff = self.state.handoff.clone();
+        // Before connecting: connecting may assign this agent a
+        // conversation at once.
+        self.assignments = Some(handoff.assignments());
         handoff.connect(&agent).await;
         let welcome = AgentServerFrame::Welcome {
             agent_id: agent.id.clone(),
             agent_name: agent.name.clone(),
             presence: handoff.presence(&agent.id).await,
             capacity: handoff.settings().agent_capacity,
+            assignment: handoff.settings().assignment,
         };
         self.agent = Some(agent);
         let mut queue = handoff.subscribe();
@@ -85,7 +89,7 @@ impl AgentSession {
                 Err(e) => Err(e),
             },
             F::Watch { conversation_id } => return self.watch(line, conversation_id).await,
-            F::Unwatch { conversation_id } => return self.unwatch(line, conversation_id),
+            F::Unwatch { conversation_id } => return self.unwatch(line, conversation_id).await,
             F::Message {
                 conversation_id,
                 client_id,
@@ -137,6 +141,16 @@ impl AgentSession {
                     .map(|_| ()),
                 Err(e) => return line.reject(e, about),
             },
+            F::Label {
+                conversation_id,
+                labels,
+            } => match Labels::parse(labels) {
+                Ok(labels) => handoff
+                    .label(conversation_id, &agent, labels)
+                    .await
+                    .map(|_| ()),
+                Err(e) => return line.reject(e, about),
+            },
         };
         match done {
             Ok(()) => line.accepted(),
@@ -170,6 +184,7 @@ impl AgentSession {
             Ok(appended) => {
                 if let Appended::New(m) = &appended {
                     self.state.hub.join(id).message(m);
+                    self.state.handoff.said(id, m).await;
                 }
                 line.accepted();
                 line.send_json(

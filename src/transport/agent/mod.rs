@@ -27,7 +27,7 @@ use super::socket::{self, About, Flow, Line, Session};
 use crate::app::AppState;
 use crate::crm::{Actor, AgentRef, AuditAction, AuditEntry, ConversationId, Sender};
 use crate::error::ApiError;
-use crate::handoff::{brief, QueueSnapshot};
+use crate::handoff::{brief, Assigned, QueueSnapshot};
 use crate::protocol::agent::{AgentClientFrame, AgentServerFrame, BriefingView, QueueView};
 use crate::room::{Published, RoomEvent};
 
@@ -68,6 +68,7 @@ pub(super) async fn upgrade(
                 agent: None,
                 actor: None,
                 queue: None,
+                assignments: None,
                 watching: HashMap::new(),
                 dropped: CancellationToken::new(),
             };
@@ -81,6 +82,8 @@ pub(super) async fn upgrade(
 pub(super) enum AgentEvent {
     /// The queue changed.
     Queue,
+    /// A conversation became this agent's without a claim.
+    Assigned(Arc<Assigned>),
     /// A forwarding task found the console too slow.
     Dropped,
 }
@@ -92,6 +95,7 @@ struct AgentSession {
     /// The same, as the audit log names them.
     actor: Option<Actor>,
     queue: Option<watch::Receiver<Arc<QueueSnapshot>>>,
+    assignments: Option<broadcast::Receiver<Arc<Assigned>>>,
     /// Forwarding tasks of the conversations this console follows.
     watching: HashMap<ConversationId, JoinHandle<()>>,
     /// Cancelled by a forwarding task that finds the console too slow.
@@ -129,6 +133,13 @@ impl Session for AgentSession {
                     // The desk is gone (shutting down): follow nothing.
                     false => self.queue = None,
                 },
+                assigned = next_assignment(&mut self.assignments) => match assigned {
+                    Some(a) if self.agent.as_ref().is_some_and(|me| me.id == a.agent_id) => {
+                        return AgentEvent::Assigned(a)
+                    }
+                    Some(_) => {}
+                    None => self.assignments = None,
+                },
             }
         }
     }
@@ -136,6 +147,7 @@ impl Session for AgentSession {
     async fn on_event(&mut self, line: &mut Line, event: AgentEvent) -> Flow {
         match event {
             AgentEvent::Queue => self.send_queue(line),
+            AgentEvent::Assigned(a) => line.send_json(AgentServerFrame::assigned(&a).to_json()),
             AgentEvent::Dropped => Flow::Drop,
         }
     }
@@ -154,8 +166,12 @@ impl Session for AgentSession {
     }
 
     async fn on_end(&mut self) {
-        for (_, task) in self.watching.drain() {
+        let watched: Vec<_> = self.watching.drain().collect();
+        for (id, task) in watched {
             task.abort();
+            if let Some(agent) = &self.agent {
+                self.state.handoff.viewing(id, agent, false).await;
+            }
         }
         if let Some(agent) = &self.agent {
             self.state.handoff.disconnect(agent).await;
@@ -213,17 +229,42 @@ impl AgentSession {
             }
             .in_current_span(),
         );
-        if let Some(old) = self.watching.insert(id, task) {
-            old.abort();
+        match self.watching.insert(id, task) {
+            Some(old) => old.abort(),
+            None => {
+                if let Some(agent) = &self.agent {
+                    self.state.handoff.viewing(id, agent, true).await;
+                }
+            }
         }
         line.accepted()
     }
 
-    fn unwatch(&mut self, line: &mut Line, id: ConversationId) -> Flow {
+    async fn unwatch(&mut self, line: &mut Line, id: ConversationId) -> Flow {
         if let Some(task) = self.watching.remove(&id) {
             task.abort();
+            if let Some(agent) = &self.agent {
+                self.state.handoff.viewing(id, agent, false).await;
+            }
         }
         line.accepted()
+    }
+}
+
+/// The next assignment to anyone; `None` once the handoff is gone. A
+/// console that fell behind skips what it missed (the queue shows it).
+async fn next_assignment(
+    rx: &mut Option<broadcast::Receiver<Arc<Assigned>>>,
+) -> Option<Arc<Assigned>> {
+    let Some(rx) = rx else {
+        return std::future::pending().await;
+    };
+    loop {
+        match rx.recv().await {
+            Ok(a) => return Some(a),
+            Err(broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(broadcast::error::RecvError::Closed) => return None,
+        }
     }
 }
 
@@ -309,6 +350,14 @@ impl Forward {
                 conversation_id,
                 status: h.status,
                 agent: h.agent.clone(),
+            },
+            RoomEvent::Labels(labels) => AgentServerFrame::Labels {
+                conversation_id,
+                labels: labels.clone(),
+            },
+            RoomEvent::Viewers(agents) => AgentServerFrame::Viewers {
+                conversation_id,
+                agents: agents.clone(),
             },
             RoomEvent::Note { agent, text, at } => AgentServerFrame::Note {
                 conversation_id,

@@ -132,6 +132,7 @@ impl ChatSession {
             resumed: is_resumed,
             status: conversation.status,
             disclosure: self.state.config.bot.disclosure.clone(),
+            availability: self.state.handoff.availability().await.into(),
         };
         let flow = line.send_json(welcome.to_json());
         if !flow.goes_on() {

@@ -17,7 +17,10 @@ pub(super) fn event(event: &RoomEvent) -> Option<ServerFrame> {
         RoomEvent::Typing(from) => Some(ServerFrame::Typing { from: *from }),
         RoomEvent::Handover(h) => handover(h),
         RoomEvent::Place(p) => Some(place(p)),
-        RoomEvent::Note { .. } | RoomEvent::Erased => None,
+        RoomEvent::Note { .. }
+        | RoomEvent::Labels(_)
+        | RoomEvent::Viewers(_)
+        | RoomEvent::Erased => None,
     }
 }
 
@@ -49,7 +52,11 @@ fn handover(h: &Handover) -> Option<ServerFrame> {
         HandoverKind::Joined => name.as_deref().map(copy::agent_joined),
         HandoverKind::TakenOver => name.as_deref().map(copy::agent_taking_over),
         HandoverKind::BackToBot => Some(copy::BACK_TO_BOT.to_owned()),
-        HandoverKind::Closed { by_agent } => by_agent.as_ref().map(|a| copy::closed_by(&a.name)),
+        HandoverKind::Closed { by_agent, idle } => match (by_agent, idle) {
+            (Some(a), _) => Some(copy::closed_by(&a.name)),
+            (None, true) => Some(copy::CLOSED_IDLE.to_owned()),
+            (None, false) => None,
+        },
     };
     let agent_name = match h.status {
         ConversationStatus::Agent => name,
