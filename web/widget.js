@@ -28,6 +28,12 @@
   function load() {
     var s = {};
     try { s = JSON.parse(localStorage.getItem(KEY)) || {}; } catch (e) { s = {}; }
+    return fresh(s);
+  }
+  // The saved state from `s`, or an empty conversation for `{}`. `messages`
+  // holds the transcript in order: stored messages (with `seq`) and the
+  // status lines between them (with `line`, no `seq`).
+  function fresh(s) {
     return {
       token: s.token || null,
       lastSeq: s.lastSeq || 0,
@@ -37,6 +43,7 @@
       statusFrame: s.statusFrame || null,
       voted: s.voted || {},
       rated: s.rated || 0,
+      ratingComment: typeof s.ratingComment === 'string' ? s.ratingComment : '',
       contactSent: !!s.contactSent,
       disclosure: typeof s.disclosure === 'string' ? s.disclosure : DISCLOSURE
     };
@@ -46,6 +53,16 @@
   }
   var ws = null, welcomed = false, attempt = 0, retryTimer = null, stopped = false;
   var lastTyping = 0, typingTimer = null, unread = 0;
+  // The outbox: `st.pending` in order, one message on the wire at a time.
+  // `inFlight` is the client_id sent and not yet acked on this socket;
+  // `holdTimer` runs while the server asked us to wait (rate_limited).
+  var inFlight = null, holdTimer = null, heldUntil = 0;
+  // What the team's availability is (welcome.availability, kept current
+  // by queued status frames); null when the server does not say.
+  var availability = null;
+  // After resuming a queued or agent conversation the server repeats the
+  // current status once; `resumeStatus` says whether that one is news.
+  var resumeStatus = null;
 
   // ---- DOM ---------------------------------------------------------------
   function h(tag, attrs, kids) {
@@ -88,36 +105,53 @@
   var confirmBar = h('div', { class: 'confirm', id: 'confirm', hidden: true }, [
     h('span', { text: 'End this conversation?' }),
     h('button', { type: 'button', class: 'btn-primary', 'data-testid': 'end-confirm', onclick: endChat }, ['End chat']),
-    h('button', { type: 'button', class: 'btn-ghost', onclick: function () { confirmBar.hidden = true; endBtn.focus(); } }, ['Cancel'])
+    h('button', { type: 'button', class: 'btn-ghost', 'data-testid': 'end-cancel', onclick: dismissEnd }, ['Cancel'])
   ]);
   var banner = h('div', { class: 'banner', id: 'banner', 'data-testid': 'status-banner', role: 'status', hidden: true });
   var log = h('div', { class: 'log', id: 'log', 'data-testid': 'log', role: 'log', 'aria-live': 'polite',
     'aria-label': 'Conversation', tabindex: '0' });
   var typing = h('div', { class: 'typing', id: 'typing', 'data-testid': 'typing', hidden: true }, [
     h('span', { class: 'dots', 'aria-hidden': 'true' }, [h('i'), h('i'), h('i')]), h('span', { class: 'who' })]);
-  var input = h('textarea', { id: 'input', 'data-testid': 'input', rows: '1', maxlength: String(MAX_CHARS),
-    placeholder: 'Type your message…', 'aria-label': 'Your message' });
+  var input = h('textarea', { id: 'input', 'data-testid': 'input', rows: '1', dir: 'auto',
+    placeholder: 'Type your message…', 'aria-label': 'Your message', 'aria-describedby': 'counter' });
   var sendBtn = h('button', { type: 'submit', class: 'send', id: 'send', 'data-testid': 'send', 'aria-label': 'Send message', html: ICON_SEND });
-  var composer = h('form', { class: 'composer', id: 'composer', 'data-testid': 'composer', novalidate: true }, [input, sendBtn]);
+  // The count is read with the box (aria-describedby); only the warning
+  // is announced, once, when the text goes over the limit.
+  var counted = h('span'), tooLong = h('span', { class: 'too-long', role: 'status' });
+  var counter = h('p', { class: 'counter', id: 'counter', 'data-testid': 'char-count', hidden: true }, [counted, tooLong]);
+  var composer = h('form', { class: 'composer', id: 'composer', 'data-testid': 'composer', novalidate: true }, [counter, input, sendBtn]);
   var contactEmail = h('input', { type: 'email', id: 'contact-email', 'data-testid': 'contact-email', required: true,
     autocomplete: 'email', placeholder: 'you@example.com', value: customer.email || null });
-  var contactText = h('textarea', { id: 'contact-text', 'data-testid': 'contact-text', rows: '3', required: true, maxlength: String(MAX_CHARS) });
+  var contactText = h('textarea', { id: 'contact-text', 'data-testid': 'contact-text', rows: '2', required: true, dir: 'auto' });
   var contactError = h('p', { class: 'form-error', role: 'alert' });
-  var contact = h('form', { class: 'card contact', id: 'contact', 'data-testid': 'contact-form', hidden: true, novalidate: true }, [
-    h('h3', { text: 'Nobody is available right now' }),
-    h('p', { text: 'Leave your email and a message, and we will get back to you.' }),
+  var contact = h('form', { class: 'card contact', id: 'contact', 'data-testid': 'contact-form', hidden: true, novalidate: true,
+    'aria-labelledby': 'contact-title' }, [
+    h('h3', { id: 'contact-title', text: 'Leave us a message' }),
+    h('p', { text: 'We reply by email.' }),
     h('label', { for: 'contact-email' }, ['Email']), contactEmail,
     h('label', { for: 'contact-text' }, ['Message']), contactText, contactError,
-    h('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'contact-submit' }, ['Send'])
+    h('div', { class: 'actions' }, [
+      h('button', { type: 'submit', class: 'btn-primary', 'data-testid': 'contact-submit' }, ['Send']),
+      h('button', { type: 'button', class: 'link', 'data-testid': 'back-to-bot', onclick: backToBot }, ['Back to the assistant'])
+    ])
   ]);
   var stars = h('div', { class: 'stars', role: 'group', 'aria-label': 'Rate this conversation' });
   for (var i = 1; i <= 5; i++) stars.appendChild(h('button', { type: 'button', class: 'star', 'data-score': String(i),
     'data-testid': 'rating-star', 'aria-label': i + (i === 1 ? ' star' : ' stars'), html: ICON_STAR, onclick: rate }));
   var rated = h('p', { class: 'thanks', 'data-testid': 'rating-thanks', hidden: true });
+  var commentText = h('textarea', { id: 'rating-comment', 'data-testid': 'rating-comment', rows: '2', dir: 'auto' });
+  var commentError = h('p', { class: 'form-error', role: 'alert' });
+  var commentForm = h('form', { class: 'comment', 'data-testid': 'rating-comment-form', hidden: true, novalidate: true }, [
+    h('label', { for: 'rating-comment' }, ['Anything you would like to add? (optional)']), commentText, commentError,
+    h('button', { type: 'submit', class: 'btn-ghost', 'data-testid': 'rating-comment-submit' }, ['Send feedback'])
+  ]);
+  var commentThanks = h('p', { class: 'thanks', 'data-testid': 'rating-comment-thanks', tabindex: '-1', hidden: true },
+    ['Thanks for your feedback!']);
   var closed = h('div', { class: 'card closed', id: 'closed', 'data-testid': 'closed', hidden: true }, [
     h('h3', { text: 'This conversation has ended' }),
-    h('p', { text: 'How did we do?' }), stars, rated,
-    h('button', { type: 'button', class: 'btn-primary', id: 'new', 'data-testid': 'new-conversation', onclick: restart }, ['Start a new conversation'])
+    h('p', { text: 'How did we do?' }), stars, rated, commentForm, commentThanks,
+    h('button', { type: 'button', class: 'btn-primary', id: 'new', 'data-testid': 'new-conversation', onclick: function () { restart(); } },
+      ['Start a new conversation'])
   ]);
   var panel = h('div', { class: 'panel', id: 'panel', 'data-testid': 'panel', role: 'dialog', 'aria-modal': 'false',
     'aria-labelledby': 'title', hidden: true }, [
@@ -127,7 +161,7 @@
       endBtn, closeBtn
     ]),
     confirmBar, banner, log, typing, contact, closed, composer,
-    h('p', { class: 'powered' }, ['Powered by frontdesk'])
+    h('p', { class: 'powered', 'data-testid': 'powered' }, ['Powered by frontdesk'])
   ]);
   root.append(css, launcher, panel);
 
@@ -147,14 +181,24 @@
       unread = 0; showUnread();
       if (!ws) connect();
       scrollDown();
-      if (!quiet) (composer.hidden ? (closed.hidden ? closeBtn : closed.querySelector('button')) : input).focus();
+      if (!quiet) firstField().focus();
     } else {
       confirmBar.hidden = true;
       if (!quiet) launcher.focus();
     }
   }
+  // Where the focus goes when the panel opens: what the visitor can do now.
+  function firstField() {
+    if (!composer.hidden) return input;
+    if (!contact.hidden) return contactEmail.value ? contactText : contactEmail;
+    return closed.hidden ? closeBtn : closed.querySelector('button');
+  }
+  // Escape closes the innermost thing: the "End this conversation?" bar
+  // if it is open, else the panel.
   panel.addEventListener('keydown', function (e) {
-    if (e.key === 'Escape') { e.preventDefault(); toggle(false); }
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    if (!confirmBar.hidden) dismissEnd(); else toggle(false);
   });
   function showUnread() {
     badge.hidden = !unread;
@@ -194,7 +238,8 @@
     if (m.from === 'agent') el.appendChild(h('span', { class: 'agent-initial', 'aria-hidden': 'true', text: who(m).charAt(0).toUpperCase() }));
     el.appendChild(h('div', { class: 'body' }, [
       h('div', { class: 'meta', 'data-testid': 'message-meta', text: meta }),
-      h('div', { class: 'bubble', 'data-testid': 'message-text', text: m.text })
+      h('div', { class: 'bubble', 'data-testid': 'message-text', dir: 'auto' },
+        [m.from === 'bot' || m.from === 'agent' ? linkify(m.text) : m.text])
     ]));
     var body = el.lastChild;
     if (m.from === 'bot' && m.suggestions && m.suggestions.length) {
@@ -206,9 +251,47 @@
     }
     return el;
   }
+  // http(s) URLs in `text` as links, the rest as text; built with DOM
+  // nodes only, so markup in the text is shown, never run. Punctuation
+  // that ends a sentence is not part of the link.
+  function linkify(text) {
+    var frag = document.createDocumentFragment(), re = /\bhttps?:\/\/[^\s<>"]+/gi, last = 0, m;
+    while ((m = re.exec(text))) {
+      var url = trimUrl(m[0]), href = safeHref(url);
+      if (!href) continue;
+      frag.append(text.slice(last, m.index),
+        h('a', { href: href, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'message-link' }, [url]));
+      last = re.lastIndex = m.index + url.length;
+    }
+    frag.append(text.slice(last));
+    return frag;
+  }
+  function trimUrl(url) {
+    for (var c = url.slice(-1); /[.,;:!?'"*)\]}]/.test(c); c = url.slice(-1)) {
+      // "(see https://x.test/a)" ends before ")"; "https://x.test/a_(b)" keeps it.
+      if (c === ')' && count(url, '(') >= count(url, ')')) break;
+      url = url.slice(0, -1);
+    }
+    return url;
+  }
+  function count(text, c) { return text.split(c).length - 1; }
+  function safeHref(url) {
+    try {
+      var u = new URL(url);
+      return (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname ? u.href : null;
+    } catch (e) { return null; }
+  }
   function feedbackEl(seq) {
     var box = h('div', { class: 'feedback', 'data-testid': 'feedback' });
-    function done() { box.textContent = st.voted[seq] ? 'Thanks for your feedback!' : 'Thanks — we will use this to improve.'; }
+    function done() {
+      var focused = box.contains(root.activeElement);
+      box.textContent = '';
+      var thanks = h('span', { 'data-testid': 'feedback-thanks', tabindex: '-1',
+        text: st.voted[seq] ? 'Thanks for your feedback!' : 'Thanks — we will use this to improve.' });
+      box.appendChild(thanks);
+      // The button pressed is gone: keep the focus here, not on <body>.
+      if (focused) thanks.focus();
+    }
     function vote(helpful) {
       return function () {
         if (!frame({ type: 'feedback', seq: seq, helpful: helpful })) return;
@@ -237,9 +320,23 @@
       if (c) c.hidden = i !== msgs.length - 1;
     }
   }
+  function noticeEl(text, kind) {
+    return h('div', { class: 'notice' + (kind ? ' ' + kind : ''), 'data-testid': 'notice', 'data-kind': kind || null, text: text });
+  }
   function notice(text, kind) {
-    log.appendChild(h('div', { class: 'notice' + (kind ? ' ' + kind : ''), 'data-testid': 'notice', text: text }));
+    log.appendChild(noticeEl(text, kind));
     scrollDown();
+  }
+  // A line of the transcript that is not a message (an agent joined, the
+  // bot is back): kept in the saved transcript where it happened.
+  function statusLine(text, kind) {
+    remember({ line: kind || 'status', text: text });
+    save();
+    notice(text, kind || 'status');
+  }
+  function remember(m) {
+    st.messages.push(m);
+    if (st.messages.length > KEEP) st.messages.splice(0, st.messages.length - KEEP);
   }
   function pendingEl(p) {
     var el = messageEl({ from: 'customer', text: p.text, client_id: p.client_id });
@@ -251,10 +348,13 @@
   function render() {
     log.textContent = '';
     log.appendChild(h('div', { class: 'msg from-bot greeting', 'data-testid': 'greeting' }, [
-      h('div', { class: 'body' }, [h('div', { class: 'meta', text: 'Assistant' }), h('div', { class: 'bubble' }, [
+      h('div', { class: 'body' }, [h('div', { class: 'meta', text: 'Assistant' }), h('div', { class: 'bubble', dir: 'auto' }, [
         h('div', { text: greeting }),
         h('div', { class: 'disclosure', 'data-testid': 'disclosure', text: st.disclosure })])])]));
-    st.messages.forEach(function (m) { insert(messageEl(m), m.seq); });
+    st.messages.forEach(function (m) {
+      if (m.line) log.appendChild(noticeEl(m.text, m.line));
+      else insert(messageEl(m), m.seq);
+    });
     st.pending.forEach(function (p) { log.appendChild(pendingEl(p)); if (p.failed) failed(p, p.failed); });
     applyStatus(st.statusFrame || { status: st.status }, false);
     scrollDown();
@@ -286,13 +386,13 @@
     };
     sock.onclose = function (e) {
       if (ws !== sock) return;
-      ws = null; welcomed = false;
+      ws = null; welcomed = false; inFlight = null;
       if (e.code === 4001) {
         // The conversation was erased: keep nothing of it here either.
         stopped = true;
         var disclosure = st.disclosure;
         try { localStorage.removeItem(KEY); } catch (err) { /* private mode */ }
-        st = load(); st.disclosure = disclosure;
+        st = fresh({ disclosure: disclosure });
         render();
         setConn('offline', 'Conversation deleted');
         notice('This conversation has been deleted.', 'info');
@@ -326,7 +426,7 @@
       case 'message': return onMessage(f);
       case 'ack': return onAck(f);
       case 'typing': return showTyping(f.from);
-      case 'status': return applyStatus(f, true);
+      case 'status': return onStatus(f);
       case 'error': return onError(f);
     }
   }
@@ -334,7 +434,7 @@
     attempt = 0; welcomed = true;
     if (!f.resumed && st.token && st.token !== f.resume_token) {
       // The server did not know the old conversation: start clean.
-      st.messages = []; st.lastSeq = 0; st.voted = {}; st.rated = 0; st.contactSent = false; st.statusFrame = null;
+      st = fresh({ disclosure: st.disclosure, pending: st.pending });
       render();
     }
     st.token = f.resume_token;
@@ -343,27 +443,32 @@
       var d = log.querySelector('[data-testid="disclosure"]');
       if (d) d.textContent = f.disclosure;
     }
+    availability = f.availability && typeof f.availability === 'object' ? f.availability : null;
+    resumeStatus = f.resumed && (f.status === 'queued' || f.status === 'agent') ? { changed: st.status !== f.status } : null;
     var detail = st.statusFrame && st.statusFrame.status === f.status ? st.statusFrame : { status: f.status };
     applyStatus(detail, false);
     save();
-    setConn('online', st.status === 'agent' && detail.agent_name ? 'Chatting with ' + detail.agent_name : 'Online · replies in seconds');
-    if (f.status === 'closed') {
-      st.pending.forEach(function (p) { failed(p, 'This conversation has ended.'); });
-    } else {
-      st.pending.forEach(function (p) { if (!p.failed) transmit(p); });
-    }
+    showHeader();
+    pump();
+  }
+  // The repeat of the current status after a resume adds no status line
+  // unless the status changed while the visitor was away.
+  function onStatus(f) {
+    var resumed = resumeStatus;
+    resumeStatus = null;
+    applyStatus(f, !resumed || resumed.changed);
   }
   function onMessage(f) {
     if (!f.seq || f.seq <= st.lastSeq || log.querySelector('[data-seq="' + f.seq + '"]')) return; // seen: never twice
     var m = { seq: f.seq, from: f.from, text: f.text, at: f.at };
     ['client_id', 'agent_name', 'suggestions', 'faq_id'].forEach(function (k) { if (f[k]) m[k] = f[k]; });
     st.lastSeq = f.seq;
-    st.messages.push(m);
-    if (st.messages.length > KEEP) st.messages.splice(0, st.messages.length - KEEP);
+    remember(m);
     var local = m.client_id && byClientId(m.client_id);
     if (local) local.remove();
     st.pending = st.pending.filter(function (p) { return p.client_id !== m.client_id; });
     save();
+    if (m.client_id) settled(m.client_id);
     var near = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
     insert(messageEl(m), m.seq);
     if (m.from !== 'customer') {
@@ -378,8 +483,9 @@
     st.pending.splice(st.pending.indexOf(p), 1);
     if (p.kind === 'contact') {
       st.contactSent = true;
-      contact.hidden = true;
-      notice('Thanks! We will get back to you at ' + p.email + '.');
+      statusLine('Thanks! We will get back to you at ' + p.email + '.', 'info');
+      applyStatus(st.statusFrame || { status: st.status }, false);
+      if (!panel.hidden && !panel.contains(root.activeElement)) firstField().focus();
     }
     save();
     var el = byClientId(f.client_id);
@@ -387,6 +493,7 @@
       el.classList.remove('pending');
       el.querySelector('.meta').textContent = 'You · sent';
     }
+    settled(f.client_id);
   }
   function showTyping(from) {
     typing.querySelector('.who').textContent = (from === 'agent' ? (st.statusFrame && st.statusFrame.agent_name || 'An agent') : 'Assistant') + ' is typing…';
@@ -406,14 +513,23 @@
   };
   function onError(f) {
     var text = FRIENDLY[f.code] || 'Sorry, that did not work. Please try again.';
-    var p = f.client_id && st.pending.filter(function (q) { return q.client_id === f.client_id; })[0];
-    if (!p) { if (f.code !== 'conflict') notice(text, 'error'); hideTyping(); return; }
-    if (f.code === 'rate_limited' || f.code === 'unavailable' || f.code === 'internal') {
-      setTimeout(function () { if (st.pending.indexOf(p) >= 0) transmit(p); }, 2000 + Math.random() * 2000);
+    // A frame too big to parse comes back without its client_id.
+    var id = f.client_id || (f.code === 'too_large' ? inFlight : null);
+    var p = id && st.pending.filter(function (q) { return q.client_id === id; })[0];
+    if (!p) {
+      if (f.code === 'rate_limited' && welcomed) return hold(f.retry_after_ms); // a typing frame: nothing lost
+      if (f.code !== 'conflict') notice(text, 'error');
+      hideTyping();
       return;
     }
+    if (p.client_id === inFlight) inFlight = null;
+    // Not done, try again later: the same message, still first in line.
+    if (f.code === 'rate_limited') return hold(f.retry_after_ms);
+    if (f.code === 'unavailable' || f.code === 'internal') return hold(2000);
+    // Failed for good: say so, and the rest of the queue goes on.
     if (f.code === 'conflict') applyStatus({ status: 'closed' }, false);
     failed(p, text);
+    pump();
   }
   function failed(p, text) {
     p.failed = text; save();
@@ -426,8 +542,9 @@
     var box = h('div', { class: 'fail', role: 'alert', 'data-testid': 'message-error' }, [text + ' ']);
     if (p.kind !== 'contact') box.appendChild(h('button', { type: 'button', class: 'link', onclick: function () {
       st.pending.splice(st.pending.indexOf(p), 1); save(); el.remove();
-      if (p.text.length <= MAX_CHARS && st.status !== 'closed') send(p.text); else input.value = p.text;
-    } }, [p.text.length > MAX_CHARS ? 'Edit' : 'Retry']));
+      if (chars(p.text) <= MAX_CHARS && st.status !== 'closed') send(p.text);
+      else { input.value = p.text; grow(); countChars(); input.focus(); }
+    } }, [chars(p.text) > MAX_CHARS ? 'Edit' : 'Retry']));
     el.querySelector('.body').appendChild(box);
   }
 
@@ -438,25 +555,62 @@
     st.statusFrame = f;
     save();
     var s = f.status;
+    // Whatever the bot was about to say, the conversation moved on.
+    hideTyping();
+    if (live && typeof f.agents_online === 'boolean') availability = merge(availability, { agents_online: f.agents_online });
+    var nobody = s === 'queued' && f.agents_online === false;
     banner.hidden = s !== 'queued';
     banner.dataset.status = s;
-    if (s === 'queued') {
+    if (nobody) {
+      banner.textContent = 'Nobody from our team is online right now.' + (st.contactSent ? ' We will reply by email.' : '');
+    } else if (s === 'queued') {
       banner.textContent = f.position ? 'You are number ' + f.position + ' in line for a person from our team.' : 'Waiting for a person from our team…';
-    } else if (s === 'agent') {
-      banner.textContent = 'You are chatting with ' + (f.agent_name || 'our team') + '.';
-      if (welcomed) setConn('online', 'Chatting with ' + (f.agent_name || 'our team'));
-    } else if (welcomed) setConn('online', 'Online · replies in seconds');
-    contact.hidden = !(s === 'queued' && f.agents_online === false && !st.contactSent);
+    }
+    var hadFocus = panel.contains(root.activeElement) && (root.activeElement === input || root.activeElement === sendBtn);
+    // With nobody online, the contact form takes the message box's place.
+    contact.hidden = !(nobody && !st.contactSent);
     closed.hidden = s !== 'closed';
-    composer.hidden = s === 'closed';
+    composer.hidden = s === 'closed' || !contact.hidden;
     endBtn.hidden = s === 'closed';
-    if (s === 'closed') { hideTyping(); confirmBar.hidden = true; showRated(); }
+    if (s === 'closed') { confirmBar.hidden = true; showRated(); }
+    showHeader();
     if (live && (f.reason || s !== prev)) {
       var text = f.reason || { queued: 'Bringing in a person from our team…', agent: (f.agent_name || 'An agent') + ' joined the conversation.',
         bot: 'You are chatting with our assistant again.', closed: 'The conversation has ended.' }[s];
-      if (text) notice(text, 'status');
+      if (text) statusLine(text);
     }
     if (s === 'closed' && !panel.hidden && live) closed.querySelector('.star').focus();
+    else if (hadFocus && composer.hidden && !panel.hidden) firstField().focus();
+  }
+  function merge(a, b) {
+    var out = {}, k;
+    for (k in a || {}) out[k] = a[k];
+    for (k in b) out[k] = b[k];
+    return out;
+  }
+
+  // ---- header: who answers, and when ---------------------------------------
+  function showHeader() {
+    if (!welcomed) return;
+    var f = st.statusFrame || {};
+    if (st.status === 'agent') {
+      host.removeAttribute('data-away');
+      return setConn('online', 'Chatting with ' + (f.agent_name || 'our team'));
+    }
+    var a = availability || {};
+    host.toggleAttribute('data-away', a.open === false || a.agents_online === false);
+    setConn('online', availabilityText(a));
+  }
+  function availabilityText(a) {
+    if (a.open === false) return a.opens_at && dayTime(a.opens_at) ? 'Back ' + dayTime(a.opens_at) : 'Away · we reply by email';
+    if (a.agents_online === false) return 'Away · we reply by email';
+    return a.reply_time ? 'Online · usually replies in ' + a.reply_time : 'Online';
+  }
+  // "Monday 9:00 AM" in the visitor's own time zone and language.
+  function dayTime(at) {
+    var d = new Date(at);
+    if (isNaN(d)) return '';
+    return d.toLocaleDateString([], { weekday: 'long' }) + ' ' + d.toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' });
   }
 
   // ---- actions -------------------------------------------------------------
@@ -468,56 +622,126 @@
     st.pending.push(p); save();
     log.appendChild(pendingEl(p));
     tidyChips(); scrollDown();
-    if (text.length > MAX_CHARS) return failed(p, FRIENDLY.too_large);
+    if (chars(text) > MAX_CHARS) return failed(p, FRIENDLY.too_large);
     if (!ws && !retryTimer) connect();
-    transmit(p);
+    pump();
   }
-  function transmit(p) {
-    if (p.kind === 'contact') frame({ type: 'contact', client_id: p.client_id, email: p.email, text: p.text });
-    else frame({ type: 'message', client_id: p.client_id, text: p.text });
-    // Not sent now? The pending list is resent after the next welcome.
+  // Send the first pending message unless one is on the wire or the
+  // server asked us to wait; the next goes once it is acked, so the
+  // transcript keeps the order they were typed in.
+  function pump() {
+    if (inFlight || holdTimer || !welcomed) return;
+    if (st.status === 'closed') {
+      st.pending.forEach(function (q) { if (!q.failed) failed(q, FRIENDLY.conflict); });
+      return;
+    }
+    var p = st.pending.filter(function (q) { return !q.failed; })[0];
+    if (p && frame(p.kind === 'contact' ? { type: 'contact', client_id: p.client_id, email: p.email, text: p.text }
+      : { type: 'message', client_id: p.client_id, text: p.text })) inFlight = p.client_id;
+    // Not sent now? pump() runs again after the next welcome.
+  }
+  function settled(clientId) {
+    if (inFlight === clientId) inFlight = null;
+    pump();
+  }
+  // Wait as long as the server asked (rate_limited), then resend the head.
+  function hold(ms) {
+    ms = typeof ms === 'number' && ms > 0 ? Math.min(ms, 60000) : 1000;
+    clearTimeout(holdTimer);
+    heldUntil = Date.now() + ms;
+    holdTimer = setTimeout(function () { holdTimer = null; pump(); }, ms);
   }
   composer.addEventListener('submit', function (e) {
     e.preventDefault();
     var text = input.value;
     if (!text.trim()) return;
-    input.value = ''; grow();
+    if (chars(text) > MAX_CHARS) { countChars(); return input.focus(); }
+    input.value = ''; grow(); countChars();
     send(text);
   });
   input.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit(); }
   });
   input.addEventListener('input', function () {
-    grow();
+    grow(); countChars();
     var now = Date.now();
-    if (input.value.trim() && now - lastTyping > 4000 && frame({ type: 'typing' })) lastTyping = now;
+    if (input.value.trim() && now - lastTyping > 4000 && now > heldUntil && frame({ type: 'typing' })) lastTyping = now;
   });
+  // Fit the box to its text, one line up to 120 px; a scrollbar only
+  // beyond that.
   function grow() {
-    input.style.setProperty('height', 'auto');
-    input.style.setProperty('height', Math.min(input.scrollHeight, 120) + 'px');
+    input.style.removeProperty('height');
+    var border = input.offsetHeight - input.clientHeight, needed = input.scrollHeight + border;
+    input.style.setProperty('height', Math.min(needed, 120) + 'px');
+    input.style.setProperty('overflow-y', needed > 120 ? 'auto' : 'hidden');
+  }
+  // Characters as the server counts them: code points of the trimmed text.
+  function chars(text) { return Array.from(text.trim()).length; }
+  // Long text is never cut: near the limit a counter shows, over it
+  // sending waits until the visitor shortens it.
+  function countChars() {
+    var n = chars(input.value), over = n > MAX_CHARS;
+    counter.hidden = n <= MAX_CHARS - 200;
+    counter.classList.toggle('over', over);
+    counted.textContent = n.toLocaleString() + ' / ' + MAX_CHARS.toLocaleString();
+    var warning = over ? ' · Too long to send: please shorten it.' : '';
+    if (tooLong.textContent !== warning) tooLong.textContent = warning;
+    input.setAttribute('aria-invalid', String(over));
+    sendBtn.disabled = over;
   }
   contact.addEventListener('submit', function (e) {
     e.preventDefault();
     var email = contactEmail.value.trim(), text = contactText.value.trim();
     if (!contactEmail.checkValidity() || !email) { contactError.textContent = 'Please enter a valid email address.'; return contactEmail.focus(); }
     if (!text) { contactError.textContent = 'Please write a short message.'; return contactText.focus(); }
+    if (chars(text) > MAX_CHARS) { contactError.textContent = 'Please keep your message under ' + MAX_CHARS.toLocaleString() + ' characters.'; return contactText.focus(); }
     contactError.textContent = '';
     var p = { client_id: id(), text: text, email: email, kind: 'contact' };
     st.pending.push(p); save();
     log.appendChild(pendingEl(p));
     contact.hidden = true;
-    transmit(p);
+    pump();
   });
+  // Nobody to talk to: leave the queue and start over with the assistant.
+  function backToBot() {
+    frame({ type: 'close' });
+    restart();
+    statusLine('You are chatting with our assistant. Ask for a person again any time.');
+  }
   function askEnd() { confirmBar.hidden = false; confirmBar.querySelector('button').focus(); }
+  function dismissEnd() {
+    confirmBar.hidden = true;
+    endBtn.focus();
+  }
   function endChat() {
     confirmBar.hidden = true;
     if (!frame({ type: 'close' })) notice('You are offline; try again when the chat has reconnected.', 'error');
   }
+  // The server keeps the last rating of a conversation: a new score
+  // replaces the old one, with the comment already sent.
   function rate(e) {
     var score = +e.currentTarget.dataset.score;
-    if (!frame({ type: 'rating', score: score })) return;
+    if (!frame(ratingFrame(score, st.ratingComment))) return;
     st.rated = score; save(); showRated();
   }
+  function ratingFrame(score, comment) {
+    var f = { type: 'rating', score: score };
+    if (comment) f.comment = comment;
+    return f;
+  }
+  commentForm.addEventListener('submit', function (e) {
+    e.preventDefault();
+    var text = commentText.value.trim();
+    if (!text) { commentError.textContent = 'Please write a few words first.'; return commentText.focus(); }
+    if (chars(text) > MAX_CHARS) { commentError.textContent = 'Please keep it under ' + MAX_CHARS.toLocaleString() + ' characters.'; return commentText.focus(); }
+    if (!st.rated || !frame(ratingFrame(st.rated, text))) {
+      commentError.textContent = 'You are offline; try again when the chat has reconnected.';
+      return;
+    }
+    commentError.textContent = '';
+    st.ratingComment = text; save(); showRated();
+    commentThanks.focus();
+  });
   function showRated() {
     var buttons = stars.querySelectorAll('button');
     for (var i = 0; i < buttons.length; i++) {
@@ -526,13 +750,18 @@
     }
     rated.hidden = !st.rated;
     rated.textContent = st.rated ? 'Thanks for rating us ' + st.rated + ' out of 5!' : '';
+    commentForm.hidden = !st.rated || !!st.ratingComment;
+    commentThanks.hidden = !st.ratingComment;
   }
   function restart() {
     var old = ws;
     ws = null;
     if (old) old.close(1000);
     clearTimeout(retryTimer); retryTimer = null; attempt = 0;
-    st = { token: null, lastSeq: 0, messages: [], pending: [], status: 'bot', statusFrame: null, voted: {}, rated: 0, contactSent: false };
+    clearTimeout(holdTimer); holdTimer = null; heldUntil = 0; inFlight = null;
+    availability = null; resumeStatus = null;
+    st = fresh({ disclosure: st.disclosure });
+    commentText.value = ''; commentError.textContent = '';
     save();
     render();
     connect();

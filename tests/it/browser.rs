@@ -1,6 +1,7 @@
 //! The browser surfaces end to end in headless Chromium, against the real
-//! server: the widget on the demo page here, FAQ authoring and the agent
-//! console in [`console`], the WebDriver client in [`webdriver`].
+//! server: the widget on the demo page here and in [`widget`], FAQ
+//! authoring and the agent console in [`console`], the WebDriver client in
+//! [`webdriver`].
 //!
 //! Every wait polls the page until a condition holds (at most
 //! [`webdriver::PAGE_WAIT`]); nothing sleeps for a fixed time. With
@@ -8,7 +9,9 @@
 //! docs (see docs/testing.md).
 
 mod console;
+mod desk_tools;
 mod webdriver;
+mod widget;
 
 use serde_json::{json, Value};
 

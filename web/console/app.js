@@ -1,23 +1,36 @@
 /* The agent console: the /v1/agent socket (docs/protocol.md, "Agent
- * socket") for the queue and conversations, REST for the stats. */
+ * socket") for the inbox and conversations, REST for the stats. The inbox
+ * is drawn by inbox.js, a conversation's panels by briefing.js, alerts by
+ * alerts.js. Fields newer servers add (labels, viewers, last_message,
+ * refusal, assignment, …) are optional: without them nothing breaks. */
 'use strict';
 
 (() => {
-  const { h, s } = FD;
+  const { h } = FD;
   const $ = (id) => document.getElementById(id);
   const KEY = 'frontdesk:agent-token';
   const WS_URL = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/v1/agent';
-  const REASONS = FD.REASONS;
+  const LABEL = /^[\p{L}\p{N} _-]{1,32}$/u;
+  const MAX_LABELS = 10;
+  const { isQueued, customerName } = Inbox;
+  const mineItem = Inbox.isMine;
 
   const st = {
     token: null,
-    me: null, // welcome: agent_id, agent_name, presence, capacity
+    me: null, // welcome: agent_id, agent_name, presence, capacity, assignment
     items: [],
+    byId: new Map(), // conversation_id -> queue item
     agents: [],
     queueAt: 0, // when the last queue snapshot arrived (ms)
+    snapshots: 0, // queue snapshots since the last welcome
     open: null, // conversation_id in view
     convs: new Map(), // conversation_id -> view model
-    claiming: new Set(),
+    claiming: new Map(), // conversation_id -> was it in view when claimed
+    following: new Set(), // conversations this socket watches or claimed
+    noticed: new Set(), // conversations of mine the agent knows are theirs
+    unread: new Map(), // conversation_id (mine) -> customer messages not seen
+    viewers: new Map(), // conversation_id -> agents who have it open
+    labelling: null, // {id, before, sent}: a label change not confirmed yet
   };
   let ws = null;
   let attempt = 0;
@@ -74,7 +87,7 @@
   }
   function onWelcomeAgain() {
     // Get the open conversation again, with everything missed meanwhile.
-    if (st.open) send({ type: 'watch', conversation_id: st.open });
+    if (st.open) follow(st.open, true);
   }
   function send(frame) {
     if (!ws || ws.readyState !== WebSocket.OPEN) {
@@ -84,6 +97,13 @@
     ws.send(JSON.stringify(frame));
     return true;
   }
+  /** Watch a conversation: its frames come to this console from now on. */
+  function follow(id, fresh) {
+    if ((fresh || !st.following.has(id)) && send({ type: 'watch', conversation_id: id })) st.following.add(id);
+  }
+  function unfollow(id) {
+    if (st.following.delete(id)) send({ type: 'unwatch', conversation_id: id });
+  }
   function setConn(state, text) {
     const el = $('conn');
     el.dataset.state = state;
@@ -92,31 +112,27 @@
 
   function onFrame(f) {
     switch (f.type) {
-      case 'welcome':
-        st.me = f;
-        $('agent-name').textContent = f.agent_name || '';
-        setPresence(f.presence || 'online');
-        setConn('online', 'Connected');
-        break;
-      case 'queue': {
-        st.items = Array.isArray(f.items) ? f.items : [];
-        st.agents = Array.isArray(f.agents) ? f.agents : [];
-        st.queueAt = Date.now();
-        const mine = st.agents.find((a) => st.me && a.id === st.me.agent_id);
-        if (mine && mine.presence && mine.presence !== 'offline') setPresence(mine.presence);
-        renderQueue();
-        renderAgents();
-        if (st.open) renderHeader();
-        break;
-      }
+      case 'welcome': onWelcome(f); break;
+      case 'queue': onQueue(f); break;
       case 'conversation': onConversation(f); break;
       case 'message': onMessage(f); break;
       case 'note': onNote(f); break;
       case 'typing': onTyping(f); break;
       case 'status': onStatus(f); break;
       case 'ack': onAck(f); break;
+      case 'labels': onLabels(f); break;
+      case 'viewers': onViewers(f); break;
+      case 'assigned': onAssigned(f); break;
       case 'error': onError(f); break;
     }
+  }
+  function onWelcome(f) {
+    st.me = f;
+    st.snapshots = 0;
+    st.following.clear(); // a new socket follows nothing yet
+    $('agent-name').textContent = f.agent_name || '';
+    setPresence(f.presence || 'online');
+    setConn('online', 'Connected');
   }
 
   // ---- presence --------------------------------------------------------------
@@ -132,106 +148,115 @@
     if (send({ type: 'presence', status: next })) setPresence(next);
   });
 
-  // ---- queue -----------------------------------------------------------------
-  function waited(item) {
-    const base = typeof item.waiting_secs === 'number' ? item.waiting_secs
-      : (Date.now() - Date.parse(item.escalated_at)) / 1000;
-    return base + (Date.now() - st.queueAt) / 1000;
+  // ---- the queue snapshot ------------------------------------------------------
+  function onQueue(f) {
+    const before = st.snapshots++ ? st.byId : null;
+    st.items = Array.isArray(f.items) ? f.items : [];
+    st.byId = new Map(st.items.map((i) => [i.conversation_id, i]));
+    st.agents = Array.isArray(f.agents) ? f.agents : [];
+    st.queueAt = Date.now();
+    for (const i of st.items) {
+      if (Array.isArray(i.viewers)) st.viewers.set(i.conversation_id, i.viewers);
+      const c = st.convs.get(i.conversation_id);
+      if (c && Array.isArray(i.labels) && !(st.labelling && st.labelling.id === c.id)) c.labels = i.labels;
+    }
+    const mine = myAgent();
+    if (mine && mine.presence && mine.presence !== 'offline') setPresence(mine.presence);
+    if (before) announce(before);
+    trackMine();
+    Inbox.schedule();
+    if (st.open) renderHeader();
+    updateTitle();
   }
-  function sentimentClass(sent) {
-    if (!sent) return 's-none';
-    const v = (sent.negative || 0) - (sent.positive || 0);
-    if (sent.label === 'negative' || v > 0.4) return 's-neg';
-    if (sent.label === 'positive' || v < -0.4) return 's-pos';
-    return 's-neu';
+  function myAgent() {
+    return st.me ? st.agents.find((a) => a.id === st.me.agent_id) : null;
   }
-  function renderQueue() {
-    const list = $('queue-list');
-    const me = st.me && st.me.agent_id;
-    const groups = [
-      ['Waiting', st.items.filter((i) => i.status === 'queued' || (!i.assigned && i.status !== 'agent'))],
-      ['Mine', st.items.filter((i) => i.assigned && i.assigned.id === me)],
-      ['With other agents', st.items.filter((i) => i.assigned && i.assigned.id !== me)],
-    ];
-    list.textContent = '';
-    $('queue-count').textContent = String(groups[0][1].length);
-    for (const [title, items] of groups) {
-      if (!items.length && title !== 'Waiting') continue;
-      list.append(h('h3', { class: 'group-title', text: title + ' · ' + items.length }));
-      if (!items.length) {
-        list.append(h('p', { class: 'muted pad', text: 'Nobody is waiting.' }));
-        continue;
+  /** What is new since the last snapshot: a conversation waiting, or one
+   * that became mine without my claim (a transfer or an automatic
+   * assignment, when the server sends no `assigned` frame for it). */
+  function announce(before) {
+    for (const item of st.items) {
+      const id = item.conversation_id;
+      const was = before.get(id);
+      if (isQueued(item) && !(was && (isQueued(was) || mineItem(was)))) {
+        alertAgent('Waiting: ' + (customerName(item) || 'a customer'), Inbox.reasonText(item.reason), id);
       }
-      const ul = h('ul', { class: 'items' });
-      for (const item of items) ul.append(queueItem(item, me));
-      list.append(ul);
+      if (mineItem(item) && !st.noticed.has(id) && !st.claiming.has(id)) {
+        const by = was && was.assigned && !mineItem(was) ? was.assigned : null;
+        tellAssigned(id, by, customerName(item));
+      }
     }
   }
-  function queueItem(item, me) {
-    const id = item.conversation_id;
-    const reason = item.reason || {};
-    const queued = !item.assigned;
-    const li = h('li', {
-      class: 'queue-item ' + sentimentClass(item.sentiment) + (item.overdue ? ' overdue' : '') + (st.open === id ? ' selected' : ''),
-      'data-testid': 'queue-item', 'data-conversation-id': id, 'data-status': item.status || '',
-    });
-    const main = h('button', { type: 'button', class: 'qmain', onclick: () => openConversation(id),
-      'aria-label': 'Open the conversation with ' + (item.customer_name || 'a customer') }, [
-      h('span', { class: 'sent-dot', title: item.sentiment ? 'Sentiment: ' + item.sentiment.label : 'No sentiment yet' }),
-      h('span', { class: 'qtext' }, [
-        h('span', { class: 'qline' }, [
-          h('strong', { text: item.customer_name || 'Customer' }),
-          queued && item.position ? h('span', { class: 'pos', text: '#' + item.position }) : null,
-          item.overdue ? h('span', { class: 'badge red', 'data-testid': 'overdue', text: 'Overdue' }) : null,
-        ]),
-        h('span', { class: 'qline sub' }, [
-          h('span', { class: 'reason', title: reason.message || '', text: REASONS[reason.code] || reason.code || 'Escalated' }),
-          h('span', { class: 'wait', 'data-testid': 'wait', text: FD.duration(waited(item)) }),
-        ]),
-        item.assigned && item.assigned.id !== me ? h('span', { class: 'qline sub', text: 'With ' + item.assigned.name }) : null,
-      ]),
-    ]);
-    main.querySelector('.wait').dataset.conversationId = id;
-    li.append(main);
-    if (queued) {
-      li.append(h('button', { type: 'button', class: 'btn primary small claim', 'data-testid': 'claim',
-        onclick: () => claim(id) }, ['Claim']));
+  /** Follow every conversation of mine, so its messages come here; forget
+   * what is no longer mine. */
+  function trackMine() {
+    for (const id of st.noticed) if (!isMine(id) && !st.claiming.has(id)) st.noticed.delete(id);
+    for (const id of st.unread.keys()) if (!isMine(id)) st.unread.delete(id);
+    for (const id of st.following) if (id !== st.open && !isMine(id) && !st.claiming.has(id)) unfollow(id);
+    for (const item of st.items) {
+      if (!mineItem(item)) continue;
+      st.noticed.add(item.conversation_id);
+      follow(item.conversation_id);
     }
-    return li;
   }
-  setInterval(() => {
-    for (const el of document.querySelectorAll('.wait[data-conversation-id]')) {
-      const item = st.items.find((i) => i.conversation_id === el.dataset.conversationId);
-      if (item) el.textContent = FD.duration(waited(item));
-    }
-  }, 1000);
-  function renderAgents() {
-    const ul = $('agents');
-    ul.textContent = '';
-    for (const a of st.agents) {
-      ul.append(h('li', { class: 'agent p-' + (a.presence || 'offline') }, [
-        h('span', { class: 'dot', 'aria-hidden': 'true' }),
-        h('span', { class: 'grow', text: a.name + (st.me && a.id === st.me.agent_id ? ' (you)' : '') }),
-        h('span', { class: 'muted', text: (a.active ?? 0) + '/' + (a.capacity ?? '–') }),
-      ]));
-    }
-    if (!st.agents.length) ul.append(h('li', { class: 'muted', text: 'No agents yet.' }));
+  function onAssigned(f) {
+    const id = f.conversation_id;
+    if (!id || st.noticed.has(id)) return;
+    const item = st.byId.get(id);
+    tellAssigned(id, f.by, f.customer_name || (item && customerName(item)));
+    follow(id);
   }
+  function tellAssigned(id, by, customer) {
+    st.noticed.add(id);
+    const text = by && by.name
+      ? `${by.name} transferred a conversation with ${customer || 'a customer'} to you`
+      : 'A conversation was assigned to you';
+    FD.toast(text);
+    alertAgent('A conversation for you', text, id);
+  }
+  // ---- alerts ------------------------------------------------------------------
+  /** The tab title counts what waits for me: queued conversations and
+   * unread customer messages in mine. */
+  function updateTitle() {
+    let n = st.items.filter(isQueued).length;
+    for (const [id, count] of st.unread) if (isMine(id)) n += count;
+    Alerts.count(n);
+  }
+  function alertAgent(title, body, id) {
+    Alerts.notify(title, body, { tag: 'frontdesk-' + id, onClick: () => openConversation(id) });
+  }
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && st.open && st.unread.delete(st.open)) { Inbox.schedule(); updateTitle(); }
+  });
 
-  // ---- one conversation ------------------------------------------------------
+  // ---- opening, claiming, watching -----------------------------------------------
   function claim(id) {
-    st.claiming.add(id);
-    if (send({ type: 'claim', conversation_id: id })) st.open = id;
+    if (!send({ type: 'claim', conversation_id: id })) return;
+    st.claiming.set(id, st.open === id);
+    st.following.add(id); // a won claim follows the conversation
+    if (st.open !== id) {
+      if (st.open && !isMine(st.open)) unfollow(st.open);
+      select(id);
+    }
+    Inbox.schedule();
   }
   function openConversation(id) {
-    if (st.open && st.open !== id && !isMine(st.open)) send({ type: 'unwatch', conversation_id: st.open });
+    showTab('inbox');
+    if (st.open && st.open !== id && !isMine(st.open)) unfollow(st.open);
+    select(id);
+    follow(id, !st.convs.has(id));
+  }
+  /** Put a conversation in view (or none), with what is known of it. */
+  function select(id) {
     st.open = id;
-    send({ type: 'watch', conversation_id: id });
-    renderQueue();
+    if (id && st.unread.delete(id)) updateTitle();
+    renderConversation();
+    Inbox.markSelection();
+    Inbox.schedule();
   }
   function ownerOf(id) {
     const c = st.convs.get(id);
-    const item = st.items.find((i) => i.conversation_id === id);
+    const item = st.byId.get(id);
     if (item) return item.assigned ? item.assigned.id : null;
     return c ? c.owner : null;
   }
@@ -243,6 +268,7 @@
     const id = header.id || f.conversation_id;
     if (!id) return;
     const prev = st.convs.get(id);
+    const item = st.byId.get(id);
     const c = {
       id,
       header,
@@ -253,13 +279,19 @@
       timeline: f.timeline,
       suggestions: Array.isArray(f.suggestions) ? f.suggestions : [],
       pending: prev ? prev.pending : new Map(),
+      labels: Array.isArray(header.labels) ? header.labels : (item && Array.isArray(item.labels) ? item.labels : (prev ? prev.labels : [])),
       owner: (header.assigned && header.assigned.id) || (header.agent && header.agent.id) || header.agent_id || (prev && prev.owner) || null,
     };
-    if (st.claiming.delete(id) && st.me) c.owner = st.me.agent_id;
+    if (st.claiming.has(id) && st.me) {
+      st.claiming.delete(id);
+      st.noticed.add(id);
+      c.owner = st.me.agent_id;
+      Inbox.schedule();
+    }
     st.convs.set(id, c);
-    st.open = id;
+    st.following.add(id);
+    if (st.open !== id) return;
     renderConversation();
-    renderQueue();
     if (isMine(id)) $('reply-input').focus();
   }
   function onMessage(f) {
@@ -273,8 +305,17 @@
     for (const [cid, p] of c.pending) {
       if (cid === m.client_id || (p.seq && p.seq === m.seq)) c.pending.delete(cid);
     }
+    const inView = st.open === c.id && !document.hidden;
+    if (m.from === 'customer' && isMine(c.id) && !inView) {
+      st.unread.set(c.id, (st.unread.get(c.id) || 0) + 1);
+      alertAgent('New message from ' + (c.customer.name || c.customer.email || 'your customer'), m.text, c.id);
+      Inbox.schedule();
+      updateTitle();
+    }
+    if (st.open !== c.id) return;
     if (m.from === 'customer') $('customer-typing').hidden = true;
-    if (st.open === c.id) { renderTranscript(); renderSparkline(); }
+    renderTranscript();
+    Briefing.sparkline($('sparkline'), c.messages);
   }
   function onNote(f) {
     const c = st.convs.get(f.conversation_id);
@@ -305,18 +346,53 @@
     if (c.messages.some((m) => m.seq === f.seq)) c.pending.delete(f.client_id);
     if (st.open === c.id) renderTranscript();
   }
+  function onLabels(f) {
+    const labels = Array.isArray(f.labels) ? f.labels : [];
+    const l = st.labelling;
+    if (l && l.id === f.conversation_id && --l.sent <= 0) st.labelling = null;
+    const item = st.byId.get(f.conversation_id);
+    if (item) { item.labels = labels; Inbox.schedule(); }
+    const c = st.convs.get(f.conversation_id);
+    if (!c || (st.labelling && st.labelling.id === c.id)) return;
+    c.labels = labels;
+    if (st.open === c.id) renderLabels(c);
+  }
+  function onViewers(f) {
+    if (!f.conversation_id) return;
+    st.viewers.set(f.conversation_id, Array.isArray(f.agents) ? f.agents : []);
+    if (st.byId.has(f.conversation_id)) Inbox.schedule();
+    if (st.open === f.conversation_id) renderViewers();
+  }
   function onError(f) {
-    if (f.conversation_id) st.claiming.delete(f.conversation_id);
-    const c = f.conversation_id && st.convs.get(f.conversation_id);
+    const id = f.conversation_id;
+    const wasOpen = id ? st.claiming.get(id) : undefined;
+    if (wasOpen !== undefined) {
+      // A claim that lost: do not leave an empty pane selected.
+      st.claiming.delete(id);
+      if (!wasOpen && st.open === id) select(null);
+      Inbox.schedule();
+    }
+    const c = id && st.convs.get(id);
     if (c && f.client_id && c.pending.has(f.client_id)) {
       c.pending.get(f.client_id).error = f.message;
       if (st.open === c.id) renderTranscript();
     }
-    const text = f.code === 'conflict' && !f.client_id
-      ? 'Someone else got there first: ' + f.message : f.message || 'That did not work.';
-    FD.toast(text, 'error');
+    const l = st.labelling;
+    if (l && f.code === 'bad_frame' && (!id || id === l.id)) {
+      // The server refused the labels (or does not know labels yet).
+      st.labelling = null;
+      const lc = st.convs.get(l.id);
+      if (lc) { lc.labels = l.before; if (st.open === lc.id) renderLabels(lc); }
+    }
+    FD.toast(refusalText(f), 'error');
+  }
+  /** Only a lost race (`refusal: "taken"`) is someone else being first. */
+  function refusalText(f) {
+    const text = f.message || 'That did not work.';
+    return f.refusal === 'taken' ? 'Someone else got there first: ' + text : text;
   }
 
+  // ---- one conversation --------------------------------------------------------
   function renderConversation() {
     const c = st.convs.get(st.open);
     $('conv-empty').hidden = !!c;
@@ -325,10 +401,10 @@
     $('conv').dataset.conversationId = c.id;
     renderHeader();
     renderTranscript(true);
-    renderSparkline();
-    renderWhy(c);
-    renderCustomer(c);
-    renderTimeline(c);
+    Briefing.sparkline($('sparkline'), c.messages);
+    Briefing.why($('why-body'), c.escalation || (st.byId.get(c.id) || {}).reason || null);
+    Briefing.customer($('customer-info'), c.customer);
+    Briefing.timeline($('timeline'), c.timeline);
     renderSuggestions(c);
   }
   function renderHeader() {
@@ -343,17 +419,32 @@
     sub.textContent = '';
     sub.append(...[
       h('span', { class: 'chip st-' + status, 'data-testid': 'conv-status', text: status }),
-      cu.email ? h('span', { text: cu.email }) : null,
+      cu.email && cu.name ? h('span', { text: cu.email }) : null,
       c.header.opened_at ? h('span', { text: 'opened ' + FD.day(c.header.opened_at) + ' ' + FD.clock(c.header.opened_at) }) : null,
       mine ? h('span', { class: 'chip mine', text: 'yours' }) : owner ? h('span', { text: 'with another agent' }) : h('span', { text: 'read-only' }),
     ].filter(Boolean));
+    renderViewers();
+    renderLabels(c);
     const open = status !== 'closed';
-    $('btn-claim').hidden = mine || !open || (owner && !mine);
-    $('btn-claim').textContent = status === 'bot' ? 'Take over' : 'Claim';
+    const { full } = Inbox.workload();
+    const claimBtn = $('btn-claim');
+    claimBtn.hidden = mine || !open || (owner && !mine);
+    claimBtn.textContent = status === 'bot' ? 'Take over' : 'Claim';
+    claimBtn.disabled = full || st.claiming.has(c.id);
+    claimBtn.title = full ? Inbox.capacityText() : '';
     for (const id of ['btn-hand-back', 'btn-release', 'btn-transfer', 'btn-close', 'transfer-to', 'resolution']) {
       $(id).disabled = !mine || !open;
     }
     $('conv-actions').classList.toggle('readonly', !mine);
+    renderTransferTargets();
+    const input = $('reply-input');
+    const noting = $('composer').dataset.mode === 'note';
+    input.disabled = !noting && (!mine || !open);
+    $('reply-send').disabled = input.disabled;
+    $('composer-hint').textContent = noting ? 'Internal notes are seen by agents only, never by the customer.'
+      : !open ? 'This conversation is closed.' : mine ? '' : 'Claim the conversation to reply. You can still leave internal notes.';
+  }
+  function renderTransferTargets() {
     const select = $('transfer-to');
     const keep = select.value;
     select.textContent = '';
@@ -365,151 +456,83 @@
     }
     if (keep) select.value = keep;
     $('btn-transfer').disabled = $('btn-transfer').disabled || !others.length;
-    const input = $('reply-input');
-    const noting = $('composer').dataset.mode === 'note';
-    input.disabled = !noting && (!mine || !open);
-    $('reply-send').disabled = input.disabled;
-    $('composer-hint').textContent = noting ? 'Internal notes are seen by agents only, never by the customer.'
-      : !open ? 'This conversation is closed.' : mine ? '' : 'Claim the conversation to reply. You can still leave internal notes.';
   }
   function statusOf(c) {
-    const item = st.items.find((i) => i.conversation_id === c.id);
+    const item = st.byId.get(c.id);
     return (item && item.status) || c.header.status || 'bot';
   }
+  function renderViewers() {
+    const others = Inbox.othersViewing(st.open);
+    const el = $('conv-viewers');
+    el.hidden = !others.length;
+    el.textContent = others.length ? 'Also viewing: ' + Inbox.agentNames(others) : '';
+  }
 
+  // ---- labels ------------------------------------------------------------------
+  function renderLabels(c) {
+    const ul = $('label-list');
+    ul.textContent = '';
+    for (const label of c.labels) {
+      ul.append(h('li', { class: 'chip label', 'data-testid': 'label', 'data-label': label }, [
+        h('span', { text: label }),
+        h('button', { type: 'button', class: 'chip-x', 'data-testid': 'label-remove', 'aria-label': 'Remove the label ' + label,
+          title: 'Remove', onclick: () => { setLabels(c, c.labels.filter((l) => l !== label)); $('label-input').focus(); } }, ['×']),
+      ]));
+    }
+    const full = c.labels.length >= MAX_LABELS;
+    $('label-input').disabled = full;
+    $('label-add').disabled = full;
+    $('label-input').placeholder = full ? 'At most 10 labels' : 'Add a label';
+    const known = new Set();
+    for (const i of st.items) for (const l of i.labels || []) if (!c.labels.includes(l)) known.add(l);
+    $('label-options').replaceChildren(...[...known].sort().map((l) => h('option', { value: l })));
+  }
+  function setLabels(c, labels) {
+    if (!send({ type: 'label', conversation_id: c.id, labels })) return;
+    const l = st.labelling;
+    if (l && l.id === c.id) l.sent++;
+    else st.labelling = { id: c.id, before: c.labels, sent: 1 };
+    c.labels = labels;
+    renderLabels(c);
+  }
+  $('label-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const c = st.convs.get(st.open);
+    if (!c) return;
+    const input = $('label-input');
+    const label = input.value.trim().toLowerCase().replace(/\s+/g, ' ');
+    const problem = !label ? 'Type a label first.'
+      : !LABEL.test(label) ? 'A label has 1 to 32 letters, digits, spaces, - or _.'
+        : c.labels.length >= MAX_LABELS ? 'A conversation has at most 10 labels.' : '';
+    $('label-error').textContent = problem;
+    if (problem) return;
+    input.value = '';
+    if (!c.labels.includes(label)) setLabels(c, [...c.labels, label]);
+  });
+  $('label-input').addEventListener('input', () => { $('label-error').textContent = ''; });
+
+  // ---- the transcript ------------------------------------------------------------
   function renderTranscript(toBottom) {
     const c = st.convs.get(st.open);
     const box = $('transcript');
     const near = toBottom === true || box.scrollHeight - box.scrollTop - box.clientHeight < 120;
     const top = box.scrollTop;
     box.textContent = '';
-    const rows = [
-      ...c.messages.map((m) => ({ at: m.at, seq: m.seq, el: messageEl(m) })),
-      ...c.notes.map((n) => ({ at: n.at, seq: Infinity, el: noteEl(n) })),
+    const items = [
+      ...c.messages.map((m) => ({ at: m.at, seq: m.seq, el: Briefing.message(m) })),
+      ...c.notes.map((n) => ({ at: n.at, seq: Infinity, el: Briefing.note(n) })),
     ];
-    rows.sort((a, b) => (Date.parse(a.at) || 0) - (Date.parse(b.at) || 0) || a.seq - b.seq);
-    for (const r of rows) box.append(r.el);
+    items.sort((a, b) => (Date.parse(a.at) || 0) - (Date.parse(b.at) || 0) || a.seq - b.seq);
+    for (const r of items) box.append(r.el);
     for (const [cid, p] of c.pending) {
       if (p.seq && c.messages.some((m) => m.seq === p.seq)) continue;
-      const el = messageEl({ from: 'agent', text: p.text, agent_name: st.me && st.me.agent_name, client_id: cid });
+      const el = Briefing.message({ from: 'agent', text: p.text, agent_name: st.me && st.me.agent_name, client_id: cid });
       el.classList.add(p.error ? 'failed' : 'pending');
       el.querySelector('.meta').append(h('span', { text: p.error ? ' · not sent: ' + p.error : p.seq ? ' · sent' : ' · sending…' }));
       box.append(el);
     }
-    if (!rows.length && !c.pending.size) box.append(h('p', { class: 'muted pad', text: 'No messages yet.' }));
+    if (!items.length && !c.pending.size) box.append(h('p', { class: 'muted pad', text: 'No messages yet.' }));
     box.scrollTop = near ? box.scrollHeight : top;
-  }
-  function messageEl(m) {
-    const a = m.analysis && m.analysis.sentiment;
-    const cls = m.from === 'customer' ? ' ' + sentimentClass(a) : '';
-    const who = m.from === 'customer' ? 'Customer' : m.from === 'agent' ? (m.agent_name || 'Agent') : m.from === 'bot' ? 'Bot' : 'System';
-    const el = h('div', {
-      class: 'msg from-' + m.from + cls, 'data-testid': 'transcript-message',
-      'data-seq': m.seq ? String(m.seq) : null, 'data-from': m.from,
-    }, [
-      h('div', { class: 'meta' }, [h('b', { text: who }), h('span', { text: ' · ' + FD.clock(m.at) })]),
-      h('div', { class: 'bubble', text: m.text }),
-    ]);
-    if (a) {
-      const v = (a.negative || 0) - (a.positive || 0);
-      el.append(h('div', { class: 'analysis' }, [
-        h('span', { class: 'pill ' + sentimentClass(a), title: 'negative ' + FD.num(a.negative, 2) + ' · neutral ' + FD.num(a.neutral, 2) + ' · positive ' + FD.num(a.positive, 2),
-          text: a.label + ' ' + (v >= 0 ? '+' : '') + v.toFixed(2) }),
-        m.analysis.intent && m.analysis.intent.name ? h('span', { class: 'pill', text: 'intent: ' + m.analysis.intent.name }) : null,
-        m.analysis.language && m.analysis.language !== 'en'
-          ? h('span', { class: 'pill', 'data-testid': 'language', title: 'The customer writes in this language', text: 'language: ' + m.analysis.language }) : null,
-      ]));
-    }
-    if (m.faq_id) el.append(h('div', { class: 'analysis' }, [h('span', { class: 'pill', text: 'FAQ: ' + m.faq_id })]));
-    return el;
-  }
-  function noteEl(n) {
-    return h('div', { class: 'note', 'data-testid': 'note' }, [
-      h('div', { class: 'meta' }, [h('b', { text: 'Internal note' }), h('span', { text: ' · ' + (n.agent_name || 'Agent') + ' · ' + FD.clock(n.at) })]),
-      h('div', { class: 'bubble', text: n.text }),
-    ]);
-  }
-
-  /** A sparkline of negative − positive over the customer's messages. */
-  function renderSparkline() {
-    const c = st.convs.get(st.open);
-    const box = $('sparkline');
-    box.textContent = '';
-    const values = c.messages
-      .filter((m) => m.from === 'customer' && m.analysis && m.analysis.sentiment)
-      .map((m) => (m.analysis.sentiment.negative || 0) - (m.analysis.sentiment.positive || 0));
-    if (!values.length) { box.append(h('p', { class: 'muted', text: 'No analysed customer messages yet.' })); return; }
-    const W = 260, H = 64, P = 6;
-    const x = (i) => values.length === 1 ? W / 2 : P + (i * (W - 2 * P)) / (values.length - 1);
-    const y = (v) => H / 2 - v * (H / 2 - P);
-    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'spark', role: 'img', 'data-testid': 'sparkline',
-      'aria-label': 'Sentiment trend: ' + values.map((v) => v.toFixed(2)).join(', ') });
-    svg.append(
-      s('rect', { x: 0, y: 0, width: W, height: H / 2, class: 'spark-neg' }),
-      s('line', { x1: 0, x2: W, y1: H / 2, y2: H / 2, class: 'spark-zero' }),
-    );
-    if (values.length > 1) {
-      svg.append(s('polyline', { points: values.map((v, i) => x(i) + ',' + y(v)).join(' '), class: 'spark-line' }));
-    }
-    values.forEach((v, i) => svg.append(s('circle', { cx: x(i), cy: y(v), r: 3.5, class: 'spark-dot ' + (v > 0.2 ? 's-neg' : v < -0.2 ? 's-pos' : 's-neu') })));
-    const last = values[values.length - 1];
-    box.append(svg, h('p', { class: 'spark-last' }, ['Latest: ', h('b', { class: last > 0.2 ? 'neg' : last < -0.2 ? 'pos' : '', text: (last >= 0 ? '+' : '') + last.toFixed(2) })]));
-  }
-  function renderWhy(c) {
-    const box = $('why-body');
-    box.textContent = '';
-    const item = st.items.find((i) => i.conversation_id === c.id);
-    const e = c.escalation || (item && item.reason) || null;
-    if (!e) { box.append(h('p', { class: 'muted', text: 'Not escalated: the bot is answering.' })); return; }
-    box.append(
-      h('p', {}, [h('span', { class: 'chip reason', 'data-testid': 'reason-code', text: e.code || 'unknown' }), ' ', REASONS[e.code] || '']),
-      e.message ? h('p', { class: 'why-msg', text: e.message }) : null,
-    );
-    if (e.scores && typeof e.scores === 'object') {
-      const dl = h('dl', { class: 'kv scores' });
-      for (const [k, v] of Object.entries(e.scores)) if (v !== null) dl.append(h('dt', { text: k.replace(/_/g, ' ') }), h('dd', { text: typeof v === 'number' ? FD.num(v, 2) : String(v) }));
-      box.append(dl);
-    }
-    if (e.at) box.append(h('p', { class: 'muted small', text: 'at ' + FD.clock(e.at) }));
-  }
-  function renderCustomer(c) {
-    const dl = $('customer-info');
-    dl.textContent = '';
-    const cu = c.customer;
-    const rows = [['Name', cu.name], ['Email', cu.email], ['Own id', cu.external_id], ['Customer since', FD.day(cu.created_at)]];
-    for (const [k, v] of rows) if (v) dl.append(h('dt', { text: k }), h('dd', { text: v }));
-    if (!dl.childElementCount) dl.append(h('dd', { class: 'muted', text: 'Anonymous visitor' }));
-  }
-  /** The customer's history: counts, then their earlier conversations.
-   * Unknown fields are shown as they come. */
-  function renderTimeline(c) {
-    const box = $('timeline');
-    box.textContent = '';
-    const t = c.timeline;
-    if (!t || typeof t !== 'object') { box.append(h('p', { class: 'muted', text: 'No earlier history.' })); return; }
-    const dl = h('dl', { class: 'kv' });
-    const row = (k, v) => dl.append(h('dt', { text: k }), h('dd', { text: v }));
-    if (t.conversations != null) row('Conversations', String(t.conversations));
-    if (t.escalations != null) row('Escalations', String(t.escalations));
-    if (t.ratings) row('Ratings', t.ratings + (t.average_rating != null ? ' · ★ ' + FD.num(t.average_rating, 1) + ' average' : ''));
-    if (t.first_seen) row('First seen', FD.day(t.first_seen));
-    const known = new Set(['conversations', 'escalations', 'ratings', 'average_rating', 'first_seen', 'previous']);
-    for (const [k, v] of Object.entries(t)) {
-      if (!known.has(k) && v !== null && typeof v !== 'object') row(k.replace(/_/g, ' '), String(v));
-    }
-    box.append(dl);
-    const previous = Array.isArray(t.previous) ? t.previous : [];
-    if (!previous.length) { box.append(h('p', { class: 'muted small', text: 'No earlier conversations.' })); return; }
-    const ul = h('ul', { class: 'events', 'data-testid': 'previous-conversations' });
-    for (const p of previous) {
-      const bits = [FD.day(p.opened_at), (p.messages ?? 0) + ' messages'];
-      if (p.escalated) bits.push('escalated');
-      bits.push(p.closed ? 'closed' : 'open');
-      if (p.rating) bits.push('★ ' + p.rating);
-      if (p.resolution) bits.push(p.resolution.replace(/_/g, ' '));
-      ul.append(h('li', { text: bits.join(' · ') }));
-    }
-    box.append(h('p', { class: 'muted small', text: 'Earlier conversations' }), ul);
   }
   function renderSuggestions(c) {
     const list = $('suggested-list');
@@ -519,7 +542,7 @@
     $('suggested').hidden = !useful.length;
     for (const sug of useful) {
       list.append(h('button', { type: 'button', class: 'suggested-reply', 'data-testid': 'suggested-reply', title: sug.answer,
-        onclick: () => { setMode('reply'); const i = $('reply-input'); i.value = sug.answer; i.focus(); } }, [
+        onclick: () => { setMode('reply'); const i = $('reply-input'); i.value = sug.answer; fitComposer(); i.focus(); } }, [
         h('span', { class: 'q', text: sug.question || sug.faq_id }),
         typeof sug.confidence === 'number' ? h('span', { class: 'conf', text: FD.pct(sug.confidence) }) : null,
       ]));
@@ -537,6 +560,22 @@
     $('reply-send').textContent = mode === 'note' ? 'Add note' : 'Send';
     renderHeader();
   }
+  /** The composer grows with its text up to a limit, then scrolls; sent,
+   * it is one line again. */
+  function fitComposer() {
+    const input = $('reply-input');
+    input.style.height = 'auto';
+    const needed = input.scrollHeight + input.offsetHeight - input.clientHeight;
+    const max = Math.max(120, Math.round(window.innerHeight * 0.3));
+    input.style.height = Math.min(needed, max) + 'px';
+    input.style.overflowY = needed > max ? 'auto' : 'hidden';
+  }
+  function clearComposer() {
+    const input = $('reply-input');
+    input.value = '';
+    input.style.height = '';
+    input.style.overflowY = '';
+  }
   $('mode-reply').addEventListener('click', () => setMode('reply'));
   $('mode-note').addEventListener('click', () => setMode('note'));
   $('composer').addEventListener('submit', (e) => {
@@ -546,13 +585,13 @@
     const text = input.value.trim();
     if (!c || !text) return;
     if ($('composer').dataset.mode === 'note') {
-      if (send({ type: 'note', conversation_id: c.id, text })) input.value = '';
+      if (send({ type: 'note', conversation_id: c.id, text })) clearComposer();
       return;
     }
     const clientId = 'a-' + Date.now().toString(36) + '-' + Math.random().toString(36).slice(2, 10);
     if (!send({ type: 'message', conversation_id: c.id, client_id: clientId, text })) return;
     c.pending.set(clientId, { text });
-    input.value = '';
+    clearComposer();
     renderTranscript(true);
   });
   $('reply-input').addEventListener('keydown', (e) => {
@@ -562,6 +601,7 @@
     }
   });
   $('reply-input').addEventListener('input', () => {
+    fitComposer();
     const now = Date.now();
     if ($('composer').dataset.mode === 'reply' && st.open && isMine(st.open) && now - lastTyping > 3000) {
       lastTyping = now;
@@ -579,20 +619,49 @@
   });
   $('btn-close').addEventListener('click', act('close', () => ({ resolution: $('resolution').value })));
 
-  // ---- stats -------------------------------------------------------------------
+  // ---- views: inbox, stats and the tools ------------------------------------------
+  const VIEWS = ['inbox', 'stats', 'search', 'replies'];
+  const tool = (name) => (name === 'search' ? (typeof Search !== 'undefined' ? Search : null)
+    : name === 'replies' ? (typeof Canned !== 'undefined' ? Canned : null) : null);
   function showTab(name) {
-    for (const t of ['inbox', 'stats']) {
-      $('tab-' + t).setAttribute('aria-selected', String(t === name));
+    const current = VIEWS.find((t) => $('tab-' + t) && $('tab-' + t).getAttribute('aria-selected') === 'true');
+    for (const t of VIEWS) {
+      const tab = $('tab-' + t);
+      if (!tab) continue;
+      tab.setAttribute('aria-selected', String(t === name));
+      tab.tabIndex = t === name ? 0 : -1;
       $('view-' + t).hidden = t !== name;
     }
+    if (name === current && name !== 'stats') return;
     if (name === 'stats') Stats.load(st.token);
+    const t = tool(name);
+    if (t && typeof t.show === 'function') t.show();
   }
-  $('tab-inbox').addEventListener('click', () => showTab('inbox'));
-  $('tab-stats').addEventListener('click', () => showTab('stats'));
-  $('stats-refresh').addEventListener('click', () => Stats.load(st.token));
+  for (const t of VIEWS) {
+    const tab = $('tab-' + t);
+    if (tab) tab.addEventListener('click', () => showTab(t));
+  }
+  $('tab-inbox').parentElement.addEventListener('keydown', (e) => FD.arrowTabs(e, (tab) => showTab(tab.id.slice(4))));
+  if ($('stats-refresh')) $('stats-refresh').addEventListener('click', () => Stats.load(st.token));
   setInterval(() => { if (!$('view-stats').hidden && st.token) Stats.load(st.token); }, 30000);
 
+  /** The tools other scripts add (canned replies, search), when present. */
+  function attachTools() {
+    const canned = tool('replies');
+    if (canned && typeof canned.init === 'function') canned.init({ token: st.token });
+    if (canned && typeof canned.attach === 'function') {
+      canned.attach($('reply-input'), () => {
+        const c = st.convs.get(st.open);
+        const cu = (c && c.customer) || {};
+        return { name: cu.name || '', email: cu.email || '', agent: (st.me && st.me.agent_name) || '' };
+      });
+    }
+    const search = tool('search');
+    if (search && typeof search.init === 'function') search.init({ token: st.token, open: openConversation });
+  }
+
   // ---- start -------------------------------------------------------------------
+  Inbox.init({ st, open: openConversation, claim });
   $('signout').addEventListener('click', () => FD.signOut(KEY));
   FD.signIn({
     key: KEY,
@@ -603,6 +672,7 @@
     onReady: () => {
       $('conv-empty').hidden = false;
       showTab('inbox');
+      attachTools();
     },
   });
 })();

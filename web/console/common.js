@@ -117,6 +117,103 @@ const FD = (() => {
     setTimeout(() => t.remove(), kind === 'error' ? 8000 : 4000);
   }
 
+  /** The sentiment of a message or conversation as a class: s-neg,
+   * s-neu, s-pos, or s-none before any analysis. */
+  function sentimentClass(sent) {
+    if (!sent) return 's-none';
+    const v = (sent.negative || 0) - (sent.positive || 0);
+    if (sent.label === 'negative' || v > 0.4) return 's-neg';
+    if (sent.label === 'positive' || v < -0.4) return 's-pos';
+    return 's-neu';
+  }
+
+  /** `text` as nodes, each http(s) URL in it a link that opens in a new
+   * tab without access to this page. Built with the DOM: nothing in the
+   * text is ever parsed as HTML, and no other scheme becomes a link. */
+  function linkify(text) {
+    text = String(text ?? '');
+    const out = [];
+    let last = 0;
+    for (const m of text.matchAll(/\bhttps?:\/\/[^\s<>"'`]+/gi)) {
+      const url = trimUrl(m[0]);
+      const href = safeHref(url);
+      if (!href) continue;
+      if (m.index > last) out.push(text.slice(last, m.index));
+      out.push(h('a', { href, target: '_blank', rel: 'noopener noreferrer', text: url }));
+      last = m.index + url.length;
+    }
+    if (last < text.length) out.push(text.slice(last));
+    return out;
+  }
+  /** Punctuation ending a sentence is not part of a URL, nor is a closing
+   * bracket the URL did not open. */
+  function trimUrl(url) {
+    const count = (ch) => url.split(ch).length - 1;
+    for (;;) {
+      const before = url;
+      url = url.replace(/[.,;:!?]+$/, '');
+      if (url.endsWith(')') && count(')') > count('(')) url = url.slice(0, -1);
+      if (url.endsWith(']') && count(']') > count('[')) url = url.slice(0, -1);
+      if (url === before) return url;
+    }
+  }
+  function safeHref(url) {
+    try {
+      const u = new URL(url);
+      return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Left/Right/Home/End move between the tabs of a tablist. */
+  function arrowTabs(e, select) {
+    const tabs = [...e.currentTarget.querySelectorAll('[role=tab]')];
+    const at = tabs.indexOf(document.activeElement);
+    const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[e.key];
+    if (at < 0 || to === undefined) return;
+    e.preventDefault();
+    const next = tabs[(to + tabs.length) % tabs.length];
+    next.focus();
+    select(next);
+  }
+
+  /** Keep `list`'s children in the order of `items`, building an element
+   * only for a new key or a changed signature: an unchanged row keeps its
+   * element, and with it focus and the list's scroll position. `rows`
+   * (key -> {el, sig}) belongs to the caller and lives between calls. */
+  function reconcile(list, rows, items, key, sig, build) {
+    const keep = new Set();
+    let prev = null;
+    for (const item of items) {
+      const k = key(item);
+      const s = sig(item);
+      let row = rows.get(k);
+      if (!row || row.sig !== s) {
+        const el = build(item);
+        if (row) swap(row.el, el);
+        row = { el, sig: s };
+        rows.set(k, row);
+      }
+      keep.add(k);
+      const want = prev ? prev.nextSibling : list.firstChild;
+      if (want !== row.el) list.insertBefore(row.el, want);
+      prev = row.el;
+    }
+    for (const [k, row] of rows) {
+      if (!keep.has(k)) { row.el.remove(); rows.delete(k); }
+    }
+  }
+  /** Replace `old` by `el`, moving the focus to the same control in it. */
+  function swap(old, el) {
+    const focused = old.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+    old.replaceWith(el);
+    if (focused) {
+      const again = el.querySelector(`[data-testid="${focused}"]`);
+      if (again) again.focus();
+    }
+  }
+
   /** Wire a sign-in card: calls `check(token)` which resolves when the
    * token works and throws an Error with a message to show otherwise. */
   function signIn({ key, check, onReady }) {
@@ -157,5 +254,8 @@ const FD = (() => {
     location.reload();
   }
 
-  return { REASONS, h, s, token, setToken, api, ApiError, duration, clock, day, pct, num, toast, signIn, signOut };
+  return {
+    REASONS, h, s, token, setToken, api, ApiError, duration, clock, day, pct, num, toast, signIn, signOut,
+    linkify, reconcile, sentimentClass, arrowTabs,
+  };
 })();

@@ -1,22 +1,91 @@
-/* The console's stats tab: figures from GET /v1/stats drawn as
- * hand-rolled SVG charts. */
+/* The console's stats tab: figures from GET /v1/stats for a period of
+ * UTC days, drawn as hand-rolled SVG charts and labelled tables. */
 'use strict';
 
 const Stats = (() => {
   const { h, s } = FD;
   const $ = (id) => document.getElementById(id);
   const REASONS = FD.REASONS;
+  const DAY_MS = 86400000;
+  const DEFAULT_DAYS = 30;
+  const st = { token: null, seq: 0 };
+
+  /** A UTC day as `YYYY-MM-DD`, `back` days before today. */
+  const utcDay = (back) => new Date(Date.now() - (back || 0) * DAY_MS).toISOString().slice(0, 10);
+  const daysBetween = (from, to) => Math.round((Date.parse(to) - Date.parse(from)) / DAY_MS) + 1;
 
   async function load(token) {
+    if (token) st.token = token;
+    ensureControls();
     const err = $('stats-error');
+    const range = chosenRange();
+    if (range instanceof Error) { err.textContent = range.message; return; }
+    const mine = ++st.seq;
     try {
-      const stats = await FD.api(token, 'GET', '/v1/stats');
+      const { stats, note } = await fetchStats(range);
+      if (mine !== st.seq) return;
       err.textContent = '';
+      $('stats-note').textContent = note;
+      $('stats-period').textContent = 'From ' + FD.day(range.from + 'T12:00:00Z') + ' to ' + FD.day(range.to + 'T12:00:00Z') + ', whole days in UTC.';
       renderStats(stats || {});
+      renderReports(stats || {});
     } catch (e) {
+      if (mine !== st.seq) return;
       err.textContent = e.status === 404 ? 'Statistics are not available on this server.' : e.message;
     }
   }
+
+  /** The figures for the range; a server without ranges gets `days`. */
+  async function fetchStats(range) {
+    const path = '/v1/stats?from=' + range.from + '&to=' + range.to;
+    try {
+      return { stats: await FD.api(st.token, 'GET', path), note: '' };
+    } catch (e) {
+      if (e.status !== 400 || !/unknown field/.test(e.message)) throw e;
+      const days = Math.min(3660, Math.max(1, daysBetween(range.from, utcDay(0))));
+      const stats = await FD.api(st.token, 'GET', '/v1/stats?days=' + days);
+      return { stats, note: 'This server only reports up to now: showing the last ' + plural(days, 'day') + '.' };
+    }
+  }
+
+  // ---- the period ------------------------------------------------------------
+  function ensureControls() {
+    if ($('stats-range')) return;
+    const head = document.querySelector('#view-stats .stats-head');
+    const preset = (days) => h('button', { type: 'button', class: 'btn small', 'data-testid': 'stats-last-' + days,
+      text: 'Last ' + days + ' days', onclick: () => setRange(utcDay(days - 1), utcDay(0)) });
+    const date = (id, label, value) => h('span', { class: 'range-field' }, [
+      h('label', { for: id, text: label }),
+      h('input', { id, type: 'date', value, max: utcDay(0), 'data-testid': id, onchange: () => load() }),
+    ]);
+    const form = h('form', { id: 'stats-range', class: 'stats-range', role: 'group', 'aria-label': 'Period', novalidate: true,
+      onsubmit: (e) => { e.preventDefault(); load(); } }, [
+      date('stats-from', 'From', utcDay(DEFAULT_DAYS - 1)),
+      date('stats-to', 'To', utcDay(0)),
+      preset(7), preset(30), preset(90),
+    ]);
+    if (head) head.insertBefore(form, $('stats-refresh'));
+    const error = $('stats-error');
+    error.after(
+      h('p', { id: 'stats-period', class: 'muted stats-period', 'data-testid': 'stats-period' }),
+      h('p', { id: 'stats-note', class: 'hint', 'data-testid': 'stats-note' }),
+    );
+    const charts = document.querySelector('#view-stats .charts');
+    const reports = h('div', { id: 'reports', class: 'reports', 'data-testid': 'reports' });
+    if (charts) charts.after(reports); else $('view-stats').append(reports);
+  }
+  function setRange(from, to) {
+    $('stats-from').value = from;
+    $('stats-to').value = to;
+    load();
+  }
+  function chosenRange() {
+    const from = $('stats-from').value || utcDay(DEFAULT_DAYS - 1);
+    const to = $('stats-to').value || utcDay(0);
+    return from > to ? new Error('The “From” date is after the “To” date.') : { from, to };
+  }
+
+  // ---- the figures -----------------------------------------------------------
   function renderStats(x) {
     const esc = x.escalations || {};
     const sent = x.sentiment || {};
@@ -27,6 +96,7 @@ const Stats = (() => {
       h('span', { class: 'kpi-label', text: label }), h('span', { class: 'kpi-value', text: value }), h('span', { class: 'kpi-note', text: note || '' })]);
     kpis.append(
       kpi('Conversations', String(x.conversations ?? '—'), (x.closed ?? 0) + ' closed', 'conversations'),
+      kpi('Resolved by the bot', String(x.bot_resolved ?? '—'), 'closed without reaching a person', 'bot-resolved'),
       kpi('Deflection', FD.pct(x.deflection_rate), 'solved without a person', 'deflection'),
       kpi('Escalations', String(esc.total ?? 0), 'handed to agents', 'escalations'),
       kpi('Sentiment', sent.average == null ? '—' : (sent.average >= 0 ? '+' : '') + FD.num(sent.average, 2), plural(sent.messages ?? 0, 'message') + ' analysed', 'sentiment'),
@@ -41,6 +111,69 @@ const Stats = (() => {
       plural(x.closed ?? 0, 'closed conversation') + ', ' + (esc.total ?? 0) + ' escalated');
     Charts.ring($('chart-csat'), csat.satisfied_share, 'satisfied (4–5 stars)',
       csat.average == null ? 'No ratings yet' : '★ ' + FD.num(csat.average, 1) + ' average from ' + plural(csat.ratings, 'rating'));
+  }
+
+  // ---- reports: response times, per agent, per reason, labels ----------------
+  const secs = (v) => (typeof v !== 'number' || !isFinite(v) ? '—' : v > 0 && v < 1 ? 'under 1s' : FD.duration(v));
+  const count = (v) => (typeof v === 'number' && isFinite(v) ? String(v) : '—');
+
+  function renderReports(x) {
+    const box = $('reports');
+    box.textContent = '';
+    const r = x.reports && typeof x.reports === 'object' ? x.reports : null;
+    if (!r && !x.labels) return; // a server from before the reports
+    box.append(
+      card('Response times', 'report-times', timesTable(r || {})),
+      card('By agent', 'report-agents', agentsTable(Array.isArray(r && r.by_agent) ? r.by_agent : [])),
+      card('By escalation reason', 'report-reasons', reasonsTable(Array.isArray(r && r.by_reason) ? r.by_reason : [])),
+      card('Labels', 'report-labels', labelsTable(x.labels && typeof x.labels === 'object' ? x.labels : {})),
+    );
+  }
+  function card(title, id, body) {
+    return h('section', { class: 'card report', 'aria-labelledby': id + '-title', 'data-testid': id }, [h('h3', { id: id + '-title', text: title }), body]);
+  }
+  function table(caption, heads, rows, empty) {
+    if (!rows.length) return h('p', { class: 'muted', text: empty });
+    return h('table', { class: 'figures' }, [
+      h('caption', { class: 'sr', text: caption }),
+      h('thead', {}, [h('tr', {}, heads.map((t, i) => h('th', { scope: 'col', class: i ? 'num' : null, text: t })))]),
+      h('tbody', {}, rows),
+    ]);
+  }
+  const row = (testid, attrs, head, cells) => h('tr', Object.assign({ 'data-testid': testid }, attrs), [
+    h('th', { scope: 'row' }, head),
+    ...cells.map(([key, text]) => h('td', { class: 'num', 'data-testid': key, text })),
+  ]);
+
+  function timesTable(r) {
+    const line = (id, name, what, m) => row(id, {}, [h('span', { text: name }), h('span', { class: 'muted small block', text: what })], [
+      ['median', secs(m && m.median_secs)], ['p90', secs(m && m.p90_secs)], ['count', count(m ? m.count : 0)]]);
+    return table('Response times: median, 90th percentile and how many conversations were measured',
+      ['Measure', 'Median', '90th percentile', 'Conversations measured'], [
+        line('report-first-response', 'First response', 'from escalation to the first agent message', r.first_response),
+        line('report-resolution', 'Resolution', 'from escalation to closing', r.resolution),
+      ], '');
+  }
+  function agentsTable(list) {
+    const rows = list.map((a) => row('report-agent', { 'data-agent-id': a.agent_id }, [a.name || a.agent_id || 'Agent'], [
+      ['conversations', count(a.conversations)], ['first-response', secs(a.first_response_median_secs)],
+      ['resolution', secs(a.resolution_median_secs)], ['csat', typeof a.csat_average === 'number' ? FD.num(a.csat_average, 1) + ' / 5' : '—']]));
+    return table('Per agent: conversations, median first response, median resolution, average rating',
+      ['Agent', 'Conversations', 'Median first response', 'Median resolution', 'Average rating'], rows,
+      'No agent handled a conversation in this period.');
+  }
+  function reasonsTable(list) {
+    const rows = list.map((x) => row('report-reason', { 'data-code': x.code }, [h('span', { title: x.code, text: REASONS[x.code] || x.code })], [
+      ['conversations', count(x.conversations)], ['first-response', secs(x.first_response_median_secs)], ['resolution', secs(x.resolution_median_secs)]]));
+    return table('Per escalation reason: conversations, median first response, median resolution',
+      ['Reason', 'Conversations', 'Median first response', 'Median resolution'], rows,
+      'Nothing escalated in this period.');
+  }
+  function labelsTable(labels) {
+    const rows = Object.entries(labels).map(([label, n]) => ({ label, n: Number(n) || 0 }))
+      .sort((a, b) => b.n - a.n || (a.label < b.label ? -1 : 1))
+      .map(({ label, n }) => row('report-label', { 'data-label': label }, [h('span', { class: 'chip label', text: label })], [['conversations', String(n)]]));
+    return table('Conversations per label', ['Label', 'Conversations'], rows, 'No labelled conversations in this period.');
   }
 
   const plural = (n, word) => n + ' ' + word + (n === 1 ? '' : 's');

@@ -1,11 +1,42 @@
 //! The consoles in the browser: FAQ authoring edits what the widget
-//! answers, and an agent takes over an escalated conversation.
+//! answers, and an agent takes over an escalated conversation. The
+//! console's fixes are shown in [`defects`], its inbox tools in [`inbox`];
+//! both use the helpers here.
 
-use serde_json::json;
+use serde_json::{json, Value};
 
-use super::webdriver::{Browser, Element};
+use super::webdriver::{Browser, Element, PAGE_WAIT};
 use super::{newest_customer, timeline_event, Widget, ENTER};
+use crate::handoff::{escalate, id};
 use crate::helpers::*;
+
+mod defects;
+mod inbox;
+
+/// Run on the sign-in page: while `window.__hold` is true the page keeps
+/// the agent socket's incoming frames, as a slow network would, and
+/// `window.__release()` hands them over in order.
+const HOLD_FRAMES: &str = "\
+    const d = Object.getOwnPropertyDescriptor(WebSocket.prototype, 'onmessage'); \
+    window.__held = []; window.__hold = false; \
+    Object.defineProperty(WebSocket.prototype, 'onmessage', { configurable: true, \
+      get() { return d.get.call(this); }, \
+      set(fn) { d.set.call(this, (e) => (window.__hold ? window.__held.push(() => fn(e)) : fn(e))); } }); \
+    window.__release = () => { window.__hold = false; for (const run of window.__held.splice(0)) run(); };";
+
+/// Run on the sign-in page: desktop notifications may be shown and are
+/// recorded in `window.__notified`; beeps are counted in `window.__beeps`.
+const RECORD_ALERTS: &str = "\
+    window.__notified = []; window.__beeps = 0; \
+    window.Notification = class { \
+      constructor(title, options) { window.__notified.push({ title, body: (options || {}).body }); } \
+      static requestPermission() { window.Notification.permission = 'granted'; return Promise.resolve('granted'); } }; \
+    window.Notification.permission = 'default'; \
+    const node = () => ({ connect: (next) => next, frequency: { setValueAtTime() {} }, \
+      gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} }, start() { window.__beeps++; }, stop() {} }); \
+    window.AudioContext = class { \
+      constructor() { this.state = 'running'; this.currentTime = 0; this.destination = {}; } \
+      createOscillator() { return node(); } createGain() { return node(); } resume() {} };";
 
 /// Sign in on a console page with a token.
 async fn sign_in(browser: &Browser, token: &str) {
@@ -44,6 +75,113 @@ async fn by_id(browser: &Browser, id: &str) -> Element {
             vec![json!(id)],
         )
         .await
+}
+
+/// A browser on the agent console, signed in with `token` after running
+/// `setup` (a script, or "") on the sign-in page, its socket connected.
+async fn open_console(app: &TestApp, token: &str, setup: &str) -> Browser {
+    let browser = Browser::start().await;
+    browser.goto(&app.url("/console")).await;
+    if !setup.is_empty() {
+        browser.js(setup, vec![]).await;
+    }
+    sign_in(&browser, token).await;
+    browser
+        .wait_for(
+            "the agent socket to be connected",
+            "return document.getElementById('conn').dataset.state === 'online';",
+            vec![],
+        )
+        .await;
+    browser
+}
+
+/// A customer (`hello.customer`) who asked for a person: their socket and
+/// the conversation's id.
+async fn queued_customer(app: &TestApp, customer: Value) -> (Chat, String) {
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello", "customer": customer}))
+        .await;
+    let welcome = chat.recv_type("welcome").await;
+    escalate(&mut chat, "m1", "I want to talk to a human").await;
+    (chat, id(&welcome, "conversation_id"))
+}
+
+/// Wait for the queue row of `conversation`, or for the element with
+/// `data-testid=testid` in it.
+async fn in_row(browser: &Browser, conversation: &str, testid: &str) -> Element {
+    browser
+        .element(
+            &format!("{testid:?} in the queue row of {conversation}"),
+            "const row = document.querySelector(`.queue-item[data-conversation-id=\"${arguments[0]}\"]`); \
+             return row && (arguments[1] ? row.querySelector(`[data-testid=${arguments[1]}]`) : row);",
+            vec![json!(conversation), json!(testid)],
+        )
+        .await
+}
+
+/// Wait until the element with `data-testid=testid` in the queue row of
+/// `conversation` shows `expected` (read afresh each time: rows are
+/// rebuilt when what they show changes).
+async fn row_text(browser: &Browser, conversation: &str, testid: &str, expected: &str) {
+    wait_equal(
+        browser,
+        &format!("{testid:?} in the queue row of {conversation}"),
+        "const row = document.querySelector(`.queue-item[data-conversation-id=\"${arguments[0]}\"]`); \
+         const el = row && row.querySelector(`[data-testid=${arguments[1]}]`); \
+         return el && el.textContent;",
+        vec![json!(conversation), json!(testid)],
+        json!(expected),
+    )
+    .await;
+}
+
+/// Wait until `conversation` is in view in the conversation pane.
+async fn in_view(browser: &Browser, conversation: &str) {
+    browser
+        .wait_for(
+            &format!("conversation {conversation} in view"),
+            "const conv = document.getElementById('conv'); \
+             return !conv.hidden && conv.dataset.conversationId === arguments[0];",
+            vec![json!(conversation)],
+        )
+        .await;
+}
+
+/// Wait for a toast that contains `part`, and return its text.
+async fn toast(browser: &Browser, part: &str) -> String {
+    let text = browser
+        .wait_for(
+            &format!("a toast with {part:?}"),
+            "return [...document.querySelectorAll('[data-testid=toast]')] \
+               .map((t) => t.textContent).find((t) => t.includes(arguments[0]));",
+            vec![json!(part)],
+        )
+        .await;
+    text.as_str().expect("text").to_owned()
+}
+
+/// Poll `script` until it returns `expected` (compared as JSON values);
+/// on timeout, fail with the last value it returned.
+async fn wait_equal(
+    browser: &Browser,
+    what: &str,
+    script: &str,
+    args: Vec<Value>,
+    expected: Value,
+) {
+    let started = std::time::Instant::now();
+    loop {
+        let got = browser.try_js(script, args.clone()).await;
+        if got.as_ref() == Ok(&expected) {
+            return;
+        }
+        assert!(
+            started.elapsed() < PAGE_WAIT,
+            "timed out after {PAGE_WAIT:?} waiting for {what}: expected {expected}, last {got:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test]
