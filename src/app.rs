@@ -56,6 +56,9 @@ pub struct Application {
     gone: tokio::sync::mpsc::Receiver<()>,
     /// The soft open-file limit in force, if known.
     open_files: Option<u64>,
+    /// Every stored message, for the transcript index; it starts with
+    /// the server.
+    feed: tokio::sync::mpsc::Receiver<crate::transcripts::Feed>,
     /// A freshly generated operator token, to be shown once.
     pub generated_operator_token: Option<String>,
     /// Where a freshly generated master key was written, to be said once.
@@ -114,7 +117,7 @@ impl Application {
         let shutdown = CancellationToken::new();
         let (feed, feed_rx) = tokio::sync::mpsc::channel(crate::transcripts::FEED_BUFFER);
         let hub = Arc::new(Hub::with_feed(feed));
-        let transcripts = Transcripts::start(store.clone(), feed_rx, shutdown.clone())?;
+        let transcripts = Transcripts::new(&store)?;
         let handoff = Handoff::start(
             store.clone(),
             hub.clone(),
@@ -171,6 +174,7 @@ impl Application {
             open_files,
             generated_operator_token,
             generated_master_key,
+            feed: feed_rx,
         })
     }
 
@@ -196,6 +200,7 @@ impl Application {
             state,
             mut gone,
             open_files,
+            feed,
             ..
         } = self;
         let store = state.store.clone();
@@ -206,6 +211,7 @@ impl Application {
             header_read_timeout: limits.header_read_timeout,
             max_connections: open_files::connection_cap(limits.max_connections, open_files),
         };
+        let indexer = state.transcripts.start(feed, shutdown.clone());
         let router = transport::router(state);
         let server = tokio::spawn(listener::serve(
             listener,
@@ -229,6 +235,9 @@ impl Application {
         match tokio::time::timeout(DRAIN, closed).await {
             Ok(result) => result?,
             Err(_) => tracing::warn!("connections did not close in time"),
+        }
+        if tokio::time::timeout(DRAIN, indexer).await.is_err() {
+            tracing::warn!("the transcript index did not stop in time");
         }
         if let Err(e) = faq.save_vectors().await {
             tracing::warn!(error = %e, "cannot save the faq vector graph");

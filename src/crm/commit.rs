@@ -65,7 +65,25 @@ pub enum CommitError {
     Closed,
 }
 
+/// A handle that does not keep the committer (and so the store) alive.
+#[derive(Clone)]
+pub(crate) struct WeakGroupCommit {
+    inner: std::sync::Weak<Committer>,
+}
+
+impl WeakGroupCommit {
+    pub(crate) fn upgrade(&self) -> Option<GroupCommit> {
+        self.inner.upgrade().map(|inner| GroupCommit { inner })
+    }
+}
+
 impl GroupCommit {
+    pub(crate) fn downgrade(&self) -> WeakGroupCommit {
+        WeakGroupCommit {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+
     /// Start the committer thread for `db`, which sled opened at `path`.
     /// It syncs the store's files once now (sled does not sync the files it
     /// creates) and stops when the last handle is dropped.

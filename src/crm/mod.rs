@@ -45,5 +45,5 @@ pub use master_key::{MasterKey, MASTER_KEY_FILE};
 pub(crate) use model::*;
 pub(crate) use retention::Ages;
 pub(crate) use stats::Stats;
-pub(crate) use store::{decode_record, encode_record};
+pub(crate) use store::{decode_record, encode_record, WeakStore};
 pub use store::{Store, StoreError};

@@ -64,6 +64,26 @@ pub struct Store {
     pub(super) keys: Arc<Keyring>,
 }
 
+/// A handle to the store that does not keep it open: for background
+/// tasks that must not hold the database past the server's end.
+#[derive(Clone)]
+pub(crate) struct WeakStore {
+    commit: super::commit::WeakGroupCommit,
+    trees: std::sync::Weak<Trees>,
+    keys: std::sync::Weak<Keyring>,
+}
+
+impl WeakStore {
+    /// The store, while anything else still holds it.
+    pub(crate) fn upgrade(&self) -> Option<Store> {
+        Some(Store {
+            commit: self.commit.upgrade()?,
+            trees: self.trees.upgrade()?,
+            keys: self.keys.upgrade()?,
+        })
+    }
+}
+
 /// Every tree of the database, opened once.
 pub(super) struct Trees {
     /// Sealed with the customer's key.
@@ -153,6 +173,14 @@ impl Store {
             trees: Arc::new(trees),
             keys,
         })
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakStore {
+        WeakStore {
+            commit: self.commit.downgrade(),
+            trees: Arc::downgrade(&self.trees),
+            keys: Arc::downgrade(&self.keys),
+        }
     }
 
     /// Seal `value` for `customer`, bound to its place (`tree`, `key`).

@@ -100,7 +100,7 @@ static LEAVING: LazyLock<Regex> = LazyLock::new(|| {
 
 static LEGAL: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"charge ?back|lawyer|solicitor|attorney|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)",
+        r"charge ?back|(?:my|our|get|getting|hire|hiring|contact|contacting|call|calling|involve|involving|speak(?:ing)? (?:to|with)|talk(?:ing)? to|consult(?:ing)?|through)(?: (?:a|an|my|our))? (?:lawyer|solicitor|attorney)s?|(?:lawyer|solicitor|attorney)s? (?:will|is going to|are going to)|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)",
     )
 });
 
@@ -200,6 +200,12 @@ mod tests {
             "I'm doing a chargeback through my bank."
         ));
         assert!(threatens_legal_steps("My lawyer will write to you."));
+        assert!(threatens_legal_steps("I'll get a lawyer involved"));
+        assert!(threatens_legal_steps("talking to my solicitor tomorrow"));
+        assert!(!threatens_legal_steps(
+            "a lawyer friend of mine swears by your jackets"
+        ));
+        assert!(!threatens_legal_steps("I'm a lawyer and hike on weekends"));
         assert!(!threatens_legal_steps("Can I pay by bank transfer?"));
     }
 }

@@ -18,8 +18,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::crm::{
-    AgentRef, Conversation, ConversationId, ConversationStatus, CustomerId, EventKind, Message,
-    Store, StoreError,
+    AgentRef, CommitError, Conversation, ConversationId, ConversationStatus, CustomerId, EventKind,
+    Message, Store, StoreError, WeakStore,
 };
 use index::TranscriptIndex;
 
@@ -94,30 +94,47 @@ pub(crate) struct SearchResults {
     pub hits: Vec<Hit>,
 }
 
-/// The search, shared by the REST handlers.
+/// The search, shared by the REST handlers. It does not keep the store
+/// open: the indexer stops when the server lets go of it.
 #[derive(Clone)]
 pub(crate) struct Transcripts {
-    store: Store,
+    store: WeakStore,
     index: Arc<Mutex<TranscriptIndex>>,
 }
 
 impl Transcripts {
+    /// An empty index over `store`; [`start`](Self::start) fills it.
+    pub(crate) fn new(store: &Store) -> Result<Self, SearchError> {
+        Ok(Self {
+            store: store.downgrade(),
+            index: Arc::new(Mutex::new(TranscriptIndex::new()?)),
+        })
+    }
+
     /// Start the indexer on `feed`: it first indexes every stored
     /// conversation, then follows the feed until shutdown.
     pub(crate) fn start(
-        store: Store,
+        &self,
         feed: mpsc::Receiver<Feed>,
         shutdown: CancellationToken,
-    ) -> Result<Self, SearchError> {
-        let index = Arc::new(Mutex::new(TranscriptIndex::new()?));
-        let this = Self { store, index };
-        tokio::spawn(this.clone().run(feed, shutdown));
-        Ok(this)
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.clone().run(feed, shutdown))
+    }
+
+    /// The store, or `unavailable` once the server has let go of it.
+    fn store(&self) -> Result<Store, StoreError> {
+        self.store
+            .upgrade()
+            .ok_or(StoreError::Commit(CommitError::Closed))
     }
 
     async fn run(self, mut feed: mpsc::Receiver<Feed>, shutdown: CancellationToken) {
         let mut known = HashSet::new();
-        match self.rebuild(&mut known).await {
+        let rebuilt = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = self.rebuild(&mut known) => r,
+        };
+        match rebuilt {
             Ok(n) => tracing::info!(conversations = n, "transcript index built"),
             Err(e) => {
                 tracing::error!(error = %e, "transcript index not built; search finds only new messages")
@@ -146,10 +163,11 @@ impl Transcripts {
         let mut cursor = None;
         let mut n = 0;
         loop {
-            let page = self.store.list_conversations(cursor, 200).await?;
+            let store = self.store()?;
+            let page = store.list_conversations(cursor, 200).await?;
             for c in &page.conversations {
-                let events = self.store.conversation_events(c.id).await?;
-                let who = self.customer_words(c.customer_id).await;
+                let events = store.conversation_events(c.id).await?;
+                let who = customer_words(&store, c.customer_id).await;
                 let index = self.index.clone();
                 let id = c.id;
                 tokio::task::spawn_blocking(move || -> tantivy::Result<()> {
@@ -183,12 +201,13 @@ impl Transcripts {
         batch: Vec<Feed>,
         known: &mut HashSet<ConversationId>,
     ) -> Result<(), SearchError> {
+        let store = self.store()?;
         let mut people = Vec::new();
         for f in &batch {
             if let Feed::Message(id, _) = f {
                 if known.insert(*id) {
-                    let who = match self.store.conversation(*id).await {
-                        Ok(c) => self.customer_words(c.customer_id).await,
+                    let who = match store.conversation(*id).await {
+                        Ok(c) => customer_words(&store, c.customer_id).await,
                         Err(_) => None,
                     };
                     people.extend(who.map(|w| (*id, w)));
@@ -229,19 +248,13 @@ impl Transcripts {
         Ok(())
     }
 
-    /// The customer's name and email as one searchable text.
-    async fn customer_words(&self, id: CustomerId) -> Option<String> {
-        let c = self.store.customer(id).await.ok()?;
-        let words = [c.name, c.email].into_iter().flatten().collect::<Vec<_>>();
-        (!words.is_empty()).then(|| words.join(" "))
-    }
-
     /// Conversations matching `q`: best match first when there are words,
     /// newest first otherwise.
     pub(crate) async fn search(&self, q: SearchQuery) -> Result<SearchResults, SearchError> {
+        let store = self.store()?;
         let limit = q.limit.clamp(1, 200);
         let candidates: Vec<(Conversation, String)> = if q.words.trim().is_empty() {
-            self.newest(&q, limit).await?
+            newest(&store, &q, limit).await?
         } else {
             let index = self.index.clone();
             let words = q.words.clone();
@@ -255,7 +268,7 @@ impl Transcripts {
             .map_err(|e| StoreError::Task(e.to_string()))??;
             let mut out = Vec::with_capacity(found.len());
             for f in found {
-                match self.store.conversation(f.conversation_id).await {
+                match store.conversation(f.conversation_id).await {
                     Ok(c) if matches(&c, &q) => out.push((c, f.snippet)),
                     Ok(_) | Err(StoreError::NotFound(_)) => {}
                     Err(e) => return Err(e.into()),
@@ -266,7 +279,7 @@ impl Transcripts {
         let total = candidates.len();
         let mut hits = Vec::with_capacity(limit.min(total));
         for (c, snippet) in candidates.into_iter().take(limit) {
-            let customer = self.store.customer(c.customer_id).await.ok();
+            let customer = store.customer(c.customer_id).await.ok();
             hits.push(Hit {
                 conversation_id: c.id,
                 customer_id: c.customer_id,
@@ -283,29 +296,36 @@ impl Transcripts {
         }
         Ok(SearchResults { total, hits })
     }
+}
 
-    /// Without words: the newest conversations that pass the filters.
-    async fn newest(
-        &self,
-        q: &SearchQuery,
-        limit: usize,
-    ) -> Result<Vec<(Conversation, String)>, SearchError> {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = self.store.list_conversations(cursor, 200).await?;
-            for c in page.conversations {
-                if q.from.is_some_and(|from| c.opened_at.date_naive() < from) {
-                    return Ok(out);
-                }
-                if c.last_seq > 0 && matches(&c, q) {
-                    out.push((c, String::new()));
-                }
+/// The customer's name and email as one searchable text.
+async fn customer_words(store: &Store, id: CustomerId) -> Option<String> {
+    let c = store.customer(id).await.ok()?;
+    let words = [c.name, c.email].into_iter().flatten().collect::<Vec<_>>();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// Without words: the newest conversations that pass the filters.
+async fn newest(
+    store: &Store,
+    q: &SearchQuery,
+    limit: usize,
+) -> Result<Vec<(Conversation, String)>, SearchError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store.list_conversations(cursor, 200).await?;
+        for c in page.conversations {
+            if q.from.is_some_and(|from| c.opened_at.date_naive() < from) {
+                return Ok(out);
             }
-            match page.next_cursor {
-                Some(next) if out.len() < CANDIDATES.max(limit) => cursor = Some(next),
-                _ => return Ok(out),
+            if c.last_seq > 0 && matches(&c, q) {
+                out.push((c, String::new()));
             }
+        }
+        match page.next_cursor {
+            Some(next) if out.len() < CANDIDATES.max(limit) => cursor = Some(next),
+            _ => return Ok(out),
         }
     }
 }
