@@ -66,7 +66,8 @@ async fn sign_in(browser: &Browser, token: &str) {
     assert_eq!(error, "", "signing in failed");
 }
 
-async fn by_id(browser: &Browser, id: &str) -> Element {
+/// A visible element by id.
+pub(super) async fn by_id(browser: &Browser, id: &str) -> Element {
     browser
         .element(
             &format!("#{id}"),
@@ -79,7 +80,7 @@ async fn by_id(browser: &Browser, id: &str) -> Element {
 
 /// A browser on the agent console, signed in with `token` after running
 /// `setup` (a script, or "") on the sign-in page, its socket connected.
-async fn open_console(app: &TestApp, token: &str, setup: &str) -> Browser {
+pub(super) async fn open_console(app: &TestApp, token: &str, setup: &str) -> Browser {
     let browser = Browser::start().await;
     browser.goto(&app.url("/console")).await;
     if !setup.is_empty() {

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 
+use super::console::{by_id, open_console};
 use super::webdriver::{Browser, Element};
 use super::ENTER;
 use crate::handoff::{agent, escalate, id, next_of, next_where, say};
@@ -16,18 +17,6 @@ const TAB: &str = "\u{E004}";
 const ESCAPE: &str = "\u{E00C}";
 const ARROW_UP: &str = "\u{E013}";
 const ARROW_DOWN: &str = "\u{E015}";
-
-/// A visible element by id.
-async fn by_id(browser: &Browser, id: &str) -> Element {
-    browser
-        .element(
-            &format!("#{id}"),
-            "const e = document.getElementById(arguments[0]); \
-             return e && e.offsetParent !== null ? e : null;",
-            vec![json!(id)],
-        )
-        .await
-}
 
 /// A visible element by CSS selector.
 async fn by_css(browser: &Browser, what: &str, selector: &str) -> Element {
@@ -76,17 +65,7 @@ async fn sign_in(browser: &Browser, token: &str) {
 
 /// The agent console, signed in and connected.
 async fn console(app: &TestApp, token: &str) -> Browser {
-    let browser = Browser::start().await;
-    browser.goto(&app.url("/console")).await;
-    sign_in(&browser, token).await;
-    browser
-        .wait_for(
-            "the agent socket to be connected",
-            "return document.getElementById('conn').dataset.state === 'online';",
-            vec![],
-        )
-        .await;
-    browser
+    open_console(app, token, "").await
 }
 
 /// A customer with a name and an email, past `welcome`; the conversation id.
