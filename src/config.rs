@@ -444,6 +444,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_documented_example_file_is_valid_and_holds_the_defaults() {
+        let doc = include_str!("../docs/configuration.md");
+        let example = doc
+            .split("## Example file")
+            .nth(1)
+            .and_then(|rest| rest.split("```toml\n").nth(1))
+            .and_then(|block| block.split("```").next())
+            .expect("docs/configuration.md has an example file");
+        let c: Config = toml::from_str(example).expect("the example parses");
+        c.validate().expect("the example is valid");
+        let defaults = Config::default();
+        assert_eq!(c.business_hours, defaults.business_hours);
+        assert_eq!(c.conversations, defaults.conversations);
+        assert_eq!(c.handoff.assignment, defaults.handoff.assignment);
+        assert_eq!(c.retention, defaults.retention);
+    }
+
+    #[test]
     fn unknown_keys_are_rejected() {
         let err = toml::from_str::<Config>("adress = \"x\"").unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
