@@ -26,6 +26,8 @@ use index::TranscriptIndex;
 /// Messages waiting for the indexer; beyond this the feed drops them
 /// (logged) rather than slow a turn down.
 pub(crate) const FEED_BUFFER: usize = 16_384;
+/// The least time between two commits of the index.
+const COMMIT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 /// Most conversations the index scores before the filters apply.
 const CANDIDATES: usize = 500;
 
@@ -154,6 +156,12 @@ impl Transcripts {
             }
             if let Err(e) = self.apply(batch, &mut known).await {
                 tracing::warn!(error = %e, "transcript index update failed");
+            }
+            // Under load, messages gather meanwhile: one commit a while
+            // rather than one per message.
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(COMMIT_EVERY) => {}
             }
         }
     }
