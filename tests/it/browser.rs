@@ -35,11 +35,16 @@ impl Widget<'_> {
             .await
     }
 
+    /// The element once it is shown: a hidden one cannot be clicked or
+    /// typed into.
     async fn element(&self, what: &str, selector: &str) -> Element {
         self.0
             .element(
                 what,
-                &format!("{IN_WIDGET}return $(arguments[0]);"),
+                &format!(
+                    "{IN_WIDGET}const e = $(arguments[0]); \
+                     return e && e.getClientRects().length > 0 ? e : null;"
+                ),
                 vec![json!(selector)],
             )
             .await

@@ -202,6 +202,14 @@ async fn a_visitor_changes_the_rating_and_adds_a_comment_and_it_counts_once() {
         .element("the confirmation", "[data-testid=end-confirm]")
         .await;
     browser.click(&confirm).await;
+    // The stars exist all along; they can be clicked once the card shows.
+    widget
+        .js(
+            "the rating card",
+            "return !$('[data-testid=closed]').hidden;",
+            vec![],
+        )
+        .await;
 
     for score in [5, 1, 3] {
         let star = widget
