@@ -121,6 +121,14 @@ async fn in_row(browser: &Browser, conversation: &str, testid: &str) -> Element 
         .await
 }
 
+/// Click the element with `data-testid=testid` in the queue row of
+/// `conversation`, found afresh if the row was rebuilt meanwhile.
+async fn click_in_row(browser: &Browser, conversation: &str, testid: &str) {
+    browser
+        .click_fresh(|| in_row(browser, conversation, testid))
+        .await;
+}
+
 /// Wait until the element with `data-testid=testid` in the queue row of
 /// `conversation` shows `expected` (read afresh each time: rows are
 /// rebuilt when what they show changes).

@@ -223,6 +223,29 @@ impl Browser {
         self.session(reqwest::Method::POST, &path, json!({})).await;
     }
 
+    /// Click what `find` finds, finding it again when the page replaced
+    /// it in between (lists that rebuild a row when what it shows
+    /// changes).
+    pub async fn click_fresh<F, Fut>(&self, find: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Element>,
+    {
+        for _ in 0..20 {
+            let element = find().await;
+            let path = format!("/session/{}/element/{}/click", self.session, element.0);
+            match self
+                .command(reqwest::Method::POST, &path, Some(json!({})))
+                .await
+            {
+                Ok(_) => return,
+                Err(e) if e.contains("stale element") => continue,
+                Err(e) => panic!("webdriver {path}: {e}"),
+            }
+        }
+        panic!("the element was replaced 20 times in a row");
+    }
+
     /// Type into an element as a user would; `\u{E007}` is Enter.
     pub async fn type_text(&self, element: &Element, text: &str) {
         let path = format!("/element/{}/value", element.0);

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use super::super::webdriver::Browser;
 use super::super::ENTER;
 use super::{
-    by_id, in_row, in_view, open_console, queued_customer, toast, wait_equal, HOLD_FRAMES,
-    RECORD_ALERTS,
+    by_id, click_in_row, in_row, in_view, open_console, queued_customer, toast, wait_equal,
+    HOLD_FRAMES, RECORD_ALERTS,
 };
 use crate::handoff::{agent, id, next_of, next_where, say};
 use crate::helpers::*;
@@ -37,9 +37,7 @@ async fn refusals_say_what_happened_and_a_lost_claim_race_clears_the_pane() {
     // Away, a claim is refused, and the toast says why as the server does:
     // nobody else got there first.
     presence(&browser, "away").await;
-    browser
-        .click(&in_row(&browser, &first, "claim").await)
-        .await;
+    click_in_row(&browser, &first, "claim").await;
     let refused = toast(&browser, "away").await;
     assert_eq!(
         refused,
@@ -55,9 +53,7 @@ async fn refusals_say_what_happened_and_a_lost_claim_race_clears_the_pane() {
         .send(json!({"type": "claim", "conversation_id": first}))
         .await;
     next_of(&mut blair, "conversation").await;
-    browser
-        .click(&in_row(&browser, &first, "claim").await)
-        .await;
+    click_in_row(&browser, &first, "claim").await;
     browser.js("window.__release();", vec![]).await;
     let lost = toast(&browser, "already took").await;
     assert_eq!(
@@ -76,9 +72,7 @@ async fn refusals_say_what_happened_and_a_lost_claim_race_clears_the_pane() {
 
     // With one conversation of one allowed, Claim is off, and says why.
     let (_erin, second) = queued_customer(&app, json!({"name": "Erin Vogel"})).await;
-    browser
-        .click(&in_row(&browser, &second, "claim").await)
-        .await;
+    click_in_row(&browser, &second, "claim").await;
     in_view(&browser, &second).await;
     let (_finn, third) = queued_customer(&app, json!({"name": "Finn Ahlberg"})).await;
     let why = browser
@@ -95,9 +89,7 @@ async fn refusals_say_what_happened_and_a_lost_claim_race_clears_the_pane() {
             .is_some_and(|w| w.starts_with("You have 1 conversation, the most you may have")),
         "{why}"
     );
-    browser
-        .click(&in_row(&browser, &third, "queue-open").await)
-        .await;
+    click_in_row(&browser, &third, "queue-open").await;
     in_view(&browser, &third).await;
     let header = browser
         .wait_for(
@@ -201,9 +193,7 @@ async fn a_conversation_reads_in_words_with_safe_links() {
         json!([email, true]),
     )
     .await;
-    browser
-        .click(&in_row(&browser, &conversation, "claim").await)
-        .await;
+    click_in_row(&browser, &conversation, "claim").await;
     in_view(&browser, &conversation).await;
     wait_equal(
         &browser,
@@ -296,9 +286,7 @@ async fn the_console_fits_a_phone_and_the_composer_keeps_its_size() {
 
     // The composer grows with the text instead of scrolling, and is its
     // old size again once the message is sent.
-    browser
-        .click(&in_row(&browser, &conversation, "claim").await)
-        .await;
+    click_in_row(&browser, &conversation, "claim").await;
     in_view(&browser, &conversation).await;
     let input = by_id(&browser, "reply-input").await;
     let size = "const i = document.getElementById('reply-input'); \

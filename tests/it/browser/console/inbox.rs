@@ -8,8 +8,8 @@ use serde_json::json;
 use super::super::webdriver::Browser;
 use super::super::ENTER;
 use super::{
-    by_id, in_row, in_view, open_console, queued_customer, row_text, toast, wait_equal,
-    RECORD_ALERTS,
+    by_id, click_in_row, in_row, in_view, open_console, queued_customer, row_text, toast,
+    wait_equal, RECORD_ALERTS,
 };
 use crate::handoff::{agent, next_of, next_where, say};
 use crate::helpers::*;
@@ -76,9 +76,7 @@ async fn the_inbox_has_tabs_with_counts_and_a_preview_of_each_conversation() {
         .await;
     next_of(&mut blair, "conversation").await;
     counts(&browser, 0, 1, 2).await;
-    browser
-        .click(&in_row(&browser, &first, "claim").await)
-        .await;
+    click_in_row(&browser, &first, "claim").await;
     in_view(&browser, &first).await;
     counts(&browser, 1, 0, 2).await;
 
@@ -150,9 +148,7 @@ async fn two_hundred_waiting_conversations_keep_the_selection_and_the_scroll() {
         )
         .await;
     let picked = picked.as_str().expect("an id").to_owned();
-    browser
-        .click(&in_row(&browser, &picked, "queue-open").await)
-        .await;
+    click_in_row(&browser, &picked, "queue-open").await;
     in_view(&browser, &picked).await;
     let scrolled = browser
         .js(
@@ -189,9 +185,7 @@ async fn labels_are_edited_in_the_header_and_shown_in_the_queue() {
     let browser = open_console(&app, &app.agent_token("Alex").await, "").await;
     let (mut blair, _) = agent(&app, &app.agent_token("Blair").await).await;
     let (_dana, conversation) = queued_customer(&app, json!({"name": "Dana Whitfield"})).await;
-    browser
-        .click(&in_row(&browser, &conversation, "claim").await)
-        .await;
+    click_in_row(&browser, &conversation, "claim").await;
     in_view(&browser, &conversation).await;
 
     let header_labels = "return [...document.querySelectorAll('#label-list [data-testid=label]')].map((l) => l.dataset.label);";
@@ -259,9 +253,7 @@ async fn labels_are_edited_in_the_header_and_shown_in_the_queue() {
     // They are the conversation's: there again after a reload.
     browser.refresh().await;
     show_tab(&browser, "mine").await;
-    browser
-        .click(&in_row(&browser, &conversation, "queue-open").await)
-        .await;
+    click_in_row(&browser, &conversation, "queue-open").await;
     in_view(&browser, &conversation).await;
     wait_equal(
         &browser,
@@ -280,9 +272,7 @@ async fn an_agent_sees_who_else_has_the_conversation_open() {
     let browser = open_console(&app, &app.agent_token("Alex").await, "").await;
     let (mut blair, _) = agent(&app, &app.agent_token("Blair").await).await;
     let (_dana, conversation) = queued_customer(&app, json!({"name": "Dana Whitfield"})).await;
-    browser
-        .click(&in_row(&browser, &conversation, "queue-open").await)
-        .await;
+    click_in_row(&browser, &conversation, "queue-open").await;
     in_view(&browser, &conversation).await;
     let viewers =
         "const v = document.getElementById('conv-viewers'); return v.hidden ? '' : v.textContent;";
@@ -362,9 +352,7 @@ async fn the_title_counts_what_waits_and_alerts_come_when_asked() {
     .await;
 
     // Claimed, Dana no longer waits; her message while Erin is open does.
-    browser
-        .click(&in_row(&browser, &first, "claim").await)
-        .await;
+    click_in_row(&browser, &first, "claim").await;
     in_view(&browser, &first).await;
     wait_equal(
         &browser,
@@ -374,9 +362,7 @@ async fn the_title_counts_what_waits_and_alerts_come_when_asked() {
         json!(format!("(1) {TITLE}")),
     )
     .await;
-    browser
-        .click(&in_row(&browser, &second, "queue-open").await)
-        .await;
+    click_in_row(&browser, &second, "queue-open").await;
     in_view(&browser, &second).await;
     say(&mut dana, "m2", "Are you still there?").await;
     wait_equal(
@@ -396,9 +382,7 @@ async fn the_title_counts_what_waits_and_alerts_come_when_asked() {
         .await;
     show_tab(&browser, "mine").await;
     row_text(&browser, &first, "unread", "1").await;
-    browser
-        .click(&in_row(&browser, &first, "queue-open").await)
-        .await;
+    click_in_row(&browser, &first, "queue-open").await;
     in_view(&browser, &first).await;
     wait_equal(
         &browser,
