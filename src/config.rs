@@ -9,7 +9,6 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +16,9 @@ mod desk;
 mod limits;
 mod privacy;
 
-pub use desk::{Assignment, BusinessHours, Conversations, OutOfHours, Schedule};
+pub use desk::{
+    Assignment, BusinessHours, Conversations, HandoffSettings, OutOfHours, ReasonPriority, Schedule,
+};
 pub use limits::Limits;
 use limits::MAX_CONNECTIONS;
 pub use privacy::{Encryption, Redaction, Retention};
@@ -110,97 +111,6 @@ impl Default for EscalationPolicy {
             pings: 2,
             intent_min_probability: 0.99,
             intent_min_similarity: 0.53,
-        }
-    }
-}
-
-/// The agent queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct HandoffSettings {
-    /// Conversations one agent may own at once.
-    pub agent_capacity: usize,
-    /// A conversation queued longer than this is flagged overdue and
-    /// raised in priority.
-    #[serde(with = "humantime_secs")]
-    pub overdue_after: Duration,
-    /// Priority added to an overdue conversation.
-    pub overdue_boost: u32,
-    /// Agents claim queued conversations, or the server assigns them.
-    pub assignment: Assignment,
-    /// Priority of each escalation reason; higher is served first, equal
-    /// priorities first come, first served.
-    pub priority: ReasonPriority,
-}
-
-/// Queue priority per escalation reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ReasonPriority {
-    pub handoff_requested: u32,
-    pub intent_needs_human: u32,
-    pub negative_sentiment: u32,
-    pub negative_trend: u32,
-    pub not_helpful: u32,
-    pub unresolved: u32,
-    pub agent_takeover: u32,
-    pub churn_risk: u32,
-    pub legal_threat: u32,
-    pub safety_incident: u32,
-    pub fraud_suspected: u32,
-    pub repeated_question: u32,
-    pub customer_waiting: u32,
-}
-
-impl ReasonPriority {
-    pub(crate) fn of(&self, code: crate::crm::EscalationCode) -> u32 {
-        use crate::crm::EscalationCode as C;
-        match code {
-            C::HandoffRequested => self.handoff_requested,
-            C::IntentNeedsHuman => self.intent_needs_human,
-            C::NegativeSentiment => self.negative_sentiment,
-            C::NegativeTrend => self.negative_trend,
-            C::NotHelpful => self.not_helpful,
-            C::Unresolved => self.unresolved,
-            C::AgentTakeover => self.agent_takeover,
-            C::ChurnRisk => self.churn_risk,
-            C::LegalThreat => self.legal_threat,
-            C::SafetyIncident => self.safety_incident,
-            C::FraudSuspected => self.fraud_suspected,
-            C::RepeatedQuestion => self.repeated_question,
-            C::CustomerWaiting => self.customer_waiting,
-        }
-    }
-}
-
-impl Default for ReasonPriority {
-    fn default() -> Self {
-        Self {
-            handoff_requested: 2,
-            intent_needs_human: 2,
-            negative_sentiment: 3,
-            negative_trend: 3,
-            not_helpful: 1,
-            unresolved: 1,
-            agent_takeover: 0,
-            churn_risk: 2,
-            legal_threat: 3,
-            safety_incident: 4,
-            fraud_suspected: 3,
-            repeated_question: 2,
-            customer_waiting: 2,
-        }
-    }
-}
-
-impl Default for HandoffSettings {
-    fn default() -> Self {
-        Self {
-            agent_capacity: 3,
-            overdue_after: Duration::from_secs(300),
-            overdue_boost: 10,
-            assignment: Assignment::Claim,
-            priority: ReasonPriority::default(),
         }
     }
 }
@@ -441,6 +351,8 @@ mod humantime_secs {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

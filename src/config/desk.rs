@@ -1,10 +1,102 @@
-//! How the desk works: how conversations reach agents, when the team is
-//! in, and when a conversation with the bot ends by itself.
+//! How the desk works: the agent queue and how conversations reach
+//! agents, when the team is in, and when a conversation with the bot ends
+//! by itself.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, Duration as Span, FixedOffset, NaiveTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
+
+/// The agent queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HandoffSettings {
+    /// Conversations one agent may own at once.
+    pub agent_capacity: usize,
+    /// A conversation queued longer than this is flagged overdue and
+    /// raised in priority.
+    #[serde(with = "super::humantime_secs")]
+    pub overdue_after: Duration,
+    /// Priority added to an overdue conversation.
+    pub overdue_boost: u32,
+    /// Agents claim queued conversations, or the server assigns them.
+    pub assignment: Assignment,
+    /// Priority of each escalation reason; higher is served first, equal
+    /// priorities first come, first served.
+    pub priority: ReasonPriority,
+}
+
+/// Queue priority per escalation reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReasonPriority {
+    pub handoff_requested: u32,
+    pub intent_needs_human: u32,
+    pub negative_sentiment: u32,
+    pub negative_trend: u32,
+    pub not_helpful: u32,
+    pub unresolved: u32,
+    pub agent_takeover: u32,
+    pub churn_risk: u32,
+    pub legal_threat: u32,
+    pub safety_incident: u32,
+    pub fraud_suspected: u32,
+    pub repeated_question: u32,
+    pub customer_waiting: u32,
+}
+
+impl ReasonPriority {
+    pub(crate) fn of(&self, code: crate::crm::EscalationCode) -> u32 {
+        use crate::crm::EscalationCode as C;
+        match code {
+            C::HandoffRequested => self.handoff_requested,
+            C::IntentNeedsHuman => self.intent_needs_human,
+            C::NegativeSentiment => self.negative_sentiment,
+            C::NegativeTrend => self.negative_trend,
+            C::NotHelpful => self.not_helpful,
+            C::Unresolved => self.unresolved,
+            C::AgentTakeover => self.agent_takeover,
+            C::ChurnRisk => self.churn_risk,
+            C::LegalThreat => self.legal_threat,
+            C::SafetyIncident => self.safety_incident,
+            C::FraudSuspected => self.fraud_suspected,
+            C::RepeatedQuestion => self.repeated_question,
+            C::CustomerWaiting => self.customer_waiting,
+        }
+    }
+}
+
+impl Default for ReasonPriority {
+    fn default() -> Self {
+        Self {
+            handoff_requested: 2,
+            intent_needs_human: 2,
+            negative_sentiment: 3,
+            negative_trend: 3,
+            not_helpful: 1,
+            unresolved: 1,
+            agent_takeover: 0,
+            churn_risk: 2,
+            legal_threat: 3,
+            safety_incident: 4,
+            fraud_suspected: 3,
+            repeated_question: 2,
+            customer_waiting: 2,
+        }
+    }
+}
+
+impl Default for HandoffSettings {
+    fn default() -> Self {
+        Self {
+            agent_capacity: 3,
+            overdue_after: Duration::from_secs(300),
+            overdue_boost: 10,
+            assignment: Assignment::Claim,
+            priority: ReasonPriority::default(),
+        }
+    }
+}
 
 /// How queued conversations reach agents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
