@@ -102,7 +102,7 @@ impl EscalationPolicy {
 impl Default for EscalationPolicy {
     fn default() -> Self {
         Self {
-            strong_negative: 0.97,
+            strong_negative: 0.96,
             strong_negative_answered: 0.99,
             trend_turns: 3,
             trend_negative: 0.8,

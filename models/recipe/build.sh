@@ -39,13 +39,17 @@ python check_encoder.py --datasets "$DATASETS" --int8 "$MODELS_WORK/encoder.onnx
 python finetune_sentiment.py --datasets "$DATASETS" --epochs 2 --lr 8e-5 --stop-step 1000 --out "$MODELS_WORK/sentiment.onnx"
 
 # 4. models/understanding.onnx: one graph, one session run per message, outputs
-#    sentence_embedding + probabilities. Shipped: the int8 encoder and the int8 sentiment
-#    model side by side in one graph (merge_understanding.py), so every score is exactly
-#    that of the two models. UNDERSTANDING=branch builds the measured two-branch candidate
-#    instead (layers 0..K-1 shared, a sentiment branch fine-tuned on them; see models/README.md).
-if [ "${UNDERSTANDING:-merged}" = "branch" ]; then
-  python finetune_understanding.py --datasets "$DATASETS" --branch "${BRANCH_K:-2}" --init-from "$MODELS_WORK/sentiment.onnx" \
-    --steps 200 --lr 4e-5 --head-lr 1e-4 --eval-every 100 --threads 1
+#    sentence_embedding + probabilities. Shipped: two branches over one shared trunk.
+#    The embeddings and layers 0-3 of the original encoder are shared; layers 4-5 of the
+#    original give sentence_embedding (bit for bit the encoder's); a sentiment branch
+#    (layers 4-5 + head, initialised from the stand-alone sentiment model) is trained on
+#    the shared layers' output, distilled from the stand-alone model on the training
+#    tweets, the support messages and customer questions. 8 layer evaluations per message
+#    instead of 12. UNDERSTANDING=merged builds the former graph instead: the encoder and
+#    the stand-alone sentiment model side by side (12 layers, scores exactly theirs).
+if [ "${UNDERSTANDING:-branch}" = "branch" ]; then
+  python finetune_understanding.py --datasets "$DATASETS" --branch "${BRANCH_K:-4}" --init-from "$MODELS_WORK/sentiment.onnx" \
+    --distill 0.5 --distill-retrieval --steps 1200 --lr 1e-4 --head-lr 5e-4 --eval-every 400 --threads 2
 else
   python merge_understanding.py --encoder "$MODELS_WORK/encoder.onnx" --sentiment "$MODELS_WORK/sentiment.onnx" --out ../understanding.onnx
 fi

@@ -145,6 +145,25 @@ def dequantized_weights(path: Path) -> dict:
     return out
 
 
+def teacher_probabilities(model: Path, texts, max_tokens: int, work: Path) -> np.ndarray:
+    """Sentiment probabilities of `texts` from an int8 sentiment ONNX file (cached under `work`)."""
+    import hashlib
+
+    key = hashlib.sha256(("\n".join(texts) + sha256(model) + str(max_tokens)).encode()).hexdigest()[:16]
+    cache = work / f"teacher-{key}.npy"
+    if cache.exists():
+        return np.load(cache)
+    sess, tok = ort_session(model), load_tokenizer()
+    tok.enable_truncation(max_tokens)
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    out = np.zeros((len(texts), 3), np.float32)
+    for i in range(0, len(texts), 64):
+        idx = order[i : i + 64]
+        (out[idx],) = sess.run(["probabilities"], dict(zip(INPUTS, encode_batch(tok, [texts[j] for j in idx]))))
+    np.save(cache, out)
+    return out
+
+
 def retrieval_texts(datasets: Path):
     """-> (training texts, validation texts) for embedding preservation."""
     train = []
@@ -215,6 +234,11 @@ def main():
                          "--init-from, or the original weights) on top of the frozen original bottom BRANCH layers; "
                          "export the two-branch graph (embedding branch = original model)")
     ap.add_argument("--head-lr", type=float, default=1e-3)
+    ap.add_argument("--distill", type=float, default=0.0,
+                    help="with --branch and --init-from: loss = (1 - D) * CE + D * KL(teacher || branch), the teacher being "
+                         "--init-from (the fine-tuned sentiment model, int8 ONNX, as shipped before)")
+    ap.add_argument("--distill-retrieval", action="store_true",
+                    help="with --distill: also distil on the retrieval-style training texts (customer questions, no labels)")
     ap.add_argument("--smoke", action="store_true", help="tiny validation set, for testing the script only")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK / "understanding")
     ap.add_argument("--out", type=Path, default=MODELS_DIR / "understanding.onnx")
@@ -278,11 +302,17 @@ def main():
     mon_teacher, _ = run(teacher, tok, mon_texts)
     n_ret = len(ret_val)
 
+    val_teacher = teacher_probabilities(args.init_from, val_texts, args.max_tokens, args.work) if args.distill else None
+
     def evaluate(step, t0):
         if args.branch:
             _, prob = run(model, tok, val_texts)
-            return {"step": step, "val_macro_recall": round(macro_recall(val_y, prob.argmax(1)), 4),
-                    "cos_retrieval_mean": 1.0, "minutes": round((time.time() - t0) / 60, 1)}
+            row = {"step": step, "val_macro_recall": round(macro_recall(val_y, prob.argmax(1)), 4),
+                   "cos_retrieval_mean": 1.0, "minutes": round((time.time() - t0) / 60, 1)}
+            if val_teacher is not None:  # how closely the branch follows the stand-alone model
+                row["val_teacher_agreement"] = round(float((prob.argmax(1) == val_teacher.argmax(1)).mean()), 4)
+                row["val_teacher_macro_recall"] = round(macro_recall(val_teacher.argmax(1), prob.argmax(1)), 4)
+            return row
         emb, _ = run(model, tok, mon_texts)
         _, prob = run(model, tok, val_texts)
         cos = (emb * mon_teacher).sum(1)
@@ -291,6 +321,14 @@ def main():
                 "cos_tweets_mean": round(float(cos[n_ret:].mean()), 4), "minutes": round((time.time() - t0) / 60, 1)}
 
     class_w = torch.tensor(len(y_tw) / (3 * np.bincount(y_tw, minlength=3)), dtype=torch.float32)
+    # Training rows: every text with its hard label (-1: none) and, with --distill, the teacher's
+    # probabilities; batches carry row indices.
+    rows_texts, rows_y = list(train_texts), np.asarray(train_y, np.int64)
+    if args.distill and args.distill_retrieval:
+        rows_texts += ret_train
+        rows_y = np.concatenate([rows_y, np.full(len(ret_train), -1, np.int64)])
+    rows_p = teacher_probabilities(args.init_from, rows_texts, args.max_tokens, args.work) if args.distill else None
+    rows_idx = np.arange(len(rows_texts))
     total, warm = args.steps, int(0.06 * args.steps)
     if args.branch:
         body = [p for n, p in model.bert.named_parameters() if n.startswith("encoder.layer.") and int(n.split(".")[2]) >= args.branch]
@@ -315,10 +353,16 @@ def main():
         log_path.write_text(json.dumps(log, indent=2) + "\n")
         done = True
     while not done:
-        for ids, mask, tt, yb in batches(tok, train_texts, train_y, args.batch, rng, True):
+        for ids, mask, tt, rb in batches(tok, rows_texts, rows_idx, args.batch, rng, True):
             model.train()
             pooled, logits = model(ids, mask, tt)
-            ce = F.cross_entropy(logits, yb, weight=class_w)
+            yb = torch.from_numpy(rows_y[rb.numpy()])
+            labelled = yb >= 0
+            ce = F.cross_entropy(logits[labelled], yb[labelled], weight=class_w) if labelled.any() else torch.zeros(())
+            if args.distill:
+                target = torch.from_numpy(rows_p[rb.numpy()])
+                kl = F.kl_div(F.log_softmax(logits, 1), target, reduction="batchmean")
+                ce = (1.0 - args.distill) * ce + args.distill * kl
             if args.branch:  # the embedding branch is the untouched original: sentiment loss only
                 d_sent = d_ret = torch.zeros(())
             else:

@@ -443,7 +443,7 @@ async fn a_long_wait_is_flagged_and_moves_up() {
     let status = escalate(
         &mut angry,
         "m1",
-        "My order arrived late and the box was a bit damaged.",
+        "This is ridiculous, I am so angry right now!!",
     )
     .await;
     assert_eq!(status["position"], 2);
