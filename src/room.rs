@@ -19,12 +19,12 @@ use crate::crm::{AgentRef, ConversationId, ConversationStatus, EscalationCode, M
 use crate::transcripts::Feed;
 
 /// Events a lagging socket may fall behind before it replays from the
-/// store. Every room allocates this many slots (32 bytes each) when it
-/// opens, idle or not; a customer socket falls behind by the events of
+/// store. Every room allocates this many slots (about 40 bytes each) when
+/// it opens, idle or not; a customer socket falls behind by the events of
 /// its own turn (echo, typing, reply, perhaps a handover and a place in
 /// line) while it runs it, and a socket that lags replays the messages
 /// it missed from the store.
-const ROOM_BUFFER: usize = 32;
+const ROOM_BUFFER: usize = 16;
 
 /// Something that happened in a conversation.
 #[derive(Debug, Clone)]

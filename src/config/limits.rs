@@ -81,7 +81,7 @@ impl Default for Limits {
             hello_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(20),
             idle_timeout: Duration::from_secs(60),
-            socket_buffer_bytes: 1024,
+            socket_buffer_bytes: 512,
             outbound_queue: 64,
             max_body_bytes: 256 * 1024,
         }

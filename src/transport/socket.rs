@@ -18,8 +18,10 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::guard::RateLimiter;
-use crate::config::Limits;
+use std::sync::Arc;
+
+use super::guard::{ConnectionSlot, RateLimiter};
+use crate::config::{Config, Limits};
 use crate::crm::ConversationId;
 use crate::error::{ApiError, ErrorCode};
 use crate::protocol::{parse_frame, BadFrame};
@@ -126,7 +128,8 @@ impl Line {
         let Some(out) = &self.out.0 else {
             return Flow::Drop;
         };
-        match tokio::time::timeout(patience, out.send(WsMessage::Text(json.into()))).await {
+        let frame = Box::new(WsMessage::Text(json.into()));
+        match tokio::time::timeout(patience, out.send(frame)).await {
             Ok(Ok(())) => Flow::Continue,
             Ok(Err(_)) => Flow::Drop,
             Err(_) => {
@@ -137,7 +140,7 @@ impl Line {
     }
 
     /// A queue to send on from another task; `None` once closing.
-    pub(super) fn sender(&self) -> Option<mpsc::Sender<WsMessage>> {
+    pub(super) fn sender(&self) -> Option<mpsc::Sender<Outgoing>> {
         self.out.0.clone()
     }
 
@@ -184,15 +187,22 @@ enum Next<E> {
 
 /// Serve `session` on `socket` until either side ends it, the server
 /// shuts down or the client goes quiet; `queue` bounds its outbox and
-/// `limiter` its frame rate.
+/// `limiter` its frame rate; `slot` counts the connection until it ends.
+///
+/// Everything the socket holds for its lifetime moves in here, so that
+/// the caller's task holds only this future: an idle socket's memory is
+/// what waiting needs (docs/benchmarks.md, "Idle sockets").
 pub(super) async fn serve<S: Session>(
     socket: WebSocket,
     mut session: S,
-    limits: &Limits,
+    config: Arc<Config>,
     queue: usize,
     mut limiter: RateLimiter,
     shutdown: CancellationToken,
+    slot: ConnectionSlot,
 ) {
+    let _slot = slot;
+    let limits = &config.limits;
     let (out, mut stream, writer) = Outbox::start(socket, queue);
     let mut line = Line {
         out,
@@ -395,9 +405,14 @@ pub(super) fn limited(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade
         .max_write_buffer_size(limits.socket_buffer_bytes.max(limits.hard_max_frame_bytes) * 4)
 }
 
+/// A frame waiting in a socket's outbox. Boxed because the queue
+/// allocates its first block of 32 slots when it is created: 256 bytes
+/// of pointers instead of 1.5 KiB of frames for every socket, idle or not.
+pub(super) type Outgoing = Box<WsMessage>;
+
 /// The sending half of a socket: frames queue for the writer task; a
 /// full queue means a client that does not read, which is dropped.
-struct Outbox(Option<mpsc::Sender<WsMessage>>);
+struct Outbox(Option<mpsc::Sender<Outgoing>>);
 
 impl Outbox {
     /// Split `socket`, start its writer and return the outbox with the
@@ -419,7 +434,7 @@ impl Outbox {
         let Some(out) = &self.0 else {
             return Flow::Drop;
         };
-        match out.try_send(message) {
+        match out.try_send(Box::new(message)) {
             Ok(()) => Flow::Continue,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::info!(reason = "slow_reader", "socket disconnected");
@@ -433,7 +448,7 @@ impl Outbox {
     fn finish(&mut self, end: &Flow) {
         if let (Flow::Close(code, reason), Some(out)) = (end, &self.0) {
             tracing::debug!(code, reason, "closing socket");
-            let _ = out.try_send(close(*code, reason));
+            let _ = out.try_send(Box::new(close(*code, reason)));
         }
         self.0 = None;
     }
@@ -456,10 +471,10 @@ fn read_error(e: axum::Error) -> Flow {
     }
 }
 
-async fn write_loop(mut sink: SplitSink<WebSocket, WsMessage>, mut rx: mpsc::Receiver<WsMessage>) {
+async fn write_loop(mut sink: SplitSink<WebSocket, WsMessage>, mut rx: mpsc::Receiver<Outgoing>) {
     while let Some(message) = rx.recv().await {
-        let closing = matches!(message, WsMessage::Close(_));
-        if sink.send(message).await.is_err() || closing {
+        let closing = matches!(*message, WsMessage::Close(_));
+        if sink.send(*message).await.is_err() || closing {
             break;
         }
     }

@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::guard::{too_many_connections, RateLimiter};
-use super::socket::{self, About, Flow, Line, Session};
+use super::socket::{self, About, Flow, Line, Outgoing, Session};
 use crate::app::AppState;
 use crate::crm::{Actor, AgentRef, AuditAction, AuditEntry, ConversationId, Sender};
 use crate::error::ApiError;
@@ -57,25 +57,22 @@ pub(super) async fn upgrade(
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("agent", conn, agent_id = tracing::field::Empty);
     socket::limited(ws, &limits).on_upgrade(move |ws| {
-        async move {
-            let _slot = slot;
-            // Consoles send a few frames per action; allow bursts of actions.
-            let limiter =
-                RateLimiter::new(limits.messages_per_second * 4.0, limits.message_burst * 4);
-            let shutdown = state.shutdown.clone();
-            let session = AgentSession {
-                state,
-                agent: None,
-                actor: None,
-                queue: None,
-                assignments: None,
-                watching: HashMap::new(),
-                dropped: CancellationToken::new(),
-            };
-            let queue = limits.outbound_queue * QUEUE_FACTOR;
-            socket::serve(ws, session, &limits, queue, limiter, shutdown).await
-        }
-        .instrument(span)
+        // Consoles send a few frames per action; allow bursts of actions.
+        let limiter =
+            RateLimiter::new(limits.messages_per_second * 4.0, limits.message_burst * 4);
+        let queue = limits.outbound_queue * QUEUE_FACTOR;
+        let config = state.config.clone();
+        let shutdown = state.shutdown.clone();
+        let session = AgentSession {
+            state,
+            agent: None,
+            actor: None,
+            queue: None,
+            assignments: None,
+            watching: HashMap::new(),
+            dropped: CancellationToken::new(),
+        };
+        socket::serve(ws, session, config, queue, limiter, shutdown, slot).instrument(span)
     })
 }
 
@@ -280,7 +277,7 @@ async fn queue_changed(rx: &mut Option<watch::Receiver<Arc<QueueSnapshot>>>) -> 
 struct Forward {
     state: AppState,
     id: ConversationId,
-    out: mpsc::Sender<WsMessage>,
+    out: mpsc::Sender<Outgoing>,
     dropped: CancellationToken,
     /// Highest message `seq` sent; never sent twice.
     last_seq: u64,
@@ -298,7 +295,9 @@ impl Forward {
                         status: crate::crm::ConversationStatus::Closed,
                         agent: None,
                     };
-                    let _ = self.out.try_send(WsMessage::Text(closed.to_json().into()));
+                    let _ = self
+                        .out
+                        .try_send(Box::new(WsMessage::Text(closed.to_json().into())));
                     return;
                 }
                 Ok(p) => match self.frame(&p.event) {
@@ -319,7 +318,7 @@ impl Forward {
             };
             if self
                 .out
-                .try_send(WsMessage::Text(frame.to_json().into()))
+                .try_send(Box::new(WsMessage::Text(frame.to_json().into())))
                 .is_err()
             {
                 self.dropped.cancel();

@@ -53,7 +53,7 @@ pub(super) async fn upgrade(
         )
         .into_response();
     }
-    let limits = state.config.limits.clone();
+    let limits = &state.config.limits;
     let Some(slot) = state
         .connections
         .try_acquire(peer.ip(), limits.connections_per_ip)
@@ -63,27 +63,18 @@ pub(super) async fn upgrade(
     };
     let conn = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
     let span = tracing::info_span!("chat", conn, conversation_id = tracing::field::Empty);
-    socket::limited(ws, &limits).on_upgrade(move |ws| {
-        async move {
-            let _slot = slot;
-            let limiter = RateLimiter::new(limits.messages_per_second, limits.message_burst);
-            let shutdown = state.shutdown.clone();
-            let session = ChatSession {
-                state,
-                peer: peer.ip(),
-                joined: None,
-            };
-            socket::serve(
-                ws,
-                session,
-                &limits,
-                limits.outbound_queue,
-                limiter,
-                shutdown,
-            )
-            .await
-        }
-        .instrument(span)
+    socket::limited(ws, limits).on_upgrade(move |ws| {
+        let limits = &state.config.limits;
+        let limiter = RateLimiter::new(limits.messages_per_second, limits.message_burst);
+        let queue = limits.outbound_queue;
+        let config = state.config.clone();
+        let shutdown = state.shutdown.clone();
+        let session = ChatSession {
+            state,
+            peer: peer.ip(),
+            joined: None,
+        };
+        socket::serve(ws, session, config, queue, limiter, shutdown, slot).instrument(span)
     })
 }
 
