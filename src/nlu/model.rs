@@ -3,7 +3,8 @@
 //! `understanding.onnx` is one MiniLM trunk with two outputs, computed in
 //! one pass: `sentence_embedding` (384-d, mean-pooled and L2-normalised,
 //! for FAQ retrieval and intents) and `probabilities` (sentiment:
-//! negative, neutral, positive). See `models/README.md`.
+//! negative, neutral, positive), each from a short branch of its own on
+//! the shared layers. See `models/README.md`.
 //!
 //! [`ModelFiles`] reads the files once; every inference worker builds its
 //! own [`Model`] session from them, sharing the prepacked weights. ONNX
