@@ -10,8 +10,11 @@
 //!   someone from customer service) and a way of talking to them (speak,
 //!   chat, connect, call back) in the same language. Both are needed, so
 //!   "the person at the door" or "I talked to my bank" do not match.
-//! - Saying one asked before ("this is the third time I ask", "as I
-//!   said", "one more time").
+//! - Saying one asked before or was not answered ("this is the third
+//!   time I ask", "as I said", "Again:", "that doesn't answer my
+//!   question", "the same link both times"; "for the third time" and "that
+//!   does not answer my question" in German, French, Spanish, Italian and
+//!   Dutch too).
 //! - Threatening to leave ("I'm done with your shop", "I'll get it on
 //!   Amazon", "never ordering here again").
 //! - Threatening legal steps (a chargeback, a lawyer, consumer
@@ -48,7 +51,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
                 r"mitarbeiter(?:in|innen)?\b|menschen?\b|echte[nm]? person|berater(?:in)?\b|kundenservice|kundendienst|support-?team|jemand(?:em|en)?\b|ansprechpartner(?:in)?\b|kolleg(?:e|in|en)\b",
             ),
             talk: words(
-                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückrufen|rückruf|telefonieren|kontakt",
+                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückruf\w*|rückruf|anruf(?:en|t)\b|ruft mich|meldet sich|sich (?:bei mir )?meldet|telefonieren|kontakt",
             ),
         },
         Language {
@@ -88,7 +91,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
 
 static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|umpteenth) time (?:i|i'm|i am|that i|asking|now)|as i(?:'ve| have)? (?:already )?(?:said|wrote|written|mentioned|explained)|i(?:'ve| have)? already (?:asked|said|told|explained|written)|(?:asked|told) you (?:twice|three times|several times|before)|one more time|once more\b|how many times|like i said|as i said",
+        r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|umpteenth) time (?:i|i'm|i am|that i|asking|now)|as i(?:'ve| have)? (?:already )?(?:said|wrote|written|mentioned|explained)|i(?:'ve| have)? already (?:asked|said|told|explained|written)|(?:asked|told) you (?:twice|three times|several times|before)|one more time|once more\b|how many times|like i said|as i said|again:|(?:that|this|it) (?:doesn't|does not|didn't|did not) answer (?:my|the) question|not what i (?:asked|was asking)|(?:got|get|getting|sent me|keep getting) the same (?:answer|reply|link|faq)|(?:yesterday|earlier|this morning|last week) and again|por (?:segunda|tercera|cuarta) vez|(?:eso|esto) no responde a mi pregunta|zum (?:zweiten|dritten|vierten) mal|(?:das|dies) beantwortet meine frage nicht|ich habe (?:schon|bereits) gefragt|pour la (?:deuxième|troisième|quatrième) fois|(?:ça|cela) ne répond pas à ma question|je l'ai déjà demandé|per la (?:seconda|terza|quarta) volta|non risponde alla mia domanda|l'ho già chiesto|voor de (?:tweede|derde|vierde) keer|dat beantwoordt mijn vraag niet|ik heb (?:het )?al gevraagd",
     )
 });
 
@@ -136,6 +139,10 @@ mod tests {
         for (text, code) in [
             ("Kann ich bitte mit einem Menschen sprechen?", "de"),
             ("Bitte verbinden Sie mich mit dem Kundenservice.", "de"),
+            (
+                "Mir wäre lieber, wenn mich jemand aus Ihrem Team zurückruft.",
+                "de",
+            ),
             ("Je voudrais parler à un conseiller, s'il vous plaît.", "fr"),
             ("Puis-je discuter avec quelqu'un de votre équipe ?", "fr"),
             ("¿Puedo hablar con una persona real?", "es"),
@@ -181,8 +188,22 @@ mod tests {
             "As I've said twice now: the boots were returned.",
             "One more time: when is the XL back?",
             "I already told you the order number.",
+            "Again: the gloves went back by mistake.",
+            "That doesn't answer my question.",
+            "I got the same FAQ link both times.",
+            "Eso no responde a mi pregunta",
+            "Por tercera vez: ¿enviáis a Tenerife?",
+            "Zum dritten Mal: wo ist mein Paket?",
+            "Pour la troisième fois, où est ma commande ?",
         ] {
             assert!(says_asked_before(text), "{text}");
+        }
+        for text in [
+            "Can I order the same jacket again?",
+            "I'm asking about the delivery time to Spain.",
+            "Is this the second time you ship to Norway this year?",
+        ] {
+            assert!(!says_asked_before(text), "{text}");
         }
         assert!(!says_asked_before(
             "Is this the first time you ship to Norway?"

@@ -58,8 +58,7 @@ pub(super) async fn upgrade(
     let span = tracing::info_span!("agent", conn, agent_id = tracing::field::Empty);
     socket::limited(ws, &limits).on_upgrade(move |ws| {
         // Consoles send a few frames per action; allow bursts of actions.
-        let limiter =
-            RateLimiter::new(limits.messages_per_second * 4.0, limits.message_burst * 4);
+        let limiter = RateLimiter::new(limits.messages_per_second * 4.0, limits.message_burst * 4);
         let queue = limits.outbound_queue * QUEUE_FACTOR;
         let config = state.config.clone();
         let shutdown = state.shutdown.clone();
