@@ -31,6 +31,9 @@ use frontdesk::nlu::model::ModelFiles;
 use frontdesk::nlu::{cores, Nlu, Parallelism};
 
 /// Customer messages of typical lengths (4 to ~40 tokens).
+#[path = "../src/bin/loadgen/questions.rs"]
+mod loadgen_questions;
+
 const TEXTS: &[&str] = &[
     "How long do I have to return an item?",
     "Do you ship to Switzerland?",
@@ -125,41 +128,64 @@ fn bench_model(label: &str, dir: &Path, runs: usize, seconds: f64, rows: &mut Ve
     ));
     drop(wide);
     for threads in [1, cores] {
-        let done = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let elapsed = std::thread::scope(|s| {
-            for t in 0..threads {
-                let (files, done, stop) = (&files, &done, &stop);
-                s.spawn(move || {
-                    let mut model = files.model(1).unwrap_or_else(|e| fail("session", e));
-                    let mut i = t;
-                    while !stop.load(Ordering::Relaxed) {
-                        model
-                            .encode(TEXTS[i % TEXTS.len()])
-                            .unwrap_or_else(|e| fail("encode", e));
-                        done.fetch_add(1, Ordering::Relaxed);
-                        i += 1;
-                    }
-                });
-            }
-            // Sessions build first; count from a warm start.
-            std::thread::sleep(Duration::from_millis(500));
-            let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
-            std::thread::sleep(Duration::from_secs_f64(seconds));
-            let n = done.load(Ordering::Relaxed) - before;
-            stop.store(true, Ordering::Relaxed);
-            (n, start.elapsed())
-        });
-        let (n, took) = elapsed;
-        let per_message = took / n.max(1) as u32 * threads as u32;
-        rows.push(Row {
-            model: label.into(),
-            case: format!("model ceiling: tight loop on {threads} thread(s)"),
-            n: threads,
-            median: per_message,
-            p90: per_message,
-            per_second: n as f64 / took.as_secs_f64(),
-        });
+        rows.push(ceiling(label, &files, TEXTS, threads, seconds, ""));
+    }
+    // The texts the whole server is measured with, for the ratio of
+    // server throughput to model ceiling.
+    rows.push(ceiling(
+        label,
+        &files,
+        loadgen_questions::QUESTIONS,
+        cores,
+        seconds,
+        " on loadgen's questions",
+    ));
+}
+
+/// Every one of `threads` threads runs its own single-threaded session
+/// over `texts` in a tight loop for `seconds`: the most messages per
+/// second the machine can understand.
+fn ceiling(
+    label: &str,
+    files: &ModelFiles,
+    texts: &[&str],
+    threads: usize,
+    seconds: f64,
+    which: &str,
+) -> Row {
+    let done = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (n, took) = std::thread::scope(|s| {
+        for t in 0..threads {
+            let (done, stop) = (&done, &stop);
+            s.spawn(move || {
+                let mut model = files.model(1).unwrap_or_else(|e| fail("session", e));
+                let mut i = t;
+                while !stop.load(Ordering::Relaxed) {
+                    model
+                        .encode(texts[i % texts.len()])
+                        .unwrap_or_else(|e| fail("encode", e));
+                    done.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+            });
+        }
+        // Sessions build first; count from a warm start.
+        std::thread::sleep(Duration::from_millis(500));
+        let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
+        std::thread::sleep(Duration::from_secs_f64(seconds));
+        let n = done.load(Ordering::Relaxed) - before;
+        stop.store(true, Ordering::Relaxed);
+        (n, start.elapsed())
+    });
+    let per_message = took / n.max(1) as u32 * threads as u32;
+    Row {
+        model: label.into(),
+        case: format!("model ceiling{which}: tight loop on {threads} thread(s)"),
+        n: threads,
+        median: per_message,
+        p90: per_message,
+        per_second: n as f64 / took.as_secs_f64(),
     }
 }
 

@@ -32,36 +32,14 @@ use process::{cpu_line, cpu_ticks, server_memory};
 
 mod idle;
 mod process;
+mod questions;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tokio::time::{timeout_at, Instant};
 use tokio_tungstenite::tungstenite::http::Uri;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Realistic questions for a small online shop; some are answered by the
-/// demo FAQ, some need clarification, some are chit-chat or complaints.
-const QUESTIONS: &[&str] = &[
-    "How long do I have to return an item?",
-    "Can I send back shoes I already wore outside?",
-    "How much does shipping cost?",
-    "Do you ship to Switzerland?",
-    "Where is my parcel? It was supposed to arrive yesterday",
-    "Do you offer express or next-day delivery?",
-    "I forgot my password, how do I reset it?",
-    "I never got the password reset email",
-    "Which payment methods do you accept?",
-    "Can I pay with PayPal or by invoice?",
-    "My card was charged twice for the same order!",
-    "Hi there",
-    "Good morning, is anyone there?",
-    "This is the third time my order is late, I'm really annoyed",
-    "The jacket arrived torn, this is unacceptable",
-    "When will I get my refund?",
-    "Can I change the delivery address after ordering?",
-    "How do I cancel my order?",
-    "Do you have a discount code for students?",
-    "Thanks, that helped a lot!",
-];
+use questions::QUESTIONS;
 
 /// How long one turn (message → bot reply) may take before it counts as
 /// a timeout.
