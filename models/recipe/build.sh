@@ -49,7 +49,7 @@ python finetune_sentiment.py --datasets "$DATASETS" --epochs 2 --lr 8e-5 --stop-
 #    the stand-alone sentiment model side by side (12 layers, scores exactly theirs).
 if [ "${UNDERSTANDING:-branch}" = "branch" ]; then
   python finetune_understanding.py --datasets "$DATASETS" --branch "${BRANCH_K:-4}" --init-from "$MODELS_WORK/sentiment.onnx" \
-    --distill 0.5 --distill-retrieval --steps 1200 --lr 1e-4 --head-lr 5e-4 --eval-every 400 --threads 2
+    --distill 0.9 --distill-retrieval --steps 1200 --lr 1e-4 --head-lr 5e-4 --eval-every 400 --threads 2
 else
   python merge_understanding.py --encoder "$MODELS_WORK/encoder.onnx" --sentiment "$MODELS_WORK/sentiment.onnx" --out ../understanding.onnx
 fi

@@ -359,10 +359,11 @@ def main():
             yb = torch.from_numpy(rows_y[rb.numpy()])
             labelled = yb >= 0
             ce = F.cross_entropy(logits[labelled], yb[labelled], weight=class_w) if labelled.any() else torch.zeros(())
+            sentiment_loss = ce
             if args.distill:
                 target = torch.from_numpy(rows_p[rb.numpy()])
                 kl = F.kl_div(F.log_softmax(logits, 1), target, reduction="batchmean")
-                ce = (1.0 - args.distill) * ce + args.distill * kl
+                sentiment_loss = (1.0 - args.distill) * ce + args.distill * kl
             if args.branch:  # the embedding branch is the untouched original: sentiment loss only
                 d_sent = d_ret = torch.zeros(())
             else:
@@ -371,7 +372,7 @@ def main():
                     tok, [ret_train[i] for i in rng.choice(len(ret_train), args.retrieval_batch, replace=False)]))
                 r_pooled, _ = model(r_ids, r_mask, r_tt)
                 d_ret = distill(r_ids, r_mask, r_tt, r_pooled)
-            loss = ce + args.alpha * (d_sent + d_ret)
+            loss = sentiment_loss + args.alpha * (d_sent + d_ret)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(body + list(model.classifier.parameters()), 1.0)
