@@ -7,6 +7,7 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::ws::{
@@ -17,8 +18,6 @@ use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-
-use std::sync::Arc;
 
 use super::guard::{ConnectionSlot, RateLimiter};
 use crate::config::{Config, Limits};
@@ -114,7 +113,7 @@ pub(super) struct Line {
 
 impl Line {
     pub(super) fn send_json(&self, json: impl Into<Utf8Bytes>) -> Flow {
-        self.out.send(WsMessage::Text(json.into()))
+        self.out.send(text(json))
     }
 
     /// Send, waiting while the outbox is full: for a burst the client
@@ -128,8 +127,7 @@ impl Line {
         let Some(out) = &self.out.0 else {
             return Flow::Drop;
         };
-        let frame = Box::new(WsMessage::Text(json.into()));
-        match tokio::time::timeout(patience, out.send(frame)).await {
+        match tokio::time::timeout(patience, out.send(text(json))).await {
             Ok(Ok(())) => Flow::Continue,
             Ok(Err(_)) => Flow::Drop,
             Err(_) => {
@@ -339,11 +337,12 @@ async fn drain(stream: &mut futures_util::stream::SplitStream<WebSocket>) {
     let _ = tokio::time::timeout(CLOSE_DRAIN, until_close).await;
 }
 
-pub(super) fn close(code: u16, reason: &'static str) -> WsMessage {
-    WsMessage::Close(Some(CloseFrame {
+/// A close frame for an outbox.
+fn close(code: u16, reason: &'static str) -> Outgoing {
+    Box::new(WsMessage::Close(Some(CloseFrame {
         code,
         reason: reason.into(),
-    }))
+    })))
 }
 
 /// Pings a quiet peer and tells when it has been silent too long.
@@ -375,7 +374,7 @@ impl Heartbeat {
         if self.last_heard.elapsed() >= self.idle_timeout {
             Flow::Close(close_code::AWAY, "idle timeout")
         } else {
-            out.send(WsMessage::Ping(Default::default()))
+            out.send(Box::new(WsMessage::Ping(Default::default())))
         }
     }
 
@@ -410,6 +409,11 @@ pub(super) fn limited(ws: WebSocketUpgrade, limits: &Limits) -> WebSocketUpgrade
 /// of pointers instead of 1.5 KiB of frames for every socket, idle or not.
 pub(super) type Outgoing = Box<WsMessage>;
 
+/// A JSON text frame for an outbox.
+pub(super) fn text(json: impl Into<Utf8Bytes>) -> Outgoing {
+    Box::new(WsMessage::Text(json.into()))
+}
+
 /// The sending half of a socket: frames queue for the writer task; a
 /// full queue means a client that does not read, which is dropped.
 struct Outbox(Option<mpsc::Sender<Outgoing>>);
@@ -430,11 +434,11 @@ impl Outbox {
         (Self(Some(out)), stream, tokio::spawn(write_loop(sink, rx)))
     }
 
-    fn send(&self, message: WsMessage) -> Flow {
+    fn send(&self, message: Outgoing) -> Flow {
         let Some(out) = &self.0 else {
             return Flow::Drop;
         };
-        match out.try_send(Box::new(message)) {
+        match out.try_send(message) {
             Ok(()) => Flow::Continue,
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::info!(reason = "slow_reader", "socket disconnected");
@@ -448,7 +452,7 @@ impl Outbox {
     fn finish(&mut self, end: &Flow) {
         if let (Flow::Close(code, reason), Some(out)) = (end, &self.0) {
             tracing::debug!(code, reason, "closing socket");
-            let _ = out.try_send(Box::new(close(*code, reason)));
+            let _ = out.try_send(close(*code, reason));
         }
         self.0 = None;
     }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axum::extract::ws::{Message as WsMessage, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -294,9 +294,7 @@ impl Forward {
                         status: crate::crm::ConversationStatus::Closed,
                         agent: None,
                     };
-                    let _ = self
-                        .out
-                        .try_send(Box::new(WsMessage::Text(closed.to_json().into())));
+                    let _ = self.out.try_send(socket::text(closed.to_json()));
                     return;
                 }
                 Ok(p) => match self.frame(&p.event) {
@@ -315,11 +313,7 @@ impl Forward {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             };
-            if self
-                .out
-                .try_send(Box::new(WsMessage::Text(frame.to_json().into())))
-                .is_err()
-            {
+            if self.out.try_send(socket::text(frame.to_json())).is_err() {
                 self.dropped.cancel();
                 return;
             }
