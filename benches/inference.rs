@@ -30,10 +30,10 @@ use frontdesk::faq::Faq;
 use frontdesk::nlu::model::ModelFiles;
 use frontdesk::nlu::{cores, Nlu, Parallelism};
 
-/// Customer messages of typical lengths (4 to ~40 tokens).
 #[path = "../src/bin/loadgen/questions.rs"]
 mod loadgen_questions;
 
+/// Customer messages of typical lengths (4 to ~40 tokens).
 const TEXTS: &[&str] = &[
     "How long do I have to return an item?",
     "Do you ship to Switzerland?",
