@@ -38,32 +38,30 @@ const RECORD_ALERTS: &str = "\
       constructor() { this.state = 'running'; this.currentTime = 0; this.destination = {}; } \
       createOscillator() { return node(); } createGain() { return node(); } resume() {} };";
 
-/// Sign in on a console page with a token.
-async fn sign_in(browser: &Browser, token: &str) {
-    let input = browser
-        .element(
-            "the token field",
-            "return document.getElementById('signin-token');",
-            vec![],
-        )
-        .await;
+/// Sign in on a console page; `""` when it worked, else the error shown.
+pub(super) async fn try_sign_in(browser: &Browser, token: &str) -> String {
+    let input = by_id(browser, "signin-token").await;
+    browser.clear(&input).await;
     browser.type_text(&input, &format!("{token}{ENTER}")).await;
-    browser
+    let outcome = browser
         .wait_for(
-            "the signed-in console",
+            "the sign-in to end",
             "const e = document.getElementById('signin-error').textContent; \
              if (e && e !== 'Signing in…') return 'error: ' + e; \
-             return !document.getElementById('app').hidden;",
+             return !document.getElementById('app').hidden && 'signed in';",
             vec![],
         )
         .await;
-    let error = browser
-        .js(
-            "return document.getElementById('signin-error').textContent;",
-            vec![],
-        )
-        .await;
-    assert_eq!(error, "", "signing in failed");
+    let outcome = outcome.as_str().expect("text").to_owned();
+    outcome
+        .strip_prefix("error: ")
+        .map(str::to_owned)
+        .unwrap_or_default()
+}
+
+/// Sign in on a console page with a token.
+pub(super) async fn sign_in(browser: &Browser, token: &str) {
+    assert_eq!(try_sign_in(browser, token).await, "", "signing in failed");
 }
 
 /// A visible element by id.

@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use super::console::{by_id, open_console};
+use super::console::{by_id, open_console, sign_in, try_sign_in};
 use super::webdriver::{Browser, Element};
 use super::ENTER;
 use crate::handoff::{agent, escalate, id, next_of, next_where, say};
@@ -36,31 +36,6 @@ async fn click_id(browser: &Browser, id: &str) {
 
 async fn type_into(browser: &Browser, id: &str, text: &str) {
     browser.type_text(&by_id(browser, id).await, text).await;
-}
-
-/// Sign in on a console page; `""` when it worked, else the error shown.
-async fn try_sign_in(browser: &Browser, token: &str) -> String {
-    let input = by_id(browser, "signin-token").await;
-    browser.clear(&input).await;
-    browser.type_text(&input, &format!("{token}{ENTER}")).await;
-    let outcome = browser
-        .wait_for(
-            "the sign-in to end",
-            "const e = document.getElementById('signin-error').textContent; \
-             if (e && e !== 'Signing in…') return 'error: ' + e; \
-             return !document.getElementById('app').hidden && 'signed in';",
-            vec![],
-        )
-        .await;
-    let outcome = outcome.as_str().expect("text").to_owned();
-    outcome
-        .strip_prefix("error: ")
-        .map(str::to_owned)
-        .unwrap_or_default()
-}
-
-async fn sign_in(browser: &Browser, token: &str) {
-    assert_eq!(try_sign_in(browser, token).await, "", "signing in failed");
 }
 
 /// The agent console, signed in and connected.
