@@ -265,6 +265,10 @@ impl Config {
             Some("models.queue must be positive")
         } else if self.models.workers > 256 || self.models.threads > 256 {
             Some("models.workers and models.threads must be at most 256")
+        } else if self.models.intent_thresholds.max_distance.is_nan()
+            || self.models.intent_thresholds.max_distance <= 0.0
+        {
+            Some("models.intent_thresholds.max_distance must be above 0: 1 is as far from an intent as its own examples typically are, the default is 1.4, and `inf` turns the distance test off")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
             Some("bot.answer_confidence must be between 0 and 1")
         } else if ![
@@ -413,6 +417,25 @@ mod tests {
             err.to_string().contains("limits.header_read_timeout"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_broken_intent_distance_is_refused_with_the_key_named() {
+        let c: Config = toml::from_str("[models.intent_thresholds]\nmax_distance = inf").unwrap();
+        c.validate().expect("inf turns the test off");
+        for bad in ["0", "-1.5", "nan"] {
+            let text = format!("[models.intent_thresholds]\nmax_distance = {bad}");
+            let c: Config = toml::from_str(&text).unwrap();
+            let err = c.validate().unwrap_err().to_string();
+            assert!(
+                err.contains("models.intent_thresholds.max_distance"),
+                "{err}"
+            );
+        }
+        let err = toml::from_str::<Config>("[models.intent_thresholds]\nmax_distance = \"far\"")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_distance"), "{err}");
     }
 
     #[test]

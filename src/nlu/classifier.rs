@@ -3,10 +3,17 @@
 //! Multinomial logistic regression over the (L2-normalised) sentence
 //! embeddings, trained by full-batch gradient descent with Adam and L2
 //! weight decay. It also keeps the examples themselves: the similarity of
-//! a text to its nearest example of the predicted intent is the second
-//! out-of-scope signal, next to the predicted probability.
+//! a text to its nearest example of the predicted intent is an
+//! out-of-scope signal, next to the predicted probability and the text's
+//! distance from that intent ([`scope`](super::scope)).
 
 use serde::{Deserialize, Serialize};
+
+use super::scope::Scope;
+
+/// First bytes of a classifier written by [`Classifier::to_bytes`]; a new
+/// layout gets a new one, so older bytes are refused and trained again.
+const FORMAT: &[u8; 8] = b"intents2";
 
 /// Training settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -44,15 +51,20 @@ pub(crate) struct Classifier {
     /// example similarity.
     examples: Vec<f32>,
     labels: Vec<usize>,
+    /// `None` when the examples have no spread to measure distances by.
+    scope: Option<Scope>,
 }
 
-/// A prediction: the best class, its probability, and the cosine similarity
-/// of the text to the nearest example of that class.
+/// A prediction: the best class, its probability, the cosine similarity
+/// of the text to the nearest example of that class, and its distance from
+/// that class in units of a typical example (0 when the classifier has no
+/// [`Scope`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
     pub class: usize,
     pub probability: f32,
     pub similarity: f32,
+    pub distance: f32,
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -128,6 +140,7 @@ impl Classifier {
             adam(&mut weights, &grad_w, &mut mw, &mut vw);
             adam(&mut bias, &grad_b, &mut mb, &mut vb);
         }
+        let scope = Scope::fit(&examples, &labels, classes, dim);
         Self {
             dim,
             classes,
@@ -136,13 +149,21 @@ impl Classifier {
             scale: t.scale,
             examples,
             labels,
+            scope,
         }
     }
 
-    /// The classifier as bytes, for the cache: little-endian `dim`,
-    /// `classes`, `scale`, weights, bias, example count, labels, examples.
+    /// Whether predictions measure their distance from the intent.
+    pub(crate) fn measures_distance(&self) -> bool {
+        self.scope.is_some()
+    }
+
+    /// The classifier as bytes, for the cache: [`FORMAT`], then
+    /// little-endian `dim`, `classes`, example count, `scale`, weights,
+    /// bias, labels, examples, and 1 with the [`Scope`] or 0 without.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 * (4 + self.weights.len() + self.examples.len()));
+        let mut out = Vec::with_capacity(4 * (5 + self.weights.len() + self.examples.len()));
+        out.extend(FORMAT);
         let mut u32_ = |v: usize| out.extend((v as u32).to_le_bytes());
         u32_(self.dim);
         u32_(self.classes);
@@ -157,12 +178,17 @@ impl Classifier {
         for v in &self.examples {
             out.extend(v.to_le_bytes());
         }
+        out.extend(u32::from(self.scope.is_some()).to_le_bytes());
+        if let Some(scope) = &self.scope {
+            scope.write(&mut out);
+        }
         out
     }
 
     /// The classifier written by [`Classifier::to_bytes`], or `None` when
     /// the bytes do not hold one of `classes` classes over `dim`.
     pub(crate) fn from_bytes(bytes: &[u8], dim: usize, classes: usize) -> Option<Self> {
+        let bytes = bytes.strip_prefix(FORMAT)?;
         let mut words = bytes.chunks_exact(4).map(|w| [w[0], w[1], w[2], w[3]]);
         if !bytes.len().is_multiple_of(4) {
             return None;
@@ -175,7 +201,11 @@ impl Classifier {
             next_u32(&mut words)?,
             next_u32(&mut words)?,
         );
-        if d != dim || c != classes || bytes.len() != 4 * (4 + c * d + c + n + n * d) {
+        let without_scope = 4 * (5 + c * d + c + n + n * d);
+        if d != dim
+            || c != classes
+            || ![without_scope, without_scope + Scope::byte_len(d, c)].contains(&bytes.len())
+        {
             return None;
         }
         let floats = |k: usize, words: &mut dyn Iterator<Item = [u8; 4]>| -> Vec<f32> {
@@ -189,6 +219,14 @@ impl Classifier {
             .map(|w| u32::from_le_bytes(w) as usize)
             .collect();
         let examples = floats(n * d, &mut words);
+        let scope = match next_u32(&mut words)? {
+            0 => None,
+            1 => Some(Scope::read(&mut words, d, c)?),
+            _ => return None,
+        };
+        if words.next().is_some() {
+            return None;
+        }
         let finite = weights
             .iter()
             .chain(&bias)
@@ -202,6 +240,7 @@ impl Classifier {
             scale,
             examples,
             labels,
+            scope,
         })
     }
 
@@ -234,10 +273,12 @@ impl Classifier {
             .filter(|(_, &l)| l == class)
             .map(|(i, _)| dot(&self.examples[i * self.dim..(i + 1) * self.dim], x))
             .fold(f32::MIN, f32::max);
+        let distance = self.scope.as_ref().map_or(0.0, |s| s.distance(x, class));
         Prediction {
             class,
             probability,
             similarity,
+            distance,
         }
     }
 }
@@ -251,8 +292,8 @@ mod tests {
         v.iter().map(|x| x / n).collect()
     }
 
-    #[test]
-    fn separable_classes_are_learned() {
+    /// Three classes of three examples around three corners.
+    fn corners() -> Classifier {
         let mut xs = Vec::new();
         let mut ys = Vec::new();
         for (class, centre) in [[1.0, 0.1, 0.0], [0.0, 1.0, 0.1], [0.1, 0.0, 1.0]]
@@ -268,11 +309,20 @@ mod tests {
                 ys.push(class);
             }
         }
-        let c = Classifier::train(xs, ys, 3, 3, Training::default());
+        Classifier::train(xs, ys, 3, 3, Training::default())
+    }
+
+    #[test]
+    fn separable_classes_are_learned() {
+        let c = corners();
         let p = c.predict(&unit([0.05, 0.9, 0.1]));
         assert_eq!(p.class, 1);
         assert!(p.probability > 0.8, "{p:?}");
         assert!(p.similarity > 0.9, "{p:?}");
+        assert!(p.distance < 1.0, "{p:?}");
+        // Between the corners: the best class is far.
+        let between = c.predict(&unit([1.0, 1.0, 1.0]));
+        assert!(between.distance > 2.0, "{between:?}");
         let total: f32 = c.probabilities(&unit([1.0, 1.0, 1.0])).iter().sum();
         assert!((total - 1.0).abs() < 1e-5);
     }
@@ -291,7 +341,31 @@ mod tests {
         );
         assert!(Classifier::from_bytes(&bytes[..bytes.len() - 4], 3, 2).is_none());
         let mut nan = bytes.clone();
-        nan[16..20].copy_from_slice(&f32::NAN.to_le_bytes());
+        nan[24..28].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(Classifier::from_bytes(&nan, 3, 2).is_none());
+        let mut longer = bytes.clone();
+        longer.extend(1.0f32.to_le_bytes());
+        assert!(Classifier::from_bytes(&longer, 3, 2).is_none());
+        assert!(
+            Classifier::from_bytes(&bytes[FORMAT.len()..], 3, 2).is_none(),
+            "the layout before distances"
+        );
+    }
+
+    #[test]
+    fn the_scope_travels_in_the_bytes() {
+        let c = corners();
+        assert!(c.measures_distance());
+        let bytes = c.to_bytes();
+        let back = Classifier::from_bytes(&bytes, 3, 3).expect("round trip");
+        let x = unit([0.4, 0.5, 0.2]);
+        assert_eq!(back.predict(&x), c.predict(&x));
+        let mut flag_off = bytes.clone();
+        let flag = bytes.len() - Scope::byte_len(3, 3) - 4;
+        flag_off[flag..flag + 4].copy_from_slice(&0u32.to_le_bytes());
+        assert!(Classifier::from_bytes(&flag_off, 3, 3).is_none());
+        let mut typical = bytes;
+        typical[flag + 4..flag + 8].copy_from_slice(&0.0f32.to_le_bytes());
+        assert!(Classifier::from_bytes(&typical, 3, 3).is_none());
     }
 }

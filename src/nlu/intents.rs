@@ -4,15 +4,16 @@
 //! Adding a file adds an intent on the next start; there is no offline
 //! training. The trained classifier is cached, keyed by the model, the
 //! intents and the training settings, so a restart with the same inputs
-//! trains nothing and a change retrains. A text whose best intent is not probable enough, or not
-//! similar enough to any of that intent's examples, is out of scope.
+//! trains nothing and a change retrains. A text whose best intent is not
+//! probable enough, not similar enough to any of that intent's examples, or
+//! too far from that intent's examples as a whole, is out of scope.
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use super::cache::{self, Cache, Lookup};
-use super::classifier::{Classifier, Training};
+use super::classifier::{Classifier, Prediction, Training};
 use super::model::DIM;
 use super::{Nlu, NluError};
 
@@ -38,6 +39,9 @@ pub(crate) struct IntentDef {
     pub escalation: Option<crate::crm::EscalationCode>,
 }
 
+/// The shipped `max_distance`; docs/configuration.md says how it was chosen.
+const MAX_DISTANCE: f32 = 1.4;
+
 /// When a prediction counts as out of scope.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -46,6 +50,9 @@ pub struct Thresholds {
     pub min_probability: f32,
     /// Lowest cosine similarity to the nearest example of the best intent.
     pub min_similarity: f32,
+    /// Greatest distance from the best intent, in units of a typical
+    /// example of an intent ([`scope`](super::scope)).
+    pub max_distance: f32,
 }
 
 impl Default for Thresholds {
@@ -53,7 +60,17 @@ impl Default for Thresholds {
         Self {
             min_probability: 0.5,
             min_similarity: 0.6,
+            max_distance: MAX_DISTANCE,
         }
+    }
+}
+
+impl Thresholds {
+    /// Whether a prediction is in scope.
+    pub fn admits(&self, p: &Prediction) -> bool {
+        p.probability >= self.min_probability
+            && p.similarity >= self.min_similarity
+            && p.distance <= self.max_distance
     }
 }
 
@@ -216,6 +233,12 @@ impl Intents {
         })
         .await
         .map_err(|e| NluError::Inference(e.to_string()))?;
+        if !classifier.measures_distance() {
+            tracing::warn!(
+                "no intent has two different examples: the distance from an intent cannot be measured and \
+                 models.intent_thresholds.max_distance is not applied; give intents more examples"
+            );
+        }
         Ok(Self {
             defs,
             classifier,
@@ -234,8 +257,7 @@ impl Intents {
     /// The intent of an embedded text.
     pub(crate) fn classify(&self, embedding: &[f32]) -> IntentMatch {
         let p = self.classifier.predict(embedding);
-        let in_scope = p.probability >= self.thresholds.min_probability
-            && p.similarity >= self.thresholds.min_similarity;
+        let in_scope = self.thresholds.admits(&p);
         let best = self.defs[p.class].name.clone();
         let (name, nearest) = match in_scope {
             true => (Some(best), None),

@@ -6,7 +6,8 @@
 //! - `workers` runs the model on one thread per core and refuses customer
 //!   work beyond its bounded queue.
 //! - [`classifier`] and [`intents`] turn example phrases into an intent
-//!   classifier; `cache` keeps it on disk between starts.
+//!   classifier; `scope` measures how far a text is from an intent;
+//!   `cache` keeps the classifier on disk between starts.
 //!
 //! Nothing here runs model code on the async runtime.
 
@@ -16,6 +17,7 @@ pub mod intents;
 pub(crate) mod language;
 pub mod model;
 pub(crate) mod runtime;
+mod scope;
 mod settings;
 mod workers;
 
