@@ -106,6 +106,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 
 use crate::nlu::classifier::{Classifier, Prediction, Training};
+use crate::nlu::intents::Thresholds;
 use crate::nlu::model::DIM;
 use crate::nlu::{Nlu, SentimentLabel};
 
@@ -232,11 +233,10 @@ pub fn accuracy(trained: &Trained, predictions: &[Prediction], truth: &[String])
     right as f64 / truth.len().max(1) as f64
 }
 
-/// Out-of-scope figures for thresholds on probability and similarity.
-#[derive(Debug, Clone, Copy, Default)]
+/// Out-of-scope figures for a set of thresholds.
+#[derive(Debug, Clone, Copy)]
 pub struct OosScore {
-    pub min_probability: f32,
-    pub min_similarity: f32,
+    pub thresholds: Thresholds,
     /// In-scope texts given the right intent (rejections count as wrong).
     pub in_scope_accuracy: f64,
     pub oos_recall: f64,
@@ -248,11 +248,9 @@ pub fn oos_score(
     in_scope: &[Prediction],
     truth: &[String],
     oos: &[Prediction],
-    min_probability: f32,
-    min_similarity: f32,
+    thresholds: Thresholds,
 ) -> OosScore {
-    let rejected =
-        |p: &Prediction| p.probability < min_probability || p.similarity < min_similarity;
+    let rejected = |p: &Prediction| !thresholds.admits(p);
     let right = in_scope
         .iter()
         .zip(truth)
@@ -261,40 +259,89 @@ pub fn oos_score(
     let false_rejections = in_scope.iter().filter(|p| rejected(p)).count();
     let caught = oos.iter().filter(|p| rejected(p)).count();
     OosScore {
-        min_probability,
-        min_similarity,
+        thresholds,
         in_scope_accuracy: right as f64 / in_scope.len().max(1) as f64,
         oos_recall: caught as f64 / oos.len().max(1) as f64,
         oos_precision: caught as f64 / (caught + false_rejections).max(1) as f64,
     }
 }
 
-/// The thresholds with the best out-of-scope recall whose in-scope
-/// accuracy stays at or above `floor`.
+/// Out-of-scope rules `frontdesk eval intents` chooses thresholds for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OosRule {
+    /// `min_probability` and `min_similarity` (no distance).
+    ProbabilityAndSimilarity,
+    /// `max_distance` alone.
+    Distance,
+}
+
+impl std::fmt::Display for OosRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ProbabilityAndSimilarity => "probability and similarity",
+            Self::Distance => "distance",
+        })
+    }
+}
+
+impl OosRule {
+    /// The thresholds the rule sets, as configuration keys.
+    pub fn describe(self, t: &Thresholds) -> String {
+        match self {
+            Self::ProbabilityAndSimilarity => format!(
+                "min_probability {:.3}, min_similarity {:.3}",
+                t.min_probability, t.min_similarity
+            ),
+            Self::Distance => format!("max_distance {:.3}", t.max_distance),
+        }
+    }
+
+    /// The thresholds the rule tries, from a grid.
+    fn candidates(self) -> Vec<Thresholds> {
+        let off = Thresholds {
+            min_probability: 0.0,
+            min_similarity: -1.0,
+            max_distance: f32::INFINITY,
+        };
+        match self {
+            Self::ProbabilityAndSimilarity => (0..=40)
+                .flat_map(|p| {
+                    (0..=40).map(move |s| Thresholds {
+                        min_probability: p as f32 / 40.0,
+                        min_similarity: 0.2 + s as f32 / 50.0,
+                        ..off
+                    })
+                })
+                .collect(),
+            // In-scope distances crowd around 1: a fine grid.
+            Self::Distance => (100..=800)
+                .map(|d| Thresholds {
+                    max_distance: d as f32 / 200.0,
+                    ..off
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The thresholds of `rule` with the best out-of-scope recall whose
+/// in-scope accuracy stays at or above `floor`; `None` when none does.
 pub fn choose_thresholds(
+    rule: OosRule,
     trained: &Trained,
     in_scope: &[Prediction],
     truth: &[String],
     oos: &[Prediction],
     floor: f64,
-) -> OosScore {
-    let mut best = oos_score(trained, in_scope, truth, oos, 0.0, -1.0);
-    for p in 0..=40 {
-        for s in 0..=40 {
-            let score = oos_score(
-                trained,
-                in_scope,
-                truth,
-                oos,
-                p as f32 / 40.0,
-                0.2 + s as f32 / 50.0,
-            );
-            if score.in_scope_accuracy >= floor && score.oos_recall > best.oos_recall {
-                best = score;
-            }
-        }
-    }
-    best
+) -> Option<OosScore> {
+    rule.candidates()
+        .into_iter()
+        .map(|t| oos_score(trained, in_scope, truth, oos, t))
+        .filter(|s| s.in_scope_accuracy >= floor)
+        .fold(None, |best: Option<OosScore>, s| match best {
+            Some(b) if b.oos_recall >= s.oos_recall => Some(b),
+            _ => Some(s),
+        })
 }
 
 /// Sentiment test data: TweetEval (`*_text.txt` + `*_labels.txt`, 0/1/2)
@@ -423,6 +470,39 @@ mod tests {
             &[0.97],
         );
         assert_eq!(rates, vec![(0.97, [0.5, 1.0, 0.0])]);
+    }
+
+    #[test]
+    fn the_distance_rule_rejects_as_much_as_the_floor_allows() {
+        let examples = [[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]].concat();
+        let trained = Trained {
+            classifier: Classifier::train(examples, vec![0, 0, 1, 1], 2, 2, Training::default()),
+            names: vec!["a".into(), "b".into()],
+        };
+        let at = |class, distance| Prediction {
+            class,
+            probability: 1.0,
+            similarity: 1.0,
+            distance,
+        };
+        let in_scope = [at(0, 0.7), at(1, 0.9), at(1, 1.2), at(0, 3.0)];
+        let truth: Vec<String> = ["a", "b", "a", "a"].map(String::from).into();
+        let oos = [at(0, 0.8), at(1, 1.5), at(0, 5.0)];
+        // Three of four right needs the one at 3.0: nothing is rejected.
+        let score = choose_thresholds(OosRule::Distance, &trained, &in_scope, &truth, &oos, 0.75)
+            .expect("reachable");
+        assert_eq!(score.thresholds.max_distance, 3.0);
+        assert!((score.oos_recall - 1.0 / 3.0).abs() < 1e-9);
+        // Two of four: the wrong one at 1.2 may go, and with it two of three
+        // out-of-scope texts.
+        let score = choose_thresholds(OosRule::Distance, &trained, &in_scope, &truth, &oos, 0.5)
+            .expect("reachable");
+        assert_eq!(score.thresholds.max_distance, 0.9);
+        assert!((score.oos_recall - 2.0 / 3.0).abs() < 1e-9);
+        assert!((score.oos_precision - 2.0 / 4.0).abs() < 1e-9);
+        assert!(
+            choose_thresholds(OosRule::Distance, &trained, &in_scope, &truth, &oos, 0.9).is_none()
+        );
     }
 
     #[test]

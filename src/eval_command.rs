@@ -13,8 +13,8 @@ use crate::{load_config, Common};
 pub(crate) enum EvalCommand {
     /// Intent accuracy: train on one split, test on another. A `.csv` is
     /// `text,category` (Banking77); a `.json` is CLINC150's
-    /// data_oos_plus.json, whose out-of-scope thresholds are chosen on its
-    /// validation split.
+    /// data_oos_plus.json, for which the thresholds of each out-of-scope
+    /// rule are chosen on its validation split and then measured on test.
     Intents {
         #[arg(long)]
         train: PathBuf,
@@ -154,34 +154,48 @@ pub(crate) async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()>
                 let oos_val = eval::read_clinc(&test, "oos_val")?;
                 let pv = eval::predict(&nlu, &trained, &val.texts).await?;
                 let po = eval::predict(&nlu, &trained, &oos_val.texts).await?;
-                let chosen =
-                    eval::choose_thresholds(&trained, &pv, &val.labels, &po, in_scope_floor);
-                println!(
-                    "thresholds chosen on validation: min_probability {:.3}, min_similarity {:.3} \
-                     (validation: in-scope accuracy {:.4}, oos recall {:.4})",
-                    chosen.min_probability,
-                    chosen.min_similarity,
-                    chosen.in_scope_accuracy,
-                    chosen.oos_recall
-                );
+                let rules = [
+                    eval::OosRule::ProbabilityAndSimilarity,
+                    eval::OosRule::Distance,
+                ];
+                let mut chosen = Vec::new();
+                for rule in rules {
+                    let Some(score) = eval::choose_thresholds(
+                        rule,
+                        &trained,
+                        &pv,
+                        &val.labels,
+                        &po,
+                        in_scope_floor,
+                    ) else {
+                        anyhow::bail!(
+                            "no {rule} thresholds keep the validation in-scope accuracy at \
+                             {in_scope_floor} or above; lower --in-scope-floor"
+                        );
+                    };
+                    println!(
+                        "{rule}: thresholds chosen on validation: {} \
+                         (validation: in-scope accuracy {:.4}, oos recall {:.4})",
+                        rule.describe(&score.thresholds),
+                        score.in_scope_accuracy,
+                        score.oos_recall
+                    );
+                    chosen.push((rule, score.thresholds));
+                }
                 let test_set = eval::read_clinc(&test, "test")?;
                 let oos_test = eval::read_clinc(&test, "oos_test")?;
                 let pt = eval::predict(&nlu, &trained, &test_set.texts).await?;
                 let pot = eval::predict(&nlu, &trained, &oos_test.texts).await?;
                 let closed = eval::accuracy(&trained, &pt, &test_set.labels);
-                let s = eval::oos_score(
-                    &trained,
-                    &pt,
-                    &test_set.labels,
-                    &pot,
-                    chosen.min_probability,
-                    chosen.min_similarity,
-                );
                 println!("test: in-scope accuracy without rejection {closed:.4}");
-                println!(
-                    "test: in-scope accuracy {:.4}, out-of-scope recall {:.4}, out-of-scope precision {:.4}",
-                    s.in_scope_accuracy, s.oos_recall, s.oos_precision
-                );
+                for (rule, thresholds) in chosen {
+                    let s = eval::oos_score(&trained, &pt, &test_set.labels, &pot, thresholds);
+                    println!(
+                        "{rule}: test: in-scope accuracy {:.4}, out-of-scope recall {:.4}, \
+                         out-of-scope precision {:.4}",
+                        s.in_scope_accuracy, s.oos_recall, s.oos_precision
+                    );
+                }
             } else {
                 let test_set = eval::read_csv(&test)?;
                 let predictions = eval::predict(&nlu, &trained, &test_set.texts).await?;
