@@ -48,6 +48,17 @@ pub(crate) struct AppState {
     pub _alive: tokio::sync::mpsc::Sender<()>,
 }
 
+impl AppState {
+    /// What an agent's briefing draws its suggested replies from.
+    pub(crate) fn suggester(&self) -> crate::handoff::Suggester<'_> {
+        crate::handoff::Suggester {
+            faq: &self.faq,
+            understanding: &self.understanding,
+            floor: self.config.bot.suggestion_confidence,
+        }
+    }
+}
+
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,

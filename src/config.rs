@@ -134,6 +134,10 @@ pub struct BotPolicy {
     pub answer_confidence: f32,
     /// How many questions to offer as suggestions when unsure.
     pub suggestions: usize,
+    /// Minimum FAQ confidence (0..1) for an entry to be offered as a
+    /// suggestion, to a customer when the bot is unsure and to an agent
+    /// in the briefing.
+    pub suggestion_confidence: f32,
     /// The first thing a customer reads: that they talk to an automated
     /// assistant and can ask for a person at any time.
     pub disclosure: String,
@@ -166,8 +170,9 @@ impl Default for Config {
 impl Default for BotPolicy {
     fn default() -> Self {
         Self {
-            answer_confidence: 0.5,
+            answer_confidence: 0.6,
             suggestions: 3,
+            suggestion_confidence: 0.0,
             disclosure: crate::copy::DISCLOSURE.to_owned(),
         }
     }
@@ -269,8 +274,10 @@ impl Config {
             || self.models.intent_thresholds.max_distance <= 0.0
         {
             Some("models.intent_thresholds.max_distance must be above 0: 1 is as far from an intent as its own examples typically are, the default is 1.4, and `inf` turns the distance test off")
-        } else if !(0.0..=1.0).contains(&self.bot.answer_confidence) {
-            Some("bot.answer_confidence must be between 0 and 1")
+        } else if !(0.0..=1.0).contains(&self.bot.answer_confidence)
+            || !(0.0..=1.0).contains(&self.bot.suggestion_confidence)
+        {
+            Some("bot.answer_confidence and bot.suggestion_confidence must be between 0 and 1")
         } else if ![
             self.escalation.strong_negative,
             self.escalation.strong_negative_answered,

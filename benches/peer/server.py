@@ -55,12 +55,12 @@ MIN_PROBABILITY, MIN_SIMILARITY = 0.5, 0.6
 # FAQ search (src/faq/mod.rs, src/faq/confidence.rs, src/turn/understand.rs).
 BM25_CANDIDATES, SEMANTIC_CANDIDATES, CANDIDATES = 10, 5, 5
 BM25_HALF, BM25_WEIGHT = 6.0, 0.3
-SCORE_FLOOR, SCORE_SPAN, LEAD_WEIGHT = 0.4, 0.4, 5.0
+SCORE_FLOOR, SCORE_SPAN, SHARPNESS = 0.5, 0.4, 20.0
 FIELD_BOOSTS = {"question": 2.0, "phrasings": 1.5, "answer": 0.5, "tags": 1.0}
 BM25_K1, BM25_B = 1.2, 0.75
 # Bot and escalation policy (src/config.rs).
-ANSWER_CONFIDENCE, SUGGESTIONS = 0.5, 3
-STRONG_NEGATIVE, TREND_TURNS, TREND_NEGATIVE, UNRESOLVED_TURNS = 0.97, 3, 0.8, 3
+ANSWER_CONFIDENCE, SUGGESTIONS = 0.6, 3
+STRONG_NEGATIVE, TREND_TURNS, TREND_NEGATIVE, UNRESOLVED_TURNS = 0.96, 3, 0.8, 3
 MAX_MESSAGE_CHARS = 2000
 
 CLARIFY_WITH_SUGGESTIONS = "I'm not sure I understood. Did you mean one of these questions?"
@@ -293,12 +293,12 @@ def hybrid_score(bm25: float, similarity: float) -> float:
 def calibrate(found):
     """0..1 confidence of each hit (src/faq/confidence.rs)."""
     ranks = [hybrid_score(b, s) for _, b, s in found]
-    out = []
-    for i, r in enumerate(ranks):
-        own = min(max((r - SCORE_FLOOR) / SCORE_SPAN, 0.0), 1.0)
-        lead = max((r - ranks[i + 1]) * LEAD_WEIGHT, 0.0) if i + 1 < len(ranks) else 0.5
-        out.append(own * min(0.5 + lead, 1.0))
-    return out
+    if not ranks:
+        return []
+    top = max(ranks)
+    weights = [np.exp(SHARPNESS * (r - top)) for r in ranks]
+    total = sum(weights)
+    return [min(max((r - SCORE_FLOOR) / SCORE_SPAN, 0.0), 1.0) * w / total for r, w in zip(ranks, weights)]
 
 
 # --- understanding and the bot's policy --------------------------------------

@@ -9,13 +9,14 @@ const BM25_HALF: f32 = 6.0;
 /// Weight of the squashed BM25 score next to the cosine similarity.
 const BM25_WEIGHT: f32 = 0.3;
 
-/// Ranking score at which the semantic confidence starts to rise, and the
-/// width of the rise to 1.
-const SCORE_FLOOR: f32 = 0.4;
+/// Ranking score at which an entry's own confidence starts to rise, and
+/// the width of the rise to 1.
+const SCORE_FLOOR: f32 = 0.5;
 const SCORE_SPAN: f32 = 0.4;
-/// How much a lead over the next entry counts: a lead of 0.1 in ranking
-/// score gives full confidence.
-const LEAD_WEIGHT: f32 = 5.0;
+/// How sharply the share of an entry among the candidates follows its
+/// lead in ranking score: at 20, a lead of 0.05 over the one rival gives
+/// the first entry a share of 0.73, a lead of 0.15 a share of 0.95.
+const SHARPNESS: f32 = 20.0;
 
 /// The ranking score of an entry: cosine similarity to its closest
 /// phrasing plus a little of BM25, which keeps exact product words (a
@@ -37,33 +38,86 @@ pub(crate) struct FaqCandidate {
 
 /// Turn search hits (best first) into candidates with a 0..1 confidence.
 ///
-/// With embeddings the confidence comes from the hybrid ranking score
-/// (cosine similarity plus a little BM25); without, BM25 is squashed to
-/// 0..1. Either is scaled down when the next entry is nearly as close, so
-/// an ambiguous question is offered as suggestions rather than answered.
+/// An entry's confidence is how close it is on its own (its ranking score
+/// between `SCORE_FLOOR` and `SCORE_FLOOR + SCORE_SPAN`, as 0..1) times
+/// its share among the candidates (a softmax of the ranking scores): a
+/// question that several entries fit about equally well is offered as
+/// suggestions rather than answered. With embeddings the ranking score is
+/// the hybrid one; without, BM25 squashed to 0..1 is both the closeness
+/// and the score the shares come from.
 pub(crate) fn calibrate(found: &[ScoredEntry]) -> Vec<FaqCandidate> {
     let rank = |s: &ScoredEntry| match s.similarity {
         Some(_) => hybrid_score(s.score, s.similarity),
         None => s.score / (s.score + BM25_HALF),
     };
+    let ranks: Vec<f32> = found.iter().map(rank).collect();
+    let top = ranks.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let weights: Vec<f32> = ranks
+        .iter()
+        .map(|r| (SHARPNESS * (r - top)).exp())
+        .collect();
+    let total: f32 = weights.iter().sum();
     found
         .iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .zip(ranks.iter().zip(&weights))
+        .map(|(s, (&r, &w))| {
             let own = match s.similarity {
-                Some(_) => ((rank(s) - SCORE_FLOOR) / SCORE_SPAN).clamp(0.0, 1.0),
-                None => rank(s),
-            };
-            let lead = match found.get(i + 1) {
-                Some(next) => ((rank(s) - rank(next)) * LEAD_WEIGHT).max(0.0),
-                None => 0.5,
+                Some(_) => ((r - SCORE_FLOOR) / SCORE_SPAN).clamp(0.0, 1.0),
+                None => r,
             };
             FaqCandidate {
                 id: s.entry.id.clone(),
                 question: s.entry.question.clone(),
                 answer: s.entry.answer.clone(),
-                confidence: own * (0.5 + lead).min(1.0),
+                confidence: own * w / total,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faq::FaqEntry;
+
+    fn hit(id: &str, similarity: f32) -> ScoredEntry {
+        ScoredEntry {
+            entry: FaqEntry {
+                id: id.into(),
+                question: format!("{id}?"),
+                phrasings: Vec::new(),
+                answer: format!("{id}."),
+                tags: Vec::new(),
+                updated_at: chrono::Utc::now(),
+            },
+            score: 0.0,
+            similarity: Some(similarity),
+        }
+    }
+
+    #[test]
+    fn a_clear_lead_is_confident_and_a_tie_is_not() {
+        let clear = calibrate(&[hit("a", 0.9), hit("b", 0.6)]);
+        assert!(clear[0].confidence > 0.95, "{clear:?}");
+        let tie = calibrate(&[hit("a", 0.9), hit("b", 0.89)]);
+        assert!(tie[0].confidence < 0.6, "{tie:?}");
+        assert!(tie[0].confidence > tie[1].confidence);
+    }
+
+    #[test]
+    fn a_distant_entry_has_no_confidence_however_alone() {
+        let far = calibrate(&[hit("a", SCORE_FLOOR - 0.05)]);
+        assert_eq!(far[0].confidence, 0.0);
+        let near = calibrate(&[hit("a", SCORE_FLOOR + SCORE_SPAN)]);
+        assert!((near[0].confidence - 1.0).abs() < 1e-6, "{near:?}");
+    }
+
+    #[test]
+    fn keyword_only_hits_are_squashed_bm25_times_their_share() {
+        let mut a = hit("a", 0.0);
+        a.similarity = None;
+        a.score = BM25_HALF;
+        let only = calibrate(&[a]);
+        assert!((only[0].confidence - 0.5).abs() < 1e-6, "{only:?}");
+    }
 }

@@ -11,11 +11,22 @@ use crate::crm::{
     Store, StoreError, TimelineEvent,
 };
 use crate::faq::Faq;
+use crate::nlu::Understanding;
+use crate::turn::understand::retrieve;
 
 /// Suggested replies offered to the agent.
 const SUGGESTIONS: usize = 3;
 /// Customer messages the suggestions are drawn from.
 const SUGGESTION_SOURCES: usize = 3;
+
+/// Where the suggested replies come from: the FAQ searched with the
+/// recent customer messages, and the lowest confidence worth showing.
+pub(crate) struct Suggester<'a> {
+    pub faq: &'a Faq,
+    pub understanding: &'a Understanding,
+    /// `bot.suggestion_confidence`.
+    pub floor: f32,
+}
 /// Earlier conversations listed in the summary.
 const PREVIOUS: usize = 5;
 
@@ -74,7 +85,7 @@ pub(crate) struct SuggestedReply {
 /// Gather the briefing of conversation `id`.
 pub(crate) async fn brief(
     store: &Store,
-    faq: &Faq,
+    suggester: &Suggester<'_>,
     id: ConversationId,
 ) -> Result<Briefing, StoreError> {
     let conversation = store.conversation(id).await?;
@@ -100,7 +111,7 @@ pub(crate) async fn brief(
             _ => {}
         }
     }
-    let suggestions = suggest(faq, &messages).await;
+    let suggestions = suggester.suggest(&messages).await;
     Ok(Briefing {
         timeline: summarise(&history, id),
         conversation,
@@ -112,36 +123,53 @@ pub(crate) async fn brief(
     })
 }
 
-/// The best FAQ answers for the last customer messages, by the scores
-/// stored with them.
-async fn suggest(faq: &Faq, messages: &[Message]) -> Vec<SuggestedReply> {
-    let mut best: BTreeMap<String, f32> = BTreeMap::new();
-    let sources = messages
-        .iter()
-        .rev()
-        .filter(|m| m.from == Sender::Customer)
-        .take(SUGGESTION_SOURCES);
-    for m in sources {
-        for score in m.analysis.iter().flat_map(|a| &a.faq) {
-            let c = best.entry(score.id.clone()).or_insert(0.0);
-            *c = c.max(score.confidence);
+impl Suggester<'_> {
+    /// The FAQ entries that answer what the customer has been asking: the
+    /// last few customer messages searched as one text (newest first, so
+    /// a long conversation loses its oldest words to the model's length
+    /// limit), ranked by the calibrated confidence, none below the floor.
+    /// A complaint spread over several messages ("still nothing", "the
+    /// tent was meant for Friday") finds its topic this way, where each
+    /// message alone may not. Busy models leave keyword search alone.
+    async fn suggest(&self, messages: &[Message]) -> Vec<SuggestedReply> {
+        let recent: Vec<&str> = messages
+            .iter()
+            .rev()
+            .filter(|m| m.from == Sender::Customer)
+            .take(SUGGESTION_SOURCES)
+            .map(|m| m.text.as_str())
+            .collect();
+        if recent.is_empty() {
+            return Vec::new();
         }
+        let text = recent.join("\n");
+        let (analysis, embedding) = match self.understanding.analyze(&text).await {
+            Ok((a, e)) => (Some(a), Some(e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "suggested replies by keywords only");
+                (None, None)
+            }
+        };
+        let found = match retrieve(self.faq, &text, analysis, embedding).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "no suggested replies");
+                return Vec::new();
+            }
+        };
+        found
+            .candidates
+            .into_iter()
+            .filter(|c| c.confidence >= self.floor && c.confidence > 0.0)
+            .take(SUGGESTIONS)
+            .map(|c| SuggestedReply {
+                faq_id: c.id,
+                question: c.question,
+                answer: c.answer,
+                confidence: c.confidence,
+            })
+            .collect()
     }
-    let mut ranked: Vec<(String, f32)> = best.into_iter().filter(|(_, c)| *c > 0.0).collect();
-    ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let mut out = Vec::new();
-    for (id, confidence) in ranked.into_iter().take(SUGGESTIONS) {
-        // An entry deleted since is simply not suggested.
-        if let Ok(entry) = faq.get(id).await {
-            out.push(SuggestedReply {
-                faq_id: entry.id,
-                question: entry.question,
-                answer: entry.answer,
-                confidence,
-            });
-        }
-    }
-    out
 }
 
 /// Summarise a customer's timeline, leaving out conversation `current`.

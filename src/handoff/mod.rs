@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 pub(crate) use activity::Availability;
 pub(crate) use assign::{Assigned, HowAssigned};
-pub(crate) use briefing::{brief, Briefing};
+pub(crate) use briefing::{brief, Briefing, Suggester};
 pub(crate) use error::{HandoffError, Refusal, Who};
 pub(crate) use presence::{AgentView, Presence};
 pub(crate) use queue::{QueueItem, QueueSnapshot};

@@ -17,7 +17,7 @@
 //! and acknowledged, without analysis, and the bot falls back to BM25.
 
 mod plan;
-mod understand;
+pub(crate) mod understand;
 
 use std::sync::Arc;
 

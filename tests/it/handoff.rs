@@ -458,3 +458,77 @@ async fn a_long_wait_is_flagged_and_moves_up() {
     assert_eq!(both["items"][1]["conversation_id"], w2["conversation_id"]);
     assert_eq!(both["items"][1]["overdue"], false);
 }
+
+/// Claim the only queued conversation and return its briefing.
+async fn claim_briefing(app: &TestApp, conversation: &str) -> Value {
+    let (mut console, _) = agent(app, &app.agent_token("Sam").await).await;
+    console
+        .send(json!({"type": "claim", "conversation_id": conversation}))
+        .await;
+    next_of(&mut console, "conversation").await
+}
+
+#[tokio::test]
+async fn suggested_replies_follow_a_complaint_over_several_messages() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    let conversation = id(&welcome, "conversation_id");
+    for (n, text) in [
+        "I ordered the Fjord tent two weeks ago for a trip this weekend",
+        "still nothing here and the tracking hasn't changed since Monday",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        say(&mut chat, &format!("m{n}"), text).await;
+        next_of(&mut chat, "ack").await;
+    }
+    escalate(
+        &mut chat,
+        "m9",
+        "This is ridiculous, let me talk to a person",
+    )
+    .await;
+
+    let briefing = claim_briefing(&app, &conversation).await;
+    let suggestions = briefing["suggestions"].as_array().expect("suggestions");
+    assert!(!suggestions.is_empty(), "{briefing}");
+    let first = suggestions[0]["faq_id"].as_str().unwrap();
+    assert!(
+        [
+            "order-status",
+            "shipping-lost-parcel",
+            "order-tracking-number"
+        ]
+        .contains(&first),
+        "the late parcel leads, not {first}: {suggestions:?}"
+    );
+    let confidences: Vec<f64> = suggestions
+        .iter()
+        .map(|s| s["confidence"].as_f64().unwrap())
+        .collect();
+    assert!(
+        confidences.windows(2).all(|w| w[0] >= w[1]),
+        "ranked by confidence: {confidences:?}"
+    );
+}
+
+#[tokio::test]
+async fn suggested_replies_below_the_floor_are_left_out() {
+    let app = spawn_with(|c| c.bot.suggestion_confidence = 1.0).await;
+    let (mut chat, welcome) = app.conversation().await;
+    let conversation = id(&welcome, "conversation_id");
+    say(&mut chat, "m0", "Can I change it?").await;
+    next_of(&mut chat, "ack").await;
+    escalate(&mut chat, "m1", "I want to talk to a human").await;
+    let briefing = claim_briefing(&app, &conversation).await;
+    assert_eq!(briefing["suggestions"], json!([]), "{briefing}");
+    // The customer's clarification offered nothing either.
+    let clarification = briefing["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["reason"] == "no_match")
+        .cloned();
+    assert!(clarification.is_some(), "{briefing}");
+}

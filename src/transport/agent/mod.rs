@@ -189,7 +189,7 @@ impl AgentSession {
     async fn watch(&mut self, line: &mut Line, id: ConversationId) -> Flow {
         let room = self.state.hub.join(id);
         let events = room.subscribe();
-        let briefing = match brief(&self.state.store, &self.state.faq, id).await {
+        let briefing = match brief(&self.state.store, &self.state.suggester(), id).await {
             Ok(b) => b,
             Err(e) => return line.refuse(e, About::conversation(id)),
         };
@@ -303,7 +303,7 @@ impl Forward {
                 },
                 Err(broadcast::error::RecvError::Lagged(_)) => {
                     // Fell behind: send the whole conversation again.
-                    match brief(&self.state.store, &self.state.faq, self.id).await {
+                    match brief(&self.state.store, &self.state.suggester(), self.id).await {
                         Ok(b) => {
                             self.last_seq = b.messages.last().map_or(0, |m| m.seq);
                             AgentServerFrame::Conversation(Box::new(BriefingView::from(b)))
