@@ -36,7 +36,7 @@ import yaml
 from safetensors.numpy import load_file
 
 from bert_onnx import build_bert, quantize_int8
-from common import DEFAULT_DATASETS, DEFAULT_WORK, MODELS_DIR, REPO_ROOT, encode_batch, load_tokenizer, minilm_dir, sha256
+from common import DEFAULT_DATASETS, DEFAULT_WORK, REPO_ROOT, encode_batch, load_tokenizer, minilm_dir, sha256
 from datasets_io import load_banking77, load_clinc, load_semeval_train
 from finetune_sentiment import Bert
 from finetune_understanding import embeddings_forward, layers_forward
@@ -153,13 +153,13 @@ def main():
     ap.add_argument("--keep", type=int, default=16, help="tweets per batch for the preservation loss")
     ap.add_argument("--alpha", type=float, default=1.0)
     ap.add_argument("--scale", type=float, default=20.0)
-    ap.add_argument("--lr", type=float, default=3e-5)
+    ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--max-tokens", type=int, default=64)
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--export-step", type=int, default=-1, help="export this checkpoint (0: the original layers)")
     ap.add_argument("--work", type=Path, default=DEFAULT_WORK / "retrieval")
-    ap.add_argument("--out", type=Path, default=MODELS_DIR / "understanding.onnx")
+    ap.add_argument("--out", type=Path, default=DEFAULT_WORK / "retrieval.onnx", help="a candidate; not models/ until chosen")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(SEED)
