@@ -53,6 +53,25 @@ async fn an_unclear_question_gets_suggestions_or_a_rephrase() {
     );
 }
 
+/// Questions that share words and topic with an FAQ entry but that it
+/// does not answer: the bot must not answer them from that entry.
+#[tokio::test]
+async fn questions_near_an_entry_that_it_does_not_answer_get_no_answer() {
+    let app = spawn_app().await;
+    for text in [
+        "Can I get a bulk discount on gift cards for our 30 employees?",
+        "is the hamburg store wheelchair accessible?",
+        "can you embroider our club logo on fleeces?",
+    ] {
+        // A conversation each: three unanswered turns in a row would go
+        // to a person.
+        let (mut chat, _) = app.conversation().await;
+        let (_, reply) = chat.ask("q1", text).await;
+        assert_eq!(reply["from"], "bot", "{reply}");
+        assert!(reply.get("faq_id").is_none(), "{text:?} answered: {reply}");
+    }
+}
+
 #[tokio::test]
 async fn resume_replays_exactly_the_missed_messages() {
     let app = spawn_app().await;
