@@ -138,6 +138,10 @@ pub struct BotPolicy {
     /// suggestion, to a customer when the bot is unsure and to an agent
     /// in the briefing.
     pub suggestion_confidence: f32,
+    /// FAQ confidence (0..1) from which an unsure question gets "did you
+    /// mean" suggestions rather than a recognised intent's reply; 1
+    /// keeps the intent's reply whenever the bot does not answer.
+    pub suggest_over_intent: f32,
     /// The first thing a customer reads: that they talk to an automated
     /// assistant and can ask for a person at any time.
     pub disclosure: String,
@@ -170,9 +174,10 @@ impl Default for Config {
 impl Default for BotPolicy {
     fn default() -> Self {
         Self {
-            answer_confidence: 0.6,
+            answer_confidence: 0.8,
             suggestions: 3,
             suggestion_confidence: 0.0,
+            suggest_over_intent: 0.2,
             disclosure: crate::copy::DISCLOSURE.to_owned(),
         }
     }
@@ -276,8 +281,9 @@ impl Config {
             Some("models.intent_thresholds.max_distance must be above 0: 1 is as far from an intent as its own examples typically are, the default is 1.4, and `inf` turns the distance test off")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence)
             || !(0.0..=1.0).contains(&self.bot.suggestion_confidence)
+            || !(0.0..=1.0).contains(&self.bot.suggest_over_intent)
         {
-            Some("bot.answer_confidence and bot.suggestion_confidence must be between 0 and 1")
+            Some("bot.answer_confidence, bot.suggestion_confidence and bot.suggest_over_intent must be between 0 and 1")
         } else if ![
             self.escalation.strong_negative,
             self.escalation.strong_negative_answered,

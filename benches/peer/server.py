@@ -59,7 +59,7 @@ SCORE_FLOOR, SCORE_SPAN, SHARPNESS = 0.5, 0.4, 20.0
 FIELD_BOOSTS = {"question": 2.0, "phrasings": 1.5, "answer": 0.5, "tags": 1.0}
 BM25_K1, BM25_B = 1.2, 0.75
 # Bot and escalation policy (src/config.rs).
-ANSWER_CONFIDENCE, SUGGESTIONS = 0.6, 3
+ANSWER_CONFIDENCE, SUGGESTIONS, SUGGEST_OVER_INTENT = 0.8, 3, 0.2
 STRONG_NEGATIVE, TREND_TURNS, TREND_NEGATIVE, UNRESOLVED_TURNS = 0.96, 3, 0.8, 3
 MAX_MESSAGE_CHARS = 2000
 
@@ -359,7 +359,7 @@ class Brain:
         elif u.candidates and u.candidates[0][3] >= ANSWER_CONFIDENCE:
             entry = self.faq.entries[u.candidates[0][0]]
             reason, reply = "faq_match", {"text": entry["answer"], "faq_id": entry["id"]}
-        elif d and responses:
+        elif d and responses and not (u.candidates and u.candidates[0][3] >= SUGGEST_OVER_INTENT):
             reason, reply = "intent_match", {"text": responses[0]}
         else:
             suggestions = [self.faq.entries[c[0]]["question"] for c in u.candidates if c[3] > 0.0][:SUGGESTIONS]

@@ -63,8 +63,10 @@ impl Decision {
 /// Decide the bot's reply to one customer message.
 ///
 /// An intent that needs a human wins; then a confident FAQ answer; then any
-/// other in-scope intent with a response; otherwise the bot says it is not
-/// sure and offers the closest questions.
+/// other in-scope intent with a response, unless an FAQ entry nearly
+/// qualified (`bot.suggest_over_intent`): an intent's reply can only ask
+/// for details, an entry the customer may have meant answers; otherwise
+/// the bot says it is not sure and offers the closest questions.
 pub(crate) fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
     let intent_reply = input.intent.as_ref().and_then(|i| {
         i.responses.first().map(|text| Decision::Intent {
@@ -86,7 +88,13 @@ pub(crate) fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
             };
         }
     }
-    if let Some(reply) = intent_reply {
+    // An FAQ entry that nearly qualified is a better lead than an
+    // intent's reply, which can only ask for details.
+    let near_answer = input
+        .faq
+        .first()
+        .is_some_and(|best| best.confidence >= policy.suggest_over_intent);
+    if let Some(reply) = intent_reply.filter(|_| !near_answer) {
         return reply;
     }
     // Entries below the floor (and any with no confidence at all) are
@@ -214,6 +222,29 @@ mod tests {
             Decision::Intent {
                 name: "greeting".into(),
                 text: "Hi!".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_near_faq_answer_is_suggested_rather_than_a_plain_intent_reply() {
+        let policy = BotPolicy::default();
+        let faq = [
+            candidate("a", policy.suggest_over_intent),
+            candidate("b", 0.05),
+        ];
+        let responses = ["What is your order number?".to_owned()];
+        let d = decide(
+            &TurnInput {
+                faq: &faq,
+                intent: intent("order_status", &responses, false),
+            },
+            &policy,
+        );
+        assert_eq!(
+            d,
+            Decision::Clarify {
+                suggestions: vec!["question a?".into(), "question b?".into()]
             }
         );
     }

@@ -125,11 +125,11 @@ async fn each_trigger_escalates_with_its_code() {
     let (mut chat, welcome) = app.conversation().await;
     for n in 0..2 {
         let (_, reply) = chat
-            .ask(&format!("r{n}"), "How long does shipping take?")
+            .ask(&format!("r{n}"), "How long does standard delivery take?")
             .await;
         assert_eq!(reply["faq_id"], "shipping-times");
     }
-    let status = escalate(&mut chat, "r2", "How long does shipping take?").await;
+    let status = escalate(&mut chat, "r2", "How long does standard delivery take?").await;
     assert_eq!(status["status"], "queued");
     let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
     assert_eq!(events[0]["escalation"]["code"], "repeated_question");
@@ -201,7 +201,7 @@ async fn a_negative_trend_escalates_where_one_message_does_not() {
 #[test]
 fn the_labelled_test_split_replays_through_the_pipeline() {
     let report = eval_report(&["escalation", "tests/data/escalation/test.jsonl"]);
-    // | **all** | 79 | 27 of 47 | 0 | 20 | 4 of 32 (12.5 %) |
+    // | **all** | 79 | 39 of 47 | 0 | 8 | 4 of 32 (12.5 %) |
     let all = report
         .lines()
         .find(|l| l.starts_with("| **all**"))

@@ -416,7 +416,7 @@ async fn recall_of_the_exact_top_5() {
 #[test]
 fn the_labelled_question_test_split_runs_through_the_pipeline() {
     let report = eval_report(&["faq", "tests/data/faq-questions/test.jsonl"]);
-    // | all (178) | 144 | 52.8 % | 6.2 % | 62 (34) | 23 | 79.4 % | 10 | 94.4 % |
+    // | all (178) | 144 | 37.5 % | 3.4 % | 103 (69) | 7 | 88.2 % | 11 | 94.4 % |
     let all = report
         .lines()
         .find(|l| l.starts_with("| all ("))
@@ -428,8 +428,8 @@ fn the_labelled_question_test_split_runs_through_the_pipeline() {
             .unwrap_or_else(|_| panic!("{cell:?} in {all}"))
     };
     let (right, wrong, top3) = (percent(cells[3]), percent(cells[4]), percent(cells[9]));
-    assert!(right >= 30.0, "right answers under 30 %: {all}");
-    assert!(wrong <= 20.0, "wrong answers over 20 %: {all}");
+    assert!(right >= 25.0, "right answers under 25 %: {all}");
+    assert!(wrong <= 15.0, "wrong answers over 15 %: {all}");
     assert!(
         top3 >= 80.0,
         "the right entry in the top 3 under 80 %: {all}"
