@@ -28,7 +28,8 @@
 //! - `handoff` — the agent queue, agent presence, and every change of
 //!   hands (escalate, claim, release, transfer, hand back, close), with
 //!   optional automatic assignment, business hours, labels and who has a
-//!   conversation open.
+//!   conversation open; the briefing an agent gets, with replies suggested
+//!   from the FAQ for the recent conversation.
 //! - `room` — live conversations: the domain publishes typed events
 //!   (messages, typing, handovers, places in line, notes, labels, who is
 //!   viewing) to the sockets that follow each one.
@@ -38,11 +39,13 @@
 //! - `copy` — every sentence the server itself says to customers.
 //! - [`nlu`] — the ONNX model (sentence embedding and sentiment in one
 //!   pass) on one inference thread per core, and intents learned from
-//!   `intents/` (cached between starts); an [`Understanding`] is the
-//!   loaded whole.
+//!   `intents/` (cached between starts), with the distance that tells a
+//!   message far from every intent (`nlu::scope`); an [`Understanding`]
+//!   is the loaded whole.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index, their
 //!   embeddings (persisted, with an HNSW graph over them) for hybrid
-//!   retrieval and the calibrated confidence of each hit.
+//!   retrieval and the confidence of each hit: its closeness times its
+//!   share among the candidates.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
 //!   credentials, the access audit; group commit makes writes durable
 //!   before they are acknowledged. Customer records and events are sealed
