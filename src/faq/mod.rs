@@ -8,7 +8,7 @@
 //! entry is durable and searchable. All tantivy and sled work runs on the
 //! blocking pool.
 //!
-//! Once the encoder is attached, [`semantic`] keeps the embeddings of every
+//! Once the encoder is attached, `semantic` keeps the embeddings of every
 //! entry's texts and a nearest-neighbour graph over them; an edit embeds
 //! its changed texts first, then changes the store, the graph and the index
 //! under that same lock.

@@ -5,7 +5,7 @@
 //! weight decay. It also keeps the examples themselves: the similarity of
 //! a text to its nearest example of the predicted intent is an
 //! out-of-scope signal, next to the predicted probability and the text's
-//! distance from that intent ([`scope`](super::scope)).
+//! distance from that intent (`nlu::scope`).
 
 use serde::{Deserialize, Serialize};
 
@@ -58,7 +58,7 @@ pub(crate) struct Classifier {
 /// A prediction: the best class, its probability, the cosine similarity
 /// of the text to the nearest example of that class, and its distance from
 /// that class in units of a typical example (0 when the classifier has no
-/// [`Scope`]).
+/// `Scope`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
     pub class: usize,
@@ -160,7 +160,7 @@ impl Classifier {
 
     /// The classifier as bytes, for the cache: [`FORMAT`], then
     /// little-endian `dim`, `classes`, example count, `scale`, weights,
-    /// bias, labels, examples, and 1 with the [`Scope`] or 0 without.
+    /// bias, labels, examples, and 1 with the `Scope` or 0 without.
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(4 * (5 + self.weights.len() + self.examples.len()));
         out.extend(FORMAT);

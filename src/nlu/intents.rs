@@ -51,7 +51,7 @@ pub struct Thresholds {
     /// Lowest cosine similarity to the nearest example of the best intent.
     pub min_similarity: f32,
     /// Greatest distance from the best intent, in units of a typical
-    /// example of an intent ([`scope`](super::scope)).
+    /// example of an intent (`nlu::scope`).
     pub max_distance: f32,
 }
 

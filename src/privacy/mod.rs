@@ -1,4 +1,4 @@
-//! The data lifecycle: what is masked before it is kept ([`redact`]),
+//! The data lifecycle: what is masked before it is kept (`redact`),
 //! erasing a customer on request with everything live that holds them
 //! (sockets, the agent queue), and removing what retention says is due.
 //!
