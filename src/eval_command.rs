@@ -137,30 +137,30 @@ pub(crate) async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()>
             let training = training.training();
             let clinc = train.extension().is_some_and(|e| e == "json");
             let mut train_set = if clinc {
-                eval::read_clinc(&train, "train")?
+                eval::intents::read_clinc(&train, "train")?
             } else {
-                eval::read_csv(&train)?
+                eval::intents::read_csv(&train)?
             };
             if let Some(n) = shots {
-                train_set = eval::few_shot(&train_set, n, seed);
+                train_set = eval::intents::few_shot(&train_set, n, seed);
             }
             println!(
                 "training on {} examples ({training:?})",
                 train_set.texts.len()
             );
-            let trained = eval::train(&nlu, &train_set, training).await?;
+            let trained = eval::intents::train(&nlu, &train_set, training).await?;
             if clinc {
-                let val = eval::read_clinc(&test, "val")?;
-                let oos_val = eval::read_clinc(&test, "oos_val")?;
-                let pv = eval::predict(&nlu, &trained, &val.texts).await?;
-                let po = eval::predict(&nlu, &trained, &oos_val.texts).await?;
+                let val = eval::intents::read_clinc(&test, "val")?;
+                let oos_val = eval::intents::read_clinc(&test, "oos_val")?;
+                let pv = eval::intents::predict(&nlu, &trained, &val.texts).await?;
+                let po = eval::intents::predict(&nlu, &trained, &oos_val.texts).await?;
                 let rules = [
-                    eval::OosRule::ProbabilityAndSimilarity,
-                    eval::OosRule::Distance,
+                    eval::intents::OosRule::ProbabilityAndSimilarity,
+                    eval::intents::OosRule::Distance,
                 ];
                 let mut chosen = Vec::new();
                 for rule in rules {
-                    let Some(score) = eval::choose_thresholds(
+                    let Some(score) = eval::intents::choose_thresholds(
                         rule,
                         &trained,
                         &pv,
@@ -182,14 +182,15 @@ pub(crate) async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()>
                     );
                     chosen.push((rule, score.thresholds));
                 }
-                let test_set = eval::read_clinc(&test, "test")?;
-                let oos_test = eval::read_clinc(&test, "oos_test")?;
-                let pt = eval::predict(&nlu, &trained, &test_set.texts).await?;
-                let pot = eval::predict(&nlu, &trained, &oos_test.texts).await?;
-                let closed = eval::accuracy(&trained, &pt, &test_set.labels);
+                let test_set = eval::intents::read_clinc(&test, "test")?;
+                let oos_test = eval::intents::read_clinc(&test, "oos_test")?;
+                let pt = eval::intents::predict(&nlu, &trained, &test_set.texts).await?;
+                let pot = eval::intents::predict(&nlu, &trained, &oos_test.texts).await?;
+                let closed = eval::intents::accuracy(&trained, &pt, &test_set.labels);
                 println!("test: in-scope accuracy without rejection {closed:.4}");
                 for (rule, thresholds) in chosen {
-                    let s = eval::oos_score(&trained, &pt, &test_set.labels, &pot, thresholds);
+                    let s =
+                        eval::intents::oos_score(&trained, &pt, &test_set.labels, &pot, thresholds);
                     println!(
                         "{rule}: test: in-scope accuracy {:.4}, out-of-scope recall {:.4}, \
                          out-of-scope precision {:.4}",
@@ -197,15 +198,15 @@ pub(crate) async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()>
                     );
                 }
             } else {
-                let test_set = eval::read_csv(&test)?;
-                let predictions = eval::predict(&nlu, &trained, &test_set.texts).await?;
-                let acc = eval::accuracy(&trained, &predictions, &test_set.labels);
+                let test_set = eval::intents::read_csv(&test)?;
+                let predictions = eval::intents::predict(&nlu, &trained, &test_set.texts).await?;
+                let acc = eval::intents::accuracy(&trained, &predictions, &test_set.labels);
                 println!("test: accuracy {acc:.4} on {} texts", test_set.texts.len());
             }
         }
         EvalCommand::Escalation { .. } | EvalCommand::Faq { .. } => unreachable!("handled above"),
         EvalCommand::Sentiment { test, labels } => {
-            let (texts, truth) = eval::read_sentiment(&test, labels.as_deref())?;
+            let (texts, truth) = eval::sentiment::read_sentiment(&test, labels.as_deref())?;
             let mut predicted = Vec::with_capacity(texts.len());
             let mut negative = Vec::with_capacity(texts.len());
             for chunk in texts.chunks(64) {
@@ -214,7 +215,8 @@ pub(crate) async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()>
                     negative.push(s.negative);
                 }
             }
-            let (macro_recall, accuracy, per) = eval::sentiment_scores(&predicted, &truth);
+            let (macro_recall, accuracy, per) =
+                eval::sentiment::sentiment_scores(&predicted, &truth);
             println!(
                 "{}: {} texts, macro-averaged recall {macro_recall:.4}, accuracy {accuracy:.4}, \
                  recall negative {:.4} neutral {:.4} positive {:.4}",
@@ -231,7 +233,9 @@ pub(crate) async fn eval(cmd: EvalCommand, common: Common) -> anyhow::Result<()>
             println!(
                 "escalation.strong_negative: share of texts that would escalate, by true label"
             );
-            for (t, [neg, neu, pos]) in eval::threshold_rates(&negative, &truth, &thresholds) {
+            for (t, [neg, neu, pos]) in
+                eval::sentiment::threshold_rates(&negative, &truth, &thresholds)
+            {
                 let mark = if t == configured {
                     "  (configured)"
                 } else {
