@@ -54,7 +54,7 @@ impl AppState {
         crate::handoff::Suggester {
             faq: &self.faq,
             understanding: &self.understanding,
-            floor: self.config.bot.suggestion_confidence,
+            policy: &self.config.bot,
         }
     }
 }

@@ -171,6 +171,15 @@ impl Default for Config {
     }
 }
 
+impl BotPolicy {
+    /// Whether an FAQ entry of this confidence is worth offering as a
+    /// suggestion (to a customer or an agent): above 0, and at least
+    /// `suggestion_confidence`.
+    pub(crate) fn suggests(&self, confidence: f32) -> bool {
+        confidence > 0.0 && confidence >= self.suggestion_confidence
+    }
+}
+
 impl Default for BotPolicy {
     fn default() -> Self {
         Self {

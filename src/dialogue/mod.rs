@@ -97,12 +97,11 @@ pub(crate) fn decide(input: &TurnInput<'_>, policy: &BotPolicy) -> Decision {
     if let Some(reply) = intent_reply.filter(|_| !near_answer) {
         return reply;
     }
-    // Entries below the floor (and any with no confidence at all) are
-    // unrelated, not suggestions.
+    // Entries below the floor are unrelated, not suggestions.
     let suggestions: Vec<String> = input
         .faq
         .iter()
-        .filter(|c| c.confidence > 0.0 && c.confidence >= policy.suggestion_confidence)
+        .filter(|c| policy.suggests(c.confidence))
         .take(policy.suggestions)
         .map(|c| c.question.clone())
         .collect();

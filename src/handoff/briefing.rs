@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::BotPolicy;
 use crate::crm::{
     AgentRef, Conversation, ConversationId, Customer, Escalation, EventKind, Message, Sender,
     Store, StoreError, TimelineEvent,
@@ -18,17 +19,17 @@ use crate::turn::understand::retrieve;
 const SUGGESTIONS: usize = 3;
 /// Customer messages the suggestions are drawn from.
 const SUGGESTION_SOURCES: usize = 3;
+/// Earlier conversations listed in the summary.
+const PREVIOUS: usize = 5;
 
 /// Where the suggested replies come from: the FAQ searched with the
 /// recent customer messages, and the lowest confidence worth showing.
 pub(crate) struct Suggester<'a> {
     pub faq: &'a Faq,
     pub understanding: &'a Understanding,
-    /// `bot.suggestion_confidence`.
-    pub floor: f32,
+    /// Which confidence is worth suggesting (`bot.suggestion_confidence`).
+    pub policy: &'a BotPolicy,
 }
-/// Earlier conversations listed in the summary.
-const PREVIOUS: usize = 5;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Briefing {
@@ -160,7 +161,7 @@ impl Suggester<'_> {
         found
             .candidates
             .into_iter()
-            .filter(|c| c.confidence >= self.floor && c.confidence > 0.0)
+            .filter(|c| self.policy.suggests(c.confidence))
             .take(SUGGESTIONS)
             .map(|c| SuggestedReply {
                 faq_id: c.id,
