@@ -14,6 +14,10 @@
 //!   graph, to compare the old and new model cost in one run).
 //! - `FRONTDESK_BENCH_RUNS`: timed runs per case (default 50).
 //! - `FRONTDESK_BENCH_SECONDS`: length of each model-ceiling run (default 5).
+//! - `FRONTDESK_BENCH_FAQ_ENTRIES`: also time the FAQ search over the demo
+//!   FAQ plus this many synthetic entries (`frontdesk::faq::synthetic`,
+//!   four texts each, all embedded first), next to the demo FAQ alone, on
+//!   loadgen's questions: what a large FAQ adds to a turn.
 //!
 //! Every model case includes tokenisation. The **model ceiling** runs the
 //! model in a tight loop on every core (one thread and one session per
@@ -298,6 +302,76 @@ fn bench_server_path(models: &Path, p: Parallelism, runs: usize, rows: &mut Vec<
     ));
 }
 
+/// The FAQ search over the demo FAQ plus `synthetic` generated entries,
+/// on loadgen's questions: BM25 alone, and BM25 with the graph search and
+/// the re-ranking by meaning, as a turn runs it.
+fn bench_faq_size(
+    models: &Path,
+    p: Parallelism,
+    synthetic: usize,
+    runs: usize,
+    rows: &mut Vec<Row>,
+) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail("tokio runtime", e));
+    let data = tempfile::tempdir().unwrap_or_else(|e| fail("temp dir", e));
+    let label = format!("FAQ of {} entries", 35 + synthetic);
+    let (nlu, faq) = rt.block_on(async {
+        let (master, _) = frontdesk::crm::MasterKey::resolve(None, None, data.path())
+            .unwrap_or_else(|e| fail("master key", e));
+        let store = Store::open(data.path(), &master).unwrap_or_else(|e| fail("store", e));
+        let faq = Faq::open(store, data.path()).unwrap_or_else(|e| fail("faq", e));
+        faq.load_demo_if_new()
+            .await
+            .unwrap_or_else(|e| fail("demo faq", e));
+        if synthetic > 0 {
+            let drafts = (0..synthetic)
+                .map(frontdesk::faq::synthetic::entry)
+                .collect();
+            faq.import(drafts)
+                .await
+                .unwrap_or_else(|e| fail("synthetic faq", e));
+        }
+        let nlu = Nlu::load(models, p).unwrap_or_else(|e| fail("nlu", e));
+        let started = Instant::now();
+        faq.attach_encoder(nlu.clone())
+            .await
+            .unwrap_or_else(|e| fail("attach encoder", e));
+        eprintln!(
+            "{label}: texts embedded, graph built in {:.1?}",
+            started.elapsed()
+        );
+        (nlu, faq)
+    });
+    let questions = loadgen_questions::QUESTIONS;
+    let queries: Vec<(String, Vec<f32>)> = rt.block_on(async {
+        let mut out = Vec::new();
+        for t in questions {
+            let (embedding, _) = nlu
+                .encode((*t).to_owned())
+                .await
+                .unwrap_or_else(|e| fail("encode", e));
+            out.push(((*t).to_owned(), embedding));
+        }
+        out
+    });
+    let runs_q = runs.max(questions.len() * 8);
+    for (hybrid, case) in [
+        (false, "BM25 only, loadgen's questions"),
+        (true, "search_hybrid, loadgen's questions"),
+    ] {
+        let times = measure(questions.len(), runs_q, |i| {
+            let (text, embedding) = queries[i % queries.len()].clone();
+            rt.block_on(faq.search_hybrid(text, hybrid.then_some(embedding), 5))
+                .unwrap_or_else(|e| fail("search", e));
+        });
+        rows.push(row(&label, case, 1, &times));
+    }
+}
+
 fn main() {
     let runs: usize = std::env::var("FRONTDESK_BENCH_RUNS")
         .ok()
@@ -321,6 +395,20 @@ fn main() {
         }
     }
     let cores = cores();
+    let entries: usize = std::env::var("FRONTDESK_BENCH_FAQ_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if entries > 0 {
+        let p = Parallelism {
+            workers: cores,
+            threads: 1,
+            queue: 256,
+        };
+        for n in [0, entries] {
+            bench_faq_size(&shipped, p, n, runs, &mut rows);
+        }
+    }
     for (workers, threads) in [(1, cores), (cores, 1)] {
         let p = Parallelism {
             workers,

@@ -115,8 +115,7 @@ impl Store {
         if entries.is_empty() {
             return Ok(());
         }
-        self.blocking(move |s| entries.iter().try_for_each(|e| s.audit_now(e)))
-            .await?;
+        self.point(move |s| entries.iter().try_for_each(|e| s.audit_now(e)))?;
         self.durable().await
     }
 

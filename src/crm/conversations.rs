@@ -46,47 +46,43 @@ impl Store {
         customer: CustomerId,
         resume_hash: [u8; 32],
     ) -> Result<Conversation, StoreError> {
-        let conversation = self
-            .blocking(move |s| {
-                let now = Utc::now();
-                let conversation = Conversation::new(id, customer, now);
-                let opened = TimelineEvent {
-                    conversation_id: id,
-                    at: now,
-                    kind: EventKind::ConversationOpened,
-                };
-                let t = &s.trees;
-                let millis = now.timestamp_millis();
-                let trees = (
-                    &t.conversations,
-                    &t.events,
-                    &t.resume_tokens,
-                    &t.conversations_by_time,
-                    &t.customer_conversations,
-                    &t.conversation_resume,
-                );
-                let conversation_bytes = encode_record("conversation", &conversation)?;
-                let opened_key = keys::conversation_seq(id, 0);
-                let opened_bytes =
-                    s.seal("timeline event", customer, EVENTS, &opened_key, &opened)?;
-                let r = trees.transaction(
-                    |(convs, events, resume, by_time, by_customer, resume_of)| {
-                        convs.insert(&id.as_bytes()[..], conversation_bytes.as_slice())?;
-                        events.insert(&opened_key[..], opened_bytes.as_slice())?;
-                        resume.insert(&resume_hash[..], &id.as_bytes()[..])?;
-                        resume_of.insert(&id.as_bytes()[..], &resume_hash[..])?;
-                        by_time.insert(&keys::by_time(millis, id)[..], &[][..])?;
-                        by_customer.insert(
-                            &keys::customer_conversation(customer, millis, id)[..],
-                            &[][..],
-                        )?;
-                        TxResult::Ok(())
-                    },
-                );
-                unwrap_tx::<_, StoreError>(r)?;
-                Ok(conversation)
-            })
-            .await?;
+        let conversation = self.point(move |s| {
+            let now = Utc::now();
+            let conversation = Conversation::new(id, customer, now);
+            let opened = TimelineEvent {
+                conversation_id: id,
+                at: now,
+                kind: EventKind::ConversationOpened,
+            };
+            let t = &s.trees;
+            let millis = now.timestamp_millis();
+            let trees = (
+                &t.conversations,
+                &t.events,
+                &t.resume_tokens,
+                &t.conversations_by_time,
+                &t.customer_conversations,
+                &t.conversation_resume,
+            );
+            let conversation_bytes = encode_record("conversation", &conversation)?;
+            let opened_key = keys::conversation_seq(id, 0);
+            let opened_bytes = s.seal("timeline event", customer, EVENTS, &opened_key, &opened)?;
+            let r =
+                trees.transaction(|(convs, events, resume, by_time, by_customer, resume_of)| {
+                    convs.insert(&id.as_bytes()[..], conversation_bytes.as_slice())?;
+                    events.insert(&opened_key[..], opened_bytes.as_slice())?;
+                    resume.insert(&resume_hash[..], &id.as_bytes()[..])?;
+                    resume_of.insert(&id.as_bytes()[..], &resume_hash[..])?;
+                    by_time.insert(&keys::by_time(millis, id)[..], &[][..])?;
+                    by_customer.insert(
+                        &keys::customer_conversation(customer, millis, id)[..],
+                        &[][..],
+                    )?;
+                    TxResult::Ok(())
+                });
+            unwrap_tx::<_, StoreError>(r)?;
+            Ok(conversation)
+        })?;
         self.durable().await?;
         Ok(conversation)
     }
@@ -95,7 +91,7 @@ impl Store {
         &self,
         id: ConversationId,
     ) -> Result<Conversation, StoreError> {
-        self.blocking(move |s| s.conversation_now(id)).await
+        self.point(move |s| s.conversation_now(id))
     }
 
     pub(super) fn conversation_now(&self, id: ConversationId) -> Result<Conversation, StoreError> {
@@ -112,7 +108,7 @@ impl Store {
         &self,
         resume_hash: [u8; 32],
     ) -> Result<Option<Conversation>, StoreError> {
-        self.blocking(move |s| match s.trees.resume_tokens.get(resume_hash)? {
+        self.point(move |s| match s.trees.resume_tokens.get(resume_hash)? {
             Some(id) => {
                 let id = keys::conversation_of(&id).ok_or(StoreError::Corrupt {
                     what: "resume token",
@@ -122,7 +118,6 @@ impl Store {
             }
             None => Ok(None),
         })
-        .await
     }
 
     /// Append a message with the next `seq`, once per `client_id`.
@@ -132,9 +127,7 @@ impl Store {
         id: ConversationId,
         message: NewMessage,
     ) -> Result<Appended, StoreError> {
-        let appended = self
-            .blocking(move |s| s.append_message_now(id, message))
-            .await?;
+        let appended = self.point(move |s| s.append_message_now(id, message))?;
         self.durable().await?;
         Ok(appended)
     }
@@ -236,7 +229,7 @@ impl Store {
         id: ConversationId,
         seq: u64,
     ) -> Result<Option<Message>, StoreError> {
-        self.blocking(move |s| s.message_now(id, seq)).await
+        self.point(move |s| s.message_now(id, seq))
     }
 
     fn message_now(&self, id: ConversationId, seq: u64) -> Result<Option<Message>, StoreError> {
@@ -264,7 +257,7 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
-        self.blocking(move |s| {
+        self.point(move |s| {
             let t = &s.trees;
             let start = keys::conversation_seq(id, after.saturating_add(1));
             let end = keys::conversation_seq(id, u64::MAX);
@@ -282,7 +275,6 @@ impl Store {
             }
             Ok(out)
         })
-        .await
     }
 
     /// Every event of one conversation, in the order they happened.

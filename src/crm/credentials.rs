@@ -49,14 +49,13 @@ impl Store {
         &self,
         token_hash: [u8; 32],
     ) -> Result<Option<Credential>, StoreError> {
-        self.blocking(move |s| {
+        self.point(move |s| {
             s.trees
                 .credentials
                 .get(token_hash)?
                 .map(|b| decode_record("credential", &b))
                 .transpose()
         })
-        .await
     }
 
     /// Every credential with `role`, oldest first.

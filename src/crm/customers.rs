@@ -29,8 +29,7 @@ impl Store {
         profile: CustomerProfile,
         new_id: CustomerId,
     ) -> Result<Customer, StoreError> {
-        self.blocking(move |s| s.upsert_customer_now(profile, new_id))
-            .await
+        self.point(move |s| s.upsert_customer_now(profile, new_id))
     }
 
     /// The customer with this external id, if there is one.
@@ -38,8 +37,7 @@ impl Store {
         &self,
         external_id: String,
     ) -> Result<Option<CustomerId>, StoreError> {
-        self.blocking(move |s| s.by_external_now(&external_id))
-            .await
+        self.point(move |s| s.by_external_now(&external_id))
     }
 
     /// The customers an operator's lookup names, oldest first.
@@ -171,21 +169,19 @@ impl Store {
         id: CustomerId,
         email: String,
     ) -> Result<(), StoreError> {
-        self.blocking(move |s| {
+        self.point(move |s| {
             let before = s
                 .customer_now(id)?
                 .ok_or(StoreError::NotFound("customer"))?;
             let mut customer = before.clone();
             customer.email = Some(email.clone());
             s.put_customer_now(&customer, Some(&before))
-        })
-        .await?;
+        })?;
         self.durable().await
     }
 
     pub(crate) async fn customer(&self, id: CustomerId) -> Result<Customer, StoreError> {
-        self.blocking(move |s| s.customer_now(id)?.ok_or(StoreError::NotFound("customer")))
-            .await
+        self.point(move |s| s.customer_now(id)?.ok_or(StoreError::NotFound("customer")))
     }
 }
 

@@ -42,64 +42,62 @@ impl Store {
         E: From<StoreError> + Send + 'static,
         F: Fn(&mut Conversation) -> Result<Vec<EventKind>, E> + Send + 'static,
     {
-        let updated = self
-            .blocking(move |s| {
-                let t = &s.trees;
-                let trees = (&t.conversations, &t.events, &t.handoffs);
-                let r = trees.transaction(|(convs, events, handoffs)| {
-                    let Some(bytes) = convs.get(id.as_bytes())? else {
-                        return abort(StoreError::NotFound("conversation"));
-                    };
-                    let mut conv: Conversation = match decode_record("conversation", &bytes) {
-                        Ok(c) => c,
-                        Err(e) => return abort::<_, E>(e),
-                    };
-                    let kinds = match change(&mut conv) {
-                        Ok(k) => k,
-                        Err(e) => return abort(e),
-                    };
-                    if kinds.is_empty() {
-                        return Ok(Updated {
-                            conversation: conv,
-                            events: Vec::new(),
-                        });
-                    }
-                    let at = Utc::now();
-                    let mut recorded = Vec::with_capacity(kinds.len());
-                    for kind in kinds {
-                        if matches!(kind, EventKind::ConversationClosed { .. }) {
-                            conv.closed_at = Some(at);
-                        }
-                        let event = TimelineEvent {
-                            conversation_id: id,
-                            at,
-                            kind,
-                        };
-                        let (event_key, sealed) = s.seal_event(&conv, conv.events, &event);
-                        events.insert(&event_key[..], tx_try::<_, E>(sealed)?)?;
-                        conv.events += 1;
-                        recorded.push(event);
-                    }
-                    match conv.status {
-                        ConversationStatus::Queued | ConversationStatus::Agent => {
-                            handoffs.insert(&id.as_bytes()[..], &[][..])?;
-                        }
-                        ConversationStatus::Bot | ConversationStatus::Closed => {
-                            handoffs.remove(&id.as_bytes()[..])?;
-                        }
-                    }
-                    convs.insert(
-                        &id.as_bytes()[..],
-                        encode_tx::<_, E>("conversation", &conv)?,
-                    )?;
-                    TxResult::<_, E>::Ok(Updated {
+        let updated = self.point(move |s| {
+            let t = &s.trees;
+            let trees = (&t.conversations, &t.events, &t.handoffs);
+            let r = trees.transaction(|(convs, events, handoffs)| {
+                let Some(bytes) = convs.get(id.as_bytes())? else {
+                    return abort(StoreError::NotFound("conversation"));
+                };
+                let mut conv: Conversation = match decode_record("conversation", &bytes) {
+                    Ok(c) => c,
+                    Err(e) => return abort::<_, E>(e),
+                };
+                let kinds = match change(&mut conv) {
+                    Ok(k) => k,
+                    Err(e) => return abort(e),
+                };
+                if kinds.is_empty() {
+                    return Ok(Updated {
                         conversation: conv,
-                        events: recorded,
-                    })
-                });
-                Ok(unwrap_tx(r))
-            })
-            .await??;
+                        events: Vec::new(),
+                    });
+                }
+                let at = Utc::now();
+                let mut recorded = Vec::with_capacity(kinds.len());
+                for kind in kinds {
+                    if matches!(kind, EventKind::ConversationClosed { .. }) {
+                        conv.closed_at = Some(at);
+                    }
+                    let event = TimelineEvent {
+                        conversation_id: id,
+                        at,
+                        kind,
+                    };
+                    let (event_key, sealed) = s.seal_event(&conv, conv.events, &event);
+                    events.insert(&event_key[..], tx_try::<_, E>(sealed)?)?;
+                    conv.events += 1;
+                    recorded.push(event);
+                }
+                match conv.status {
+                    ConversationStatus::Queued | ConversationStatus::Agent => {
+                        handoffs.insert(&id.as_bytes()[..], &[][..])?;
+                    }
+                    ConversationStatus::Bot | ConversationStatus::Closed => {
+                        handoffs.remove(&id.as_bytes()[..])?;
+                    }
+                }
+                convs.insert(
+                    &id.as_bytes()[..],
+                    encode_tx::<_, E>("conversation", &conv)?,
+                )?;
+                TxResult::<_, E>::Ok(Updated {
+                    conversation: conv,
+                    events: recorded,
+                })
+            });
+            Ok(unwrap_tx(r))
+        })??;
         if updated.changed() {
             self.durable().await?;
         }
@@ -131,7 +129,7 @@ impl Store {
         id: ConversationId,
         n: usize,
     ) -> Result<Vec<TimelineEvent>, StoreError> {
-        self.blocking(move |s| {
+        self.point(move |s| {
             let mut out = Vec::with_capacity(n);
             for entry in s.trees.events.scan_prefix(id.as_bytes()).rev().take(n) {
                 let (key, bytes) = entry?;
@@ -140,6 +138,5 @@ impl Store {
             out.reverse();
             Ok(out)
         })
-        .await
     }
 }

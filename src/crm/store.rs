@@ -219,7 +219,20 @@ impl Store {
         }
     }
 
-    /// Run `f` on the blocking pool with a clone of the store.
+    /// Run `f`, a read or write of a few keys, here on the caller's task.
+    /// sled answers those from memory in microseconds, while a trip to the
+    /// blocking pool costs two thread wake-ups; a turn makes several.
+    /// Durability is separate ([`Store::durable`]): the `fsync` runs on
+    /// the committer thread. Scans and bulk work use [`Store::blocking`].
+    pub(crate) fn point<T>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(self)
+    }
+
+    /// Run `f` on the blocking pool with a clone of the store: for scans
+    /// and bulk work that may take a while.
     pub(crate) async fn blocking<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

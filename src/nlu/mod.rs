@@ -24,6 +24,7 @@ mod workers;
 use std::path::Path;
 use std::sync::Arc;
 
+use futures_util::future::try_join_all;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Coded, ErrorCode};
@@ -247,11 +248,9 @@ impl Understanding {
         if parts.len() < 2 {
             return Ok(Vec::new());
         }
-        let mut out = Vec::with_capacity(parts.len());
-        for part in parts {
-            out.push(self.analyze(part).await?.0);
-        }
-        Ok(out)
+        // Side by side, on as many workers as are free.
+        let analyses = try_join_all(parts.into_iter().map(|part| self.analyze(part))).await?;
+        Ok(analyses.into_iter().map(|(a, _)| a).collect())
     }
 }
 

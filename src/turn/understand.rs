@@ -64,22 +64,25 @@ pub(crate) async fn understand(
     text: &str,
 ) -> Result<Understood, FaqError> {
     let started = Instant::now();
-    let analyzed = match understanding.analyze(text).await {
+    // The message and its sentences, on as many workers as are free.
+    let (analyzed, sentences) = tokio::join!(
+        understanding.analyze(text),
+        understanding.analyze_sentences(text)
+    );
+    let analyzed = match analyzed {
         Ok(a) => Some(a),
         Err(e) => {
             tracing::warn!(error = %e, "message analysis unavailable");
             None
         }
     };
-    let sentences = match analyzed {
-        Some(_) => understanding
-            .analyze_sentences(text)
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "sentence analysis unavailable");
-                Vec::new()
-            }),
-        None => Vec::new(),
+    let sentences = match (&analyzed, sentences) {
+        (Some(_), Ok(s)) => s,
+        (Some(_), Err(e)) => {
+            tracing::warn!(error = %e, "sentence analysis unavailable");
+            Vec::new()
+        }
+        (None, _) => Vec::new(),
     };
     let infer_ms = started.elapsed().as_millis() as u64;
     let (analysis, embedding) = analyzed.unzip();
