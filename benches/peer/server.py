@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
+import math
 import os
 import queue
 import re
@@ -296,9 +297,9 @@ def calibrate(found):
     if not ranks:
         return []
     top = max(ranks)
-    weights = [np.exp(SHARPNESS * (r - top)) for r in ranks]
+    weights = [math.exp(SHARPNESS * (r - top)) for r in ranks]
     total = sum(weights)
-    return [min(max((r - SCORE_FLOOR) / SCORE_SPAN, 0.0), 1.0) * w / total for r, w in zip(ranks, weights)]
+    return [float(min(max((r - SCORE_FLOOR) / SCORE_SPAN, 0.0), 1.0) * w / total) for r, w in zip(ranks, weights)]
 
 
 # --- understanding and the bot's policy --------------------------------------
