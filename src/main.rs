@@ -109,6 +109,18 @@ fn init_logging() {
     use tracing_subscriber::prelude::*;
     let wanted =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,ort=warn"));
+    // Crates that log through `log` (sled, tantivy) check this before
+    // building a record: without it every trace record of every store
+    // operation is built and then filtered out.
+    let for_log_crates = match wanted.max_level_hint() {
+        Some(l) if l <= tracing::level_filters::LevelFilter::INFO => match l.into_level() {
+            None => log::LevelFilter::Off,
+            Some(tracing::Level::ERROR) => log::LevelFilter::Error,
+            Some(tracing::Level::WARN) => log::LevelFilter::Warn,
+            Some(_) => log::LevelFilter::Info,
+        },
+        _ => log::LevelFilter::Debug,
+    };
     let ours_or_not_trace = filter_fn(|meta| {
         *meta.level() != tracing::Level::TRACE || meta.target().starts_with("frontdesk")
     });
@@ -120,6 +132,7 @@ fn init_logging() {
                 .with_filter(ours_or_not_trace),
         )
         .init();
+    log::set_max_level(for_log_crates);
 }
 
 fn main() -> ExitCode {
