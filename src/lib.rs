@@ -78,8 +78,9 @@
 //! ## Concurrency
 //!
 //! Each socket is a reading task and a writing task joined by a bounded
-//! queue. sled and tantivy work runs on tokio's blocking pool; `fsync`s are
-//! batched by one committer thread; model inference runs on its own
+//! queue. A turn's reads and writes of a few keys in sled run on its own
+//! task (they are in memory); scans, exports and tantivy work run on
+//! tokio's blocking pool; `fsync`s are batched by one committer thread; model inference runs on its own
 //! worker threads (one per core) behind a bounded queue, one text per run. The turns of one conversation are serialised by
 //! its room's turn lock, held from storing the message to storing the
 //! reply; different conversations run in parallel. Changes of hands run
