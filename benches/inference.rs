@@ -193,30 +193,78 @@ fn ceiling(
     }
 }
 
+/// A runtime like the server's on this machine.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| fail("tokio runtime", e))
+}
+
+/// The workers and an FAQ in `data`: the demo FAQ plus `synthetic`
+/// generated entries, with the encoder attached as `src/app.rs` does
+/// (which embeds every text and builds the graph).
+fn workers_and_faq(
+    rt: &tokio::runtime::Runtime,
+    data: &Path,
+    models: &Path,
+    p: Parallelism,
+    synthetic: usize,
+) -> (Nlu, Faq) {
+    rt.block_on(async {
+        let (master, _) = frontdesk::crm::MasterKey::resolve(None, None, data)
+            .unwrap_or_else(|e| fail("master key", e));
+        let store = Store::open(data, &master).unwrap_or_else(|e| fail("store", e));
+        let faq = Faq::open(store, data).unwrap_or_else(|e| fail("faq", e));
+        faq.load_demo_if_new()
+            .await
+            .unwrap_or_else(|e| fail("demo faq", e));
+        if synthetic > 0 {
+            let drafts = (0..synthetic)
+                .map(frontdesk::faq::synthetic::entry)
+                .collect();
+            faq.import(drafts)
+                .await
+                .unwrap_or_else(|e| fail("synthetic faq", e));
+        }
+        let nlu = Nlu::load(models, p).unwrap_or_else(|e| fail("nlu", e));
+        let started = Instant::now();
+        faq.attach_encoder(nlu.clone())
+            .await
+            .unwrap_or_else(|e| fail("attach encoder", e));
+        if synthetic > 0 {
+            eprintln!(
+                "{synthetic} synthetic FAQ entries: texts embedded, graph built in {:.1?}",
+                started.elapsed()
+            );
+        }
+        (nlu, faq)
+    })
+}
+
+/// Each text with its embedding, computed before a search is timed.
+fn embedded(rt: &tokio::runtime::Runtime, nlu: &Nlu, texts: &[&str]) -> Vec<(String, Vec<f32>)> {
+    rt.block_on(async {
+        let mut out = Vec::new();
+        for t in texts {
+            let (embedding, _) = nlu
+                .encode((*t).to_owned())
+                .await
+                .unwrap_or_else(|e| fail("encode", e));
+            out.push(((*t).to_owned(), embedding));
+        }
+        out
+    })
+}
+
 /// The workers under concurrent single-text requests (as turns send them),
 /// and the FAQ search over the demo FAQ with the model attached, as
 /// `src/app.rs` builds it.
 fn bench_server_path(models: &Path, p: Parallelism, runs: usize, rows: &mut Vec<Row>) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| fail("tokio runtime", e));
+    let rt = runtime();
     let data = tempfile::tempdir().unwrap_or_else(|e| fail("temp dir", e));
-    let (nlu, faq) = rt.block_on(async {
-        let (master, _) = frontdesk::crm::MasterKey::resolve(None, None, data.path())
-            .unwrap_or_else(|e| fail("master key", e));
-        let store = Store::open(data.path(), &master).unwrap_or_else(|e| fail("store", e));
-        let faq = Faq::open(store, data.path()).unwrap_or_else(|e| fail("faq", e));
-        faq.load_demo_if_new()
-            .await
-            .unwrap_or_else(|e| fail("demo faq", e));
-        let nlu = Nlu::load(models, p).unwrap_or_else(|e| fail("nlu", e));
-        faq.attach_encoder(nlu.clone())
-            .await
-            .unwrap_or_else(|e| fail("attach encoder", e));
-        (nlu, faq)
-    });
+    let (nlu, faq) = workers_and_faq(&rt, data.path(), models, p, 0);
 
     // Workers: `n` concurrent one-text requests.
     for &n in &[1usize, 8, 32] {
@@ -248,17 +296,7 @@ fn bench_server_path(models: &Path, p: Parallelism, runs: usize, rows: &mut Vec<
     }
 
     // FAQ search alone: the query embeddings are computed beforehand.
-    let queries: Vec<(String, Vec<f32>)> = rt.block_on(async {
-        let mut out = Vec::new();
-        for t in TEXTS {
-            let (embedding, _) = nlu
-                .encode((*t).to_owned())
-                .await
-                .unwrap_or_else(|e| fail("encode", e));
-            out.push(((*t).to_owned(), embedding));
-        }
-        out
-    });
+    let queries = embedded(&rt, &nlu, TEXTS);
     let runs_q = runs.max(TEXTS.len() * 8);
     let search = |hybrid: bool| {
         measure(TEXTS.len(), runs_q, |i| {
@@ -312,52 +350,16 @@ fn bench_faq_size(
     runs: usize,
     rows: &mut Vec<Row>,
 ) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| fail("tokio runtime", e));
+    let rt = runtime();
     let data = tempfile::tempdir().unwrap_or_else(|e| fail("temp dir", e));
-    let label = format!("FAQ of {} entries", 35 + synthetic);
-    let (nlu, faq) = rt.block_on(async {
-        let (master, _) = frontdesk::crm::MasterKey::resolve(None, None, data.path())
-            .unwrap_or_else(|e| fail("master key", e));
-        let store = Store::open(data.path(), &master).unwrap_or_else(|e| fail("store", e));
-        let faq = Faq::open(store, data.path()).unwrap_or_else(|e| fail("faq", e));
-        faq.load_demo_if_new()
-            .await
-            .unwrap_or_else(|e| fail("demo faq", e));
-        if synthetic > 0 {
-            let drafts = (0..synthetic)
-                .map(frontdesk::faq::synthetic::entry)
-                .collect();
-            faq.import(drafts)
-                .await
-                .unwrap_or_else(|e| fail("synthetic faq", e));
-        }
-        let nlu = Nlu::load(models, p).unwrap_or_else(|e| fail("nlu", e));
-        let started = Instant::now();
-        faq.attach_encoder(nlu.clone())
-            .await
-            .unwrap_or_else(|e| fail("attach encoder", e));
-        eprintln!(
-            "{label}: texts embedded, graph built in {:.1?}",
-            started.elapsed()
-        );
-        (nlu, faq)
-    });
+    let (nlu, faq) = workers_and_faq(&rt, data.path(), models, p, synthetic);
+    let entries = rt
+        .block_on(faq.list())
+        .unwrap_or_else(|e| fail("list faq", e))
+        .len();
+    let label = format!("FAQ of {entries} entries");
     let questions = loadgen_questions::QUESTIONS;
-    let queries: Vec<(String, Vec<f32>)> = rt.block_on(async {
-        let mut out = Vec::new();
-        for t in questions {
-            let (embedding, _) = nlu
-                .encode((*t).to_owned())
-                .await
-                .unwrap_or_else(|e| fail("encode", e));
-            out.push(((*t).to_owned(), embedding));
-        }
-        out
-    });
+    let queries = embedded(&rt, &nlu, questions);
     let runs_q = runs.max(questions.len() * 8);
     for (hybrid, case) in [
         (false, "BM25 only, loadgen's questions"),
