@@ -43,7 +43,8 @@
 //!   message far from every intent (`nlu::scope`); an [`Understanding`]
 //!   is the loaded whole.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index, their
-//!   embeddings (persisted, with an HNSW graph over them) for hybrid
+//!   embeddings (persisted, with an HNSW graph over them, searched on
+//!   8-bit codes and re-scored exactly) for hybrid
 //!   retrieval and the confidence of each hit: its closeness times its
 //!   share among the candidates.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
