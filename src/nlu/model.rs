@@ -14,6 +14,7 @@
 //! so its scores do not depend on what else is being analysed.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use ort::session::builder::{GraphOptimizationLevel, PrepackedWeights};
 use ort::session::Session;
@@ -43,7 +44,8 @@ pub struct Encoded {
 /// The model and tokenizer files of one directory, read and checked once.
 pub struct ModelFiles {
     dir: PathBuf,
-    tokenizer: Tokenizer,
+    /// Shared by every session's worker: it is only read.
+    tokenizer: Arc<Tokenizer>,
     model: Vec<u8>,
     fingerprint: String,
     prepacked: PrepackedWeights,
@@ -98,7 +100,7 @@ impl ModelFiles {
         };
         Ok(Self {
             dir: dir.to_owned(),
-            tokenizer,
+            tokenizer: Arc::new(tokenizer),
             model,
             fingerprint,
             prepacked: PrepackedWeights::new(),
@@ -149,7 +151,7 @@ impl ModelFiles {
 
 /// One session over the model; used by one worker at a time.
 pub struct Model {
-    tokenizer: Tokenizer,
+    tokenizer: Arc<Tokenizer>,
     session: Session,
 }
 
