@@ -8,15 +8,16 @@
 //! The graph is a plain value: the caller provides the locking (searches
 //! take `&self`, edits `&mut self`).
 //!
-//! A search walks the graph on 8-bit codes of the vectors (one byte per
-//! dimension and one scale per vector): a quarter of the memory to read
-//! per visited node, which is what a search over tens of thousands of
-//! texts waits on. The nodes it keeps are then scored again exactly, so
+//! A search walks the graph on 8-bit codes of the vectors
+//! ([`super::codes`]), a quarter of the memory to read per visited node.
+//! The nodes it keeps are then scored again exactly, so
 //! the similarities it returns are the vectors' own. Building the graph
 //! uses the exact vectors throughout.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
+
+use super::codes::{Code, Codes};
 
 /// Links per node on the upper levels; twice as many on level 0.
 pub(crate) const M: usize = 16;
@@ -44,40 +45,6 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Dot product of two 8-bit codes, in sixteen independent sums so the
-/// compiler vectorises it.
-fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
-    let mut acc = [0i32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: i32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(&x, &y)| i32::from(x) * i32::from(y))
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..16 {
-            acc[i] += i32::from(x[i]) * i32::from(y[i]);
-        }
-    }
-    acc.iter().sum::<i32>() + tail
-}
-
-/// `v` as 8-bit codes and the scale that turns a code back into a value:
-/// the largest component maps to ±127.
-fn quantize(v: &[f32]) -> (Vec<i8>, f32) {
-    let largest = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-    if largest == 0.0 || !largest.is_finite() {
-        return (vec![0; v.len()], 0.0);
-    }
-    let to_code = 127.0 / largest;
-    let codes = v
-        .iter()
-        .map(|x| (x * to_code).round().clamp(-127.0, 127.0) as i8)
-        .collect();
-    (codes, largest / 127.0)
-}
-
 /// How a walk through the graph scores a node against its query.
 trait Score {
     fn score(&self, graph: &Hnsw, slot: u32) -> f32;
@@ -93,16 +60,9 @@ impl Score for Exact<'_> {
 }
 
 /// With the 8-bit codes: for searching it.
-struct Coded {
-    codes: Vec<i8>,
-    scale: f32,
-}
-
-impl Score for Coded {
+impl Score for Code {
     fn score(&self, graph: &Hnsw, slot: u32) -> f32 {
-        let start = slot as usize * graph.dim;
-        let codes = &graph.codes[start..start + graph.dim];
-        dot_i8(&self.codes, codes) as f32 * self.scale * graph.scales[slot as usize]
+        graph.codes.dot(self, slot)
     }
 }
 
@@ -133,10 +93,8 @@ impl PartialOrd for Found {
 pub(crate) struct Hnsw {
     dim: usize,
     vectors: Vec<f32>,
-    /// Each slot's vector as 8-bit codes (`dim` per slot) and its scale,
-    /// for searches.
-    codes: Vec<i8>,
-    scales: Vec<f32>,
+    /// Each slot's vector as an 8-bit code, for searches.
+    codes: Codes,
     links: Vec<Option<Vec<Vec<u32>>>>,
     free: Vec<u32>,
     entry: Option<u32>,
@@ -148,8 +106,7 @@ impl Hnsw {
         Self {
             dim,
             vectors: Vec::new(),
-            codes: Vec::new(),
-            scales: Vec::new(),
+            codes: Codes::new(dim),
             links: Vec::new(),
             free: Vec::new(),
             entry: None,
@@ -169,22 +126,15 @@ impl Hnsw {
             .rev()
             .filter(|&s| links[s as usize].is_none())
             .collect();
-        let mut graph = Self {
+        Self {
             dim,
+            codes: Codes::of_all(dim, &vectors),
             vectors,
-            codes: Vec::with_capacity(links.len() * dim),
-            scales: Vec::with_capacity(links.len()),
             links,
             free,
             entry,
             rng: 0x2545_F491_4F6C_DD1D,
-        };
-        for slot in 0..graph.links.len() {
-            let (codes, scale) = quantize(&graph.vectors[slot * dim..(slot + 1) * dim]);
-            graph.codes.extend(codes);
-            graph.scales.push(scale);
         }
-        graph
     }
 
     /// Number of slots, used or free.
@@ -242,20 +192,15 @@ impl Hnsw {
             Some(slot) => {
                 let start = slot as usize * self.dim;
                 self.vectors[start..start + self.dim].copy_from_slice(vector);
-                let (codes, scale) = quantize(vector);
-                self.codes[start..start + self.dim].copy_from_slice(&codes);
-                self.scales[slot as usize] = scale;
                 slot
             }
             None => {
                 self.vectors.extend_from_slice(vector);
-                let (codes, scale) = quantize(vector);
-                self.codes.extend(codes);
-                self.scales.push(scale);
                 self.links.push(None);
                 (self.links.len() - 1) as u32
             }
         };
+        self.codes.set(slot, vector);
         let Some(entry) = self.entry else {
             self.links[slot as usize] = Some(vec![Vec::new(); level + 1]);
             self.entry = Some(slot);
@@ -462,8 +407,7 @@ impl Hnsw {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
-        let (codes, scale) = quantize(query);
-        let coded = Coded { codes, scale };
+        let coded = Code::of(query);
         let mut nearest = Found {
             slot: entry,
             similarity: coded.score(self, entry),
@@ -503,10 +447,10 @@ fn max_links(level: usize) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn random_unit(rng: &mut u64, dim: usize) -> Vec<f32> {
+    pub(in crate::faq::semantic) fn random_unit(rng: &mut u64, dim: usize) -> Vec<f32> {
         let mut v: Vec<f32> = (0..dim)
             .map(|_| {
                 *rng ^= *rng << 13;
@@ -539,22 +483,6 @@ mod tests {
         let (a, b) = (random_unit(&mut rng, 37), random_unit(&mut rng, 37));
         let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
         assert!((dot(&a, &b) - plain).abs() < 1e-5);
-    }
-
-    #[test]
-    fn codes_keep_the_similarity_to_within_a_hundredth() {
-        let mut rng = 11;
-        for _ in 0..200 {
-            let (a, b) = (random_unit(&mut rng, 384), random_unit(&mut rng, 384));
-            let ((ca, sa), (cb, sb)) = (quantize(&a), quantize(&b));
-            let coded = dot_i8(&ca, &cb) as f32 * sa * sb;
-            assert!(
-                (coded - dot(&a, &b)).abs() < 0.01,
-                "{coded} vs {}",
-                dot(&a, &b)
-            );
-        }
-        assert_eq!(quantize(&[0.0; 4]), (vec![0; 4], 0.0));
     }
 
     #[test]

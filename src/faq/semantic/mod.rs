@@ -19,6 +19,7 @@
 //! Every method blocks except [`Semantic::open`] and [`Semantic::prepare`],
 //! which embed on the inference thread.
 
+mod codes;
 mod file;
 pub(crate) mod hnsw;
 
