@@ -144,14 +144,15 @@ impl Suggester<'_> {
             return Vec::new();
         }
         let text = recent.join("\n");
-        let (analysis, embedding) = match self.understanding.analyze(&text).await {
-            Ok((a, e)) => (Some(a), Some(e)),
+        // Only the embedding ranks the entries: no intent or sentiment.
+        let embedding = match self.understanding.nlu.encode(text.clone()).await {
+            Ok((embedding, _)) => Some(embedding),
             Err(e) => {
                 tracing::warn!(error = %e, "suggested replies by keywords only");
-                (None, None)
+                None
             }
         };
-        let found = match retrieve(self.faq, &text, analysis, embedding).await {
+        let found = match retrieve(self.faq, &text, None, embedding).await {
             Ok(found) => found,
             Err(e) => {
                 tracing::warn!(error = %e, "no suggested replies");
