@@ -31,6 +31,18 @@ pub(crate) fn english_only(language: &str) -> &'static str {
     }
 }
 
+/// Said before an English FAQ answer to a question asked in `language`.
+pub(crate) fn answer_in_english(language: &str) -> &'static str {
+    match language {
+        "de" => "Ich kann nur auf Englisch antworten. Das steht in unserer Hilfe dazu:",
+        "fr" => "Je ne peux répondre qu'en anglais. Voici ce que dit notre aide à ce sujet :",
+        "es" => "Solo puedo responder en inglés. Esto es lo que dice nuestra ayuda al respecto:",
+        "it" => "Posso rispondere solo in inglese. Ecco cosa dice la nostra guida in proposito:",
+        "nl" => "Ik kan alleen in het Engels antwoorden. Dit staat er in onze hulp over:",
+        _ => "I can only answer in English. Here is what our help says about it:",
+    }
+}
+
 /// Why the conversation goes to a person, as told to the customer and
 /// kept with the escalation in the timeline.
 pub(crate) fn escalation(code: EscalationCode) -> &'static str {

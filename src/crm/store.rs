@@ -113,6 +113,9 @@ pub(super) struct Trees {
     pub faq: sled::Tree,
     /// Embeddings of FAQ texts by `sha256(model fingerprint ‖ text)`.
     pub faq_vectors: sled::Tree,
+    /// The same for the multilingual model, kept apart so that each model's
+    /// sweep leaves the other's vectors alone.
+    pub faq_vectors_multilingual: sled::Tree,
     pub meta: sled::Tree,
     /// Customers whose erasure has begun and not finished.
     pub erasures: sled::Tree,
@@ -163,6 +166,7 @@ impl Store {
             canned_shortcuts: tree("canned_shortcuts")?,
             faq: tree("faq")?,
             faq_vectors: tree("faq_vectors")?,
+            faq_vectors_multilingual: tree("faq_vectors_multilingual")?,
             meta: tree("meta")?,
             erasures: tree("erasures")?,
             audit: tree("audit")?,
@@ -268,6 +272,11 @@ impl Store {
     /// The embeddings of FAQ texts (see `faq::semantic`).
     pub(crate) fn faq_vectors_tree(&self) -> &sled::Tree {
         &self.trees.faq_vectors
+    }
+
+    /// The embeddings of FAQ texts by the multilingual model.
+    pub(crate) fn faq_multilingual_vectors_tree(&self) -> &sled::Tree {
+        &self.trees.faq_vectors_multilingual
     }
 
     pub(crate) fn meta_tree(&self) -> &sled::Tree {

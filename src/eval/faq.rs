@@ -18,6 +18,7 @@ use anyhow::Context;
 use serde::Deserialize;
 
 use crate::crm::{ConversationStatus, Sender};
+use crate::dialogue::history::OTHER_LANGUAGE;
 use crate::input::{ClientId, MessageText};
 use crate::turn::{CustomerMessage, Turn};
 use crate::Application;
@@ -31,6 +32,10 @@ pub struct LabelledQuestion {
     pub expect: Option<String>,
     #[serde(default)]
     pub traits: Vec<String>,
+    /// The question's language (ISO 639-1) if not English; reported as a
+    /// group of its own.
+    #[serde(default)]
+    pub language: Option<String>,
 }
 
 pub fn read_questions(path: &Path) -> anyhow::Result<Vec<LabelledQuestion>> {
@@ -94,17 +99,21 @@ pub async fn replay(app: &Application, set: &[LabelledQuestion]) -> anyhow::Resu
             .map(|a| a.faq.iter().map(|s| s.id.clone()).collect())
             .unwrap_or_default();
         let handed_over = state.store.conversation(id).await?.status != ConversationStatus::Bot;
+        let suggested = |m: &crate::crm::Message| -> Vec<String> {
+            m.suggestions
+                .iter()
+                .filter_map(|s| faq.iter().find(|e| &e.question == s).map(|e| e.id.clone()))
+                .collect()
+        };
         let reply = match messages.iter().find(|m| m.from == Sender::Bot) {
             None => Reply::HandedOver,
             Some(m) => match (m.reason.as_deref(), &m.faq_id) {
                 (Some("faq_match"), Some(id)) => Reply::Answer(id.clone()),
                 (Some("intent_match"), _) => Reply::Intent,
-                (Some("low_confidence"), _) => Reply::Suggestions(
-                    m.suggestions
-                        .iter()
-                        .filter_map(|s| faq.iter().find(|e| &e.question == s).map(|e| e.id.clone()))
-                        .collect(),
-                ),
+                (Some("low_confidence"), _) => Reply::Suggestions(suggested(m)),
+                (Some(OTHER_LANGUAGE), _) if !m.suggestions.is_empty() => {
+                    Reply::Suggestions(suggested(m))
+                }
                 _ => Reply::NoMatch,
             },
         };
@@ -137,6 +146,7 @@ pub fn report(outcomes: &[Outcome], verbose: bool) -> String {
     for o in outcomes {
         let mut keys = vec!["all".to_owned()];
         keys.extend(o.question.traits.iter().cloned());
+        keys.extend(o.question.language.iter().map(|l| format!("language {l}")));
         if o.question.expect.is_none() {
             keys.push("(cannot be answered)".to_owned());
         }

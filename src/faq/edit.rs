@@ -4,8 +4,7 @@
 //! Every function here blocks: call it from the blocking pool.
 
 use super::entry::{self, FaqDraft, FaqEntry, InvalidEntry};
-use super::semantic::EntryVectors;
-use super::{FaqError, ImportReport, Inner};
+use super::{FaqError, Graph, ImportReport, Inner, Prepared};
 use crate::crm::StoreError;
 
 #[derive(PartialEq)]
@@ -37,11 +36,16 @@ impl Inner {
             .collect()
     }
 
-    /// Apply prepared vectors to the graph, if the encoder is attached.
-    pub(super) fn apply(&self, vectors: Option<Vec<EntryVectors>>) -> Result<(), FaqError> {
-        if let Some(s) = self.semantic.get() {
-            for v in vectors.into_iter().flatten() {
-                s.apply(v)?;
+    /// Apply prepared vectors to the graphs attached.
+    pub(super) fn apply(&self, vectors: Prepared) -> Result<(), FaqError> {
+        for (graph, vectors) in [
+            (Graph::Understanding, vectors.understanding),
+            (Graph::Multilingual, vectors.multilingual),
+        ] {
+            if let Some(s) = self.semantic(graph) {
+                for v in vectors.into_iter().flatten() {
+                    s.apply(v)?;
+                }
             }
         }
         Ok(())
@@ -51,7 +55,7 @@ impl Inner {
         &self,
         entry: FaqEntry,
         mode: Mode,
-        vectors: Option<Vec<EntryVectors>>,
+        vectors: Prepared,
     ) -> Result<FaqEntry, FaqError> {
         self.index.edit(|edit| {
             let tree = self.store.faq_tree();
@@ -78,7 +82,7 @@ impl Inner {
     pub(super) fn import(
         &self,
         entries: Vec<FaqEntry>,
-        vectors: Option<Vec<EntryVectors>>,
+        vectors: Prepared,
     ) -> Result<ImportReport, FaqError> {
         self.index.edit(|edit| {
             let tree = self.store.faq_tree();

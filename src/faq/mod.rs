@@ -11,7 +11,9 @@
 //! Once the encoder is attached, `semantic` keeps the embeddings of every
 //! entry's texts and a nearest-neighbour graph over them; an edit embeds
 //! its changed texts first, then changes the store, the graph and the index
-//! under that same lock.
+//! under that same lock. A second such graph, by the multilingual model,
+//! is attached when the first message in another language arrives; from
+//! then on edits keep both current.
 
 mod confidence;
 mod edit;
@@ -23,6 +25,7 @@ mod spelling;
 pub mod synthetic;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -31,12 +34,13 @@ pub use index::IndexError;
 
 use crate::crm::{Store, StoreError};
 use crate::error::{Coded, ErrorCode};
+use crate::nlu::multilingual::Multilingual;
 use crate::nlu::{Nlu, NluError};
 use confidence::hybrid_score;
-pub(crate) use confidence::{calibrate, FaqCandidate};
+pub(crate) use confidence::{calibrate, FaqCandidate, ENGLISH, MULTILINGUAL};
 use edit::{entries_of, Mode};
 use index::FaqIndex;
-use semantic::{EntryVectors, Semantic};
+use semantic::{Embedder, EntryVectors, Semantic};
 
 /// The demo FAQ of a fictional shop, loaded into an empty store once.
 pub(crate) const DEMO_FAQ: &str = include_str!("demo.yaml");
@@ -88,6 +92,8 @@ pub struct ScoredEntry {
 
 /// BM25 candidates fetched for re-ranking.
 const BM25_CANDIDATES: usize = 10;
+/// Entries the multilingual search ranks (see `search_multilingual`).
+const MULTILINGUAL_CANDIDATES: usize = 20;
 /// Entries the semantic search adds that BM25 missed.
 const SEMANTIC_CANDIDATES: usize = 5;
 
@@ -116,12 +122,45 @@ struct Inner {
     /// Embeddings and their graph, once the encoder is attached; changed
     /// only under the index's writer lock.
     semantic: OnceLock<Semantic>,
+    /// Where the multilingual model's graph is saved.
+    multilingual_graph_file: PathBuf,
+    /// The same by the multilingual model, once attached.
+    multilingual: OnceLock<Semantic>,
+    /// Set when attaching the multilingual model has begun; `true` on the
+    /// channel once it is attached.
+    multilingual_started: AtomicBool,
+    multilingual_attached: tokio::sync::watch::Sender<bool>,
     /// The FAQ's words, to correct typos in queries; rebuilt after every
     /// change of entries.
     vocabulary: std::sync::RwLock<spelling::Vocabulary>,
 }
 
+/// Which of the FAQ's two vector graphs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Graph {
+    Understanding,
+    Multilingual,
+}
+
+impl Graph {
+    const ALL: [Graph; 2] = [Graph::Understanding, Graph::Multilingual];
+}
+
+/// Embeddings prepared for an edit, per graph attached.
+#[derive(Debug, Default)]
+pub(crate) struct Prepared {
+    understanding: Option<Vec<EntryVectors>>,
+    multilingual: Option<Vec<EntryVectors>>,
+}
+
 impl Inner {
+    fn semantic(&self, graph: Graph) -> Option<&Semantic> {
+        match graph {
+            Graph::Understanding => self.semantic.get(),
+            Graph::Multilingual => self.multilingual.get(),
+        }
+    }
+
     fn refresh_vocabulary(&self) -> Result<(), FaqError> {
         let fresh = spelling::Vocabulary::of(&self.all()?);
         *self.vocabulary.write().unwrap_or_else(|p| p.into_inner()) = fresh;
@@ -146,6 +185,10 @@ impl Faq {
                 index,
                 graph_file: data_dir.join("faq-vectors.hnsw"),
                 semantic: OnceLock::new(),
+                multilingual_graph_file: data_dir.join("faq-vectors-multilingual.hnsw"),
+                multilingual: OnceLock::new(),
+                multilingual_started: AtomicBool::new(false),
+                multilingual_attached: tokio::sync::watch::Sender::new(false),
                 vocabulary: Default::default(),
             }),
         };
@@ -194,9 +237,108 @@ impl Faq {
         }
         let entries = Arc::new(self.list().await?);
         let tree = self.inner.store.faq_vectors_tree().clone();
-        let semantic = Semantic::open(nlu, tree, self.inner.graph_file.clone(), entries).await?;
+        let semantic = Semantic::open(
+            Embedder::Understanding(nlu),
+            tree,
+            self.inner.graph_file.clone(),
+            entries,
+        )
+        .await?;
         let _ = self.inner.semantic.set(semantic);
         Ok(())
+    }
+
+    /// Attach the multilingual model: load (or compute) the embeddings of
+    /// every entry by it and their graph, then catch up with edits made
+    /// meanwhile, so [`Faq::search_multilingual`] finds entries by meaning
+    /// across languages. Attaching a second time does nothing.
+    pub async fn attach_multilingual(&self, model: Multilingual) -> Result<(), FaqError> {
+        if self.inner.multilingual.get().is_some() {
+            return Ok(());
+        }
+        let entries = Arc::new(self.list().await?);
+        let tree = self.inner.store.faq_multilingual_vectors_tree().clone();
+        let semantic = Semantic::open(
+            Embedder::Multilingual(model),
+            tree,
+            self.inner.multilingual_graph_file.clone(),
+            entries,
+        )
+        .await?;
+        if self.inner.multilingual.set(semantic).is_err() {
+            return Ok(());
+        }
+        // Edits made while the graph was built did not reach it; from now
+        // on they do. Bring it up to date with what they changed.
+        for _ in 0..3 {
+            let entries = self.list().await?;
+            let Some(s) = self.inner.multilingual.get() else {
+                break;
+            };
+            let (stale, gone) = s.out_of_step(&entries);
+            if stale.is_empty() && gone.is_empty() {
+                break;
+            }
+            let (mut prepared, missing) = s.lookup(&stale)?;
+            s.complete(&mut prepared, missing).await?;
+            self.blocking(move |inner| {
+                let Some(s) = inner.multilingual.get() else {
+                    return Ok(());
+                };
+                inner.index.edit(|_| -> Result<(), FaqError> {
+                    for id in &gone {
+                        if inner.get(id)?.is_none() {
+                            s.remove(id)?;
+                        }
+                    }
+                    for v in prepared {
+                        // An edit since the listing has applied its own.
+                        let current = inner.get(Semantic::entry_of(&v))?;
+                        if current.is_some_and(|e| s.prepared_from(&v, &e)) {
+                            s.apply(v)?;
+                        }
+                    }
+                    Ok(())
+                })?
+            })
+            .await?;
+        }
+        self.save_later();
+        Ok(())
+    }
+
+    /// Whether the multilingual model is attached.
+    pub fn multilingual_attached(&self) -> bool {
+        self.inner.multilingual.get().is_some()
+    }
+
+    /// Whether the multilingual model is attached, waiting up to `wait`
+    /// for it. The first call starts attaching `model` in the background,
+    /// where it goes on past `wait`; a failure is logged and the next
+    /// call tries again.
+    pub(crate) async fn multilingual_ready(&self, model: &Multilingual, wait: Duration) -> bool {
+        if self.multilingual_attached() {
+            return true;
+        }
+        let mut attached = self.inner.multilingual_attached.subscribe();
+        if !self.inner.multilingual_started.swap(true, Ordering::AcqRel) {
+            let (faq, model) = (self.clone(), model.clone());
+            tokio::spawn(async move {
+                match faq.attach_multilingual(model).await {
+                    Ok(()) => {
+                        faq.inner.multilingual_attached.send_replace(true);
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot attach the multilingual model to the faq; will try again");
+                        faq.inner
+                            .multilingual_started
+                            .store(false, Ordering::Release);
+                    }
+                }
+            });
+        }
+        let _ = tokio::time::timeout(wait, attached.wait_for(|a| *a)).await;
+        self.multilingual_attached()
     }
 
     /// Texts embedded since the encoder was attached: 0 after a restart
@@ -208,8 +350,10 @@ impl Faq {
     /// Save the vector graph if it changed; for shutdown.
     pub async fn save_vectors(&self) -> Result<(), FaqError> {
         self.blocking(|inner| {
-            if let Some(s) = inner.semantic.get() {
-                s.save();
+            for graph in Graph::ALL {
+                if let Some(s) = inner.semantic(graph) {
+                    s.save();
+                }
             }
             Ok(())
         })
@@ -237,42 +381,56 @@ impl Faq {
 
     /// Embed entries before they are written (reusing stored embeddings
     /// of unchanged texts), so an entry is never searchable without its
-    /// vectors. `None` without the encoder.
-    async fn prepare(&self, entries: &[FaqEntry]) -> Result<Option<Vec<EntryVectors>>, FaqError> {
-        if self.inner.semantic.get().is_none() {
+    /// vectors: by each model attached.
+    async fn prepare(&self, entries: &[FaqEntry]) -> Result<Prepared, FaqError> {
+        Ok(Prepared {
+            understanding: self.prepare_for(Graph::Understanding, entries).await?,
+            multilingual: self.prepare_for(Graph::Multilingual, entries).await?,
+        })
+    }
+
+    /// [`Faq::prepare`] for one graph; `None` if it is not attached.
+    async fn prepare_for(
+        &self,
+        graph: Graph,
+        entries: &[FaqEntry],
+    ) -> Result<Option<Vec<EntryVectors>>, FaqError> {
+        if self.inner.semantic(graph).is_none() {
             return Ok(None);
         }
         let list = entries.to_vec();
         let (mut prepared, missing) = self
-            .blocking(move |inner| match inner.semantic.get() {
+            .blocking(move |inner| match inner.semantic(graph) {
                 Some(s) => s.lookup(&list),
                 None => Ok(Default::default()),
             })
             .await?;
-        if let Some(s) = self.inner.semantic.get() {
+        if let Some(s) = self.inner.semantic(graph) {
             s.complete(&mut prepared, missing).await?;
         }
         Ok(Some(prepared))
     }
 
-    /// Save the graph a while after an edit, once per burst of edits.
+    /// Save the graphs a while after an edit, once per burst of edits.
     fn save_later(&self) {
-        let Some(s) = self.inner.semantic.get() else {
-            return;
-        };
-        if s.schedule_save() {
-            // Weak: a pending save must not keep a stopped server's store
-            // open.
-            let inner = Arc::downgrade(&self.inner);
-            tokio::spawn(async move {
-                tokio::time::sleep(SAVE_DELAY).await;
-                let _ = tokio::task::spawn_blocking(move || {
-                    if let Some(s) = inner.upgrade().as_ref().and_then(|i| i.semantic.get()) {
-                        s.scheduled_save();
-                    }
-                })
-                .await;
-            });
+        for graph in Graph::ALL {
+            let Some(s) = self.inner.semantic(graph) else {
+                continue;
+            };
+            if s.schedule_save() {
+                // Weak: a pending save must not keep a stopped server's
+                // store open.
+                let inner = Arc::downgrade(&self.inner);
+                tokio::spawn(async move {
+                    tokio::time::sleep(SAVE_DELAY).await;
+                    let _ = tokio::task::spawn_blocking(move || {
+                        if let Some(s) = inner.upgrade().as_ref().and_then(|i| i.semantic(graph)) {
+                            s.scheduled_save();
+                        }
+                    })
+                    .await;
+                });
+            }
         }
     }
 
@@ -326,8 +484,10 @@ impl Faq {
                     {
                         return Err(FaqError::NotFound(id.clone()));
                     }
-                    if let Some(s) = inner.semantic.get() {
-                        s.remove(&id)?;
+                    for graph in Graph::ALL {
+                        if let Some(s) = inner.semantic(graph) {
+                            s.remove(&id)?;
+                        }
                     }
                     inner.store.flush()?;
                     edit.delete(&id);
@@ -411,6 +571,42 @@ impl Faq {
         .await
     }
 
+    /// The `limit` entries closest in meaning to `embedding`, a message's
+    /// embedding by the multilingual model, best first; no BM25 (the
+    /// FAQ's words are English). Empty until the model is attached.
+    pub(crate) async fn search_multilingual(
+        &self,
+        embedding: Vec<f32>,
+        limit: usize,
+    ) -> Result<Vec<ScoredEntry>, FaqError> {
+        self.blocking(move |inner| {
+            let Some(s) = inner.multilingual.get() else {
+                return Ok(Vec::new());
+            };
+            // The closest by any text, then ranked by phrasings and answer.
+            let mut out = Vec::with_capacity(MULTILINGUAL_CANDIDATES);
+            for (id, _) in s.nearest(&embedding, MULTILINGUAL_CANDIDATES.max(limit), false) {
+                if let Some(entry) = inner.get(&id)? {
+                    if let Some(similarity) = s.across_languages(&entry, &embedding) {
+                        out.push(ScoredEntry {
+                            entry,
+                            score: 0.0,
+                            similarity: Some(similarity),
+                        });
+                    }
+                }
+            }
+            out.sort_by(|a, b| {
+                b.similarity
+                    .unwrap_or(0.0)
+                    .total_cmp(&a.similarity.unwrap_or(0.0))
+            });
+            out.truncate(limit);
+            Ok(out)
+        })
+        .await
+    }
+
     /// Create or update every draft (by id) in one index commit.
     pub async fn import(&self, drafts: Vec<FaqDraft>) -> Result<ImportReport, FaqError> {
         let entries = entries_of(drafts)?;
@@ -437,7 +633,7 @@ impl Faq {
             }
             let drafts =
                 io::parse(DEMO_FAQ, io::Format::Yaml).map_err(|e| InvalidEntry(e.to_string()))?;
-            let report = inner.import(entries_of(drafts)?, None)?;
+            let report = inner.import(entries_of(drafts)?, Prepared::default())?;
             inner.refresh_vocabulary()?;
             meta.insert(DEMO_LOADED, &[1u8][..])
                 .map_err(StoreError::from)?;

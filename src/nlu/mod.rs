@@ -5,6 +5,8 @@
 //!   text's sentence embedding and its sentiment in one pass.
 //! - `workers` runs the model on one thread per core and refuses customer
 //!   work beyond its bounded queue.
+//! - [`multilingual`] embeds messages in German, French, Spanish, Italian
+//!   and Dutch with a second, multilingual model, loaded on first use.
 //! - [`classifier`] and [`intents`] turn example phrases into an intent
 //!   classifier; `scope` measures how far a text is from an intent;
 //!   `cache` keeps the classifier on disk between starts.
@@ -16,6 +18,7 @@ pub mod classifier;
 pub mod intents;
 pub(crate) mod language;
 pub mod model;
+pub mod multilingual;
 pub(crate) mod runtime;
 mod scope;
 mod settings;
@@ -104,7 +107,7 @@ impl Sentiment {
 /// Handle to the loaded model; cheap to clone.
 #[derive(Clone)]
 pub struct Nlu {
-    workers: Workers,
+    workers: Workers<model::Model>,
     fingerprint: Arc<str>,
     dir: Arc<Path>,
 }
@@ -115,7 +118,7 @@ impl Nlu {
     pub fn load(dir: &Path, p: Parallelism) -> Result<Self, NluError> {
         let files = model::ModelFiles::read(dir)?;
         Ok(Self {
-            workers: Workers::start(&files, p)?,
+            workers: Workers::start("nlu", p, |threads| files.model(threads))?,
             fingerprint: files.fingerprint().into(),
             dir: files.dir().into(),
         })
@@ -179,6 +182,10 @@ pub struct Understanding {
     pub(crate) nlu: Nlu,
     pub(crate) intents: Arc<Intents>,
     origin: Origin,
+    /// The multilingual model's directory (`None`: turned off), and the
+    /// model once loaded: `None` in the cell if it could not be.
+    multilingual_dir: Option<Arc<Path>>,
+    multilingual: Arc<tokio::sync::OnceCell<Option<multilingual::Multilingual>>>,
 }
 
 impl std::fmt::Debug for Understanding {
@@ -219,13 +226,40 @@ impl Understanding {
             intents_dir = %intents_dir.display(),
             intents = intents.defs().len(),
             classifier = ?origin,
+            multilingual = if settings.multilingual { "on first use" } else { "off" },
             "models loaded"
         );
         Ok(Self {
+            multilingual_dir: settings.multilingual.then(|| nlu.dir().into()),
             nlu,
             intents: Arc::new(intents),
             origin,
+            multilingual: Default::default(),
         })
+    }
+
+    /// The multilingual model, loaded by the first call. `None` when it is
+    /// turned off or cannot be loaded (said once in the log; messages in
+    /// other languages then get the offer of a person).
+    pub async fn multilingual(&self) -> Option<multilingual::Multilingual> {
+        let dir = self.multilingual_dir.clone()?;
+        self.multilingual
+            .get_or_init(|| async move {
+                let loaded =
+                    tokio::task::spawn_blocking(move || multilingual::Multilingual::load(&dir))
+                        .await
+                        .map_err(|e| NluError::Inference(e.to_string()))
+                        .and_then(|r| r);
+                match loaded {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "multilingual model not loaded; messages in other languages get the offer of a person");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
     }
 
     /// Where this start's intent classifier came from.

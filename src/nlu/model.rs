@@ -60,11 +60,11 @@ impl std::fmt::Debug for ModelFiles {
     }
 }
 
-fn model_error(file: &Path, e: impl std::fmt::Display) -> NluError {
+pub(super) fn model_error(file: &Path, e: impl std::fmt::Display) -> NluError {
     NluError::Model(format!("{}: {e}", file.display()))
 }
 
-fn read(file: &Path) -> Result<Vec<u8>, NluError> {
+pub(super) fn read(file: &Path) -> Result<Vec<u8>, NluError> {
     std::fs::read(file).map_err(|e| {
         NluError::Model(format!(
             "cannot read {}: {e}; the models ship in the repository's models/ directory (see models/README.md)",
@@ -155,6 +155,14 @@ pub struct Model {
     session: Session,
 }
 
+impl super::workers::Pass for Model {
+    type Output = Encoded;
+
+    fn run(&mut self, text: &str) -> Result<Encoded, NluError> {
+        self.encode(text)
+    }
+}
+
 impl Model {
     /// Embedding and sentiment of one text.
     pub fn encode(&mut self, text: &str) -> Result<Encoded, NluError> {
@@ -198,6 +206,6 @@ impl Model {
     }
 }
 
-fn infer(e: ort::Error) -> NluError {
+pub(super) fn infer(e: ort::Error) -> NluError {
     NluError::Inference(e.to_string())
 }

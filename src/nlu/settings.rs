@@ -37,6 +37,10 @@ pub struct ModelSettings {
     pub cache_dir: Option<PathBuf>,
     /// Out-of-scope thresholds of the intent classifier.
     pub intent_thresholds: super::intents::Thresholds,
+    /// Answer messages in German, French, Spanish, Italian and Dutch from
+    /// the FAQ through `multilingual.onnx`, loaded with the first such
+    /// message. Off, they get the offer of a person in their language.
+    pub multilingual: bool,
 }
 
 impl ModelSettings {
@@ -84,6 +88,7 @@ impl Default for ModelSettings {
             queue: 256,
             cache_dir: None,
             intent_thresholds: Default::default(),
+            multilingual: true,
         }
     }
 }

@@ -18,45 +18,59 @@ use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError};
 use futures_util::future::try_join_all;
 use tokio::sync::{oneshot, Semaphore};
 
-use super::model::{Encoded, Model, ModelFiles};
 use super::{NluError, Parallelism};
 
 /// Texts in one bulk chunk: small, so a turn waits at most a few
 /// milliseconds behind one.
 const BULK_CHUNK: usize = 8;
 
-struct Job {
+/// A model session a worker runs: one text in, one result out.
+pub(crate) trait Pass: Send + 'static {
+    type Output: Send + 'static;
+    fn run(&mut self, text: &str) -> Result<Self::Output, NluError>;
+}
+
+struct Job<O> {
     texts: Vec<String>,
-    reply: oneshot::Sender<Result<Vec<Encoded>, NluError>>,
+    reply: oneshot::Sender<Result<Vec<O>, NluError>>,
 }
 
 /// Handle to the workers; cheap to clone. The threads end when the last
 /// handle is dropped.
-#[derive(Clone)]
-pub(crate) struct Workers {
-    inner: Arc<Inner>,
+pub(crate) struct Workers<M: Pass> {
+    inner: Arc<Inner<M::Output>>,
 }
 
-struct Inner {
-    turns: Sender<Job>,
-    bulk: Sender<Job>,
+impl<M: Pass> Clone for Workers<M> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<O> {
+    turns: Sender<Job<O>>,
+    bulk: Sender<Job<O>>,
     /// One permit per worker: bulk chunks in flight.
     bulk_slots: Semaphore,
 }
 
-impl Workers {
-    /// Start the workers `p` asks for over `files`, each building its own
-    /// session; returns once all are ready. `p.queue` turns may wait; more
-    /// are refused.
-    pub(crate) fn start(files: &ModelFiles, p: Parallelism) -> Result<Self, NluError> {
+impl<M: Pass> Workers<M> {
+    /// Start the workers `p` asks for, each building its own session with
+    /// `session(p.threads)`; returns once all are ready. `p.queue` turns
+    /// may wait; more are refused. `name` names the threads.
+    pub(crate) fn start(
+        name: &str,
+        p: Parallelism,
+        session: impl Fn(usize) -> Result<M, NluError> + Sync,
+    ) -> Result<Self, NluError> {
         let count = p.workers.max(1);
-        let (turns, turn_rx) = crossbeam_channel::bounded::<Job>(p.queue.max(1));
-        let (bulk, bulk_rx) = crossbeam_channel::unbounded::<Job>();
+        let (turns, turn_rx) = crossbeam_channel::bounded::<Job<M::Output>>(p.queue.max(1));
+        let (bulk, bulk_rx) = crossbeam_channel::unbounded::<Job<M::Output>>();
         // Sessions are built in parallel, one per thread.
-        let models: Vec<Model> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..count)
-                .map(|_| s.spawn(|| files.model(p.threads)))
-                .collect();
+        let models: Vec<M> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..count).map(|_| s.spawn(|| session(p.threads))).collect();
             handles
                 .into_iter()
                 .map(|h| {
@@ -71,7 +85,7 @@ impl Workers {
         for (i, model) in models.into_iter().enumerate() {
             let (turn_rx, bulk_rx) = (turn_rx.clone(), bulk_rx.clone());
             std::thread::Builder::new()
-                .name(format!("frontdesk-nlu-{i}"))
+                .name(format!("frontdesk-{name}-{i}"))
                 .spawn(move || work(model, turn_rx, bulk_rx))
                 .map_err(|e| {
                     NluError::Inference(format!("cannot start an inference worker: {e}"))
@@ -88,7 +102,7 @@ impl Workers {
 
     /// Encode one customer's text, or refuse at once when the turn queue
     /// is full.
-    pub(crate) async fn turn(&self, text: String) -> Result<Encoded, NluError> {
+    pub(crate) async fn turn(&self, text: String) -> Result<M::Output, NluError> {
         let (reply, answer) = oneshot::channel();
         match self.inner.turns.try_send(Job {
             texts: vec![text],
@@ -107,7 +121,7 @@ impl Workers {
 
     /// Encode many texts on all workers, waiting for room rather than
     /// being refused; results in the order of `texts`.
-    pub(crate) async fn bulk(&self, texts: Vec<String>) -> Result<Vec<Encoded>, NluError> {
+    pub(crate) async fn bulk(&self, texts: Vec<String>) -> Result<Vec<M::Output>, NluError> {
         let chunks = texts.chunks(BULK_CHUNK).map(|chunk| async move {
             let _slot = self
                 .inner
@@ -131,7 +145,7 @@ impl Workers {
 
 /// A worker's loop: turns first, then bulk chunks; ends when the handles
 /// are gone.
-fn work(mut model: Model, turns: Receiver<Job>, bulk: Receiver<Job>) {
+fn work<M: Pass>(mut model: M, turns: Receiver<Job<M::Output>>, bulk: Receiver<Job<M::Output>>) {
     loop {
         let job = match turns.try_recv() {
             Ok(job) => job,
@@ -142,8 +156,8 @@ fn work(mut model: Model, turns: Receiver<Job>, bulk: Receiver<Job>) {
             },
         };
         let started = Instant::now();
-        let result: Result<Vec<Encoded>, NluError> =
-            job.texts.iter().map(|t| model.encode(t)).collect();
+        let result: Result<Vec<M::Output>, NluError> =
+            job.texts.iter().map(|t| model.run(t)).collect();
         tracing::debug!(
             texts = job.texts.len(),
             infer_us = started.elapsed().as_micros() as u64,

@@ -38,10 +38,13 @@ pub(crate) fn plan(
 ) -> Plan {
     let analysis = understood.analysis.as_ref();
     let confidence = analysis.map_or(0.0, |a| a.intent.confidence);
+    // The intents are learnt from English examples: across languages
+    // they still raise escalations, but their replies are not given.
+    let replying_intent = intent.filter(|_| !understood.across_languages);
     let decision = dialogue::decide(
         &TurnInput {
             faq: &understood.candidates,
-            intent: intent.map(|def| IntentCandidate {
+            intent: replying_intent.map(|def| IntentCandidate {
                 name: &def.name,
                 confidence,
                 responses: &def.responses,
@@ -50,8 +53,10 @@ pub(crate) fn plan(
         },
         bot,
     );
-    // The model reads English: a message in another language that it did
-    // not understand gets, in that language, the offer of a person.
+    // The FAQ is in English: a message in another language that the bot
+    // cannot answer from it gets, in that language, the offer of a person;
+    // an answer found across languages comes with a line in the customer's
+    // language that says it is in English.
     let other_language = understood.language.as_deref().filter(|l| *l != "en");
     let answer = match &decision {
         Decision::Answer { faq_id, .. } => escalation::answer_key(Some(faq_id), None),
@@ -87,16 +92,31 @@ pub(crate) fn plan(
     // Escalating, the bot still gives a confident answer but not an
     // unsure one: the person who takes over will.
     let reply = match decision {
-        Decision::Answer { faq_id, text, .. } => Some(NewMessage {
-            faq_id: Some(faq_id),
-            ..NewMessage::bot(text, reason)
-        }),
+        Decision::Answer { faq_id, text, .. } => {
+            let text = match other_language {
+                Some(language) if understood.across_languages => {
+                    format!("{}\n\n{text}", copy::answer_in_english(language))
+                }
+                _ => text,
+            };
+            Some(NewMessage {
+                faq_id: Some(faq_id),
+                ..NewMessage::bot(text, reason)
+            })
+        }
         Decision::Intent { text, .. } => Some(NewMessage::bot(text, reason)),
         Decision::Clarify { .. } if escalation.is_some() => None,
-        Decision::Clarify { .. } if other_language.is_some() => {
+        Decision::Clarify { suggestions } if other_language.is_some() => {
             reason = OTHER_LANGUAGE;
             let text = copy::english_only(other_language.unwrap_or_default());
-            Some(NewMessage::bot(text.to_owned(), reason))
+            // Entries found across languages are offered too.
+            Some(NewMessage {
+                suggestions: match understood.across_languages {
+                    true => suggestions,
+                    false => Vec::new(),
+                },
+                ..NewMessage::bot(text.to_owned(), reason)
+            })
         }
         Decision::Clarify { suggestions } => {
             let text = match suggestions.is_empty() {
@@ -142,6 +162,7 @@ mod tests {
             }],
             sentences: Vec::new(),
             language: None,
+            across_languages: false,
         }
     }
 
@@ -197,6 +218,27 @@ mod tests {
         let mut u = understood(0.95, 0.1);
         u.language = Some("de".into());
         assert_eq!(run(&u, &History::default()).reason, "faq_match");
+    }
+
+    #[test]
+    fn an_answer_found_across_languages_says_in_the_customers_language_that_it_is_english() {
+        let mut u = understood(0.95, 0.1);
+        u.language = Some("fr".into());
+        u.across_languages = true;
+        let p = run(&u, &History::default());
+        let reply = p.reply.unwrap();
+        assert_eq!(p.reason, "faq_match");
+        assert!(reply.text.starts_with(copy::answer_in_english("fr")));
+        assert!(reply.text.ends_with(&u.candidates[0].answer));
+        // Unsure: the offer of a person, with the entries found.
+        let mut u = understood(0.2, 0.1);
+        u.language = Some("fr".into());
+        u.across_languages = true;
+        let p = run(&u, &History::default());
+        let reply = p.reply.unwrap();
+        assert_eq!(p.reason, OTHER_LANGUAGE);
+        assert_eq!(reply.text, copy::english_only("fr"));
+        assert_eq!(reply.suggestions, vec!["How do I return an item?"]);
     }
 
     #[test]

@@ -1,16 +1,22 @@
 //! What a turn learns about a customer message before storing it: the
 //! models' analysis and the FAQ entries that may answer it.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::crm::{FaqScore, MessageAnalysis};
 use crate::faq::{self, Faq, FaqCandidate, FaqError, ScoredEntry};
+use crate::nlu::multilingual;
 use crate::nlu::{Analysis, Understanding};
 
 /// FAQ candidates fetched per turn.
 const CANDIDATES: usize = 5;
 /// FAQ scores kept with the message in the timeline.
 const STORED_SCORES: usize = 3;
+/// How long the first message in another language waits for the FAQ's
+/// multilingual vectors (built once; the demo FAQ takes about a second);
+/// later messages find them ready. Past it, the message gets the offer of
+/// a person in its language.
+const MULTILINGUAL_WAIT: Duration = Duration::from_secs(5);
 
 /// The analysis of one customer message.
 #[derive(Debug, Clone)]
@@ -26,6 +32,9 @@ pub(crate) struct Understood {
     pub sentences: Vec<Analysis>,
     /// The message's language, when detected reliably.
     pub language: Option<String>,
+    /// The FAQ was searched with the multilingual model: the message is in
+    /// one of its languages, and the hits are English entries.
+    pub across_languages: bool,
 }
 
 impl Understood {
@@ -64,10 +73,19 @@ pub(crate) async fn understand(
     text: &str,
 ) -> Result<Understood, FaqError> {
     let started = Instant::now();
-    // The message and its sentences, on as many workers as are free.
-    let (analyzed, sentences) = tokio::join!(
+    let language = crate::nlu::language::detect(text);
+    let foreign = language.as_deref().is_some_and(multilingual::answers_in);
+    // The message and its sentences, on as many workers as are free; a
+    // message in another language on the multilingual model too.
+    let (analyzed, sentences, across) = tokio::join!(
         understanding.analyze(text),
-        understanding.analyze_sentences(text)
+        understanding.analyze_sentences(text),
+        async {
+            match foreign {
+                true => across_languages(understanding, faq, text).await,
+                false => Ok(None),
+            }
+        }
     );
     let analyzed = match analyzed {
         Ok(a) => Some(a),
@@ -86,9 +104,19 @@ pub(crate) async fn understand(
     };
     let infer_ms = started.elapsed().as_millis() as u64;
     let (analysis, embedding) = analyzed.unzip();
-    let mut understood = retrieve(faq, text, analysis, embedding).await?;
+    let mut understood = match across? {
+        Some(found) => Understood {
+            analysis,
+            candidates: faq::calibrate(&found, faq::MULTILINGUAL),
+            faq: found,
+            sentences: Vec::new(),
+            language: None,
+            across_languages: true,
+        },
+        None => retrieve(faq, text, analysis, embedding).await?,
+    };
     understood.sentences = sentences;
-    understood.language = crate::nlu::language::detect(text);
+    understood.language = language;
     tracing::debug!(
         infer_ms,
         search_ms = started.elapsed().as_millis() as u64 - infer_ms,
@@ -108,12 +136,42 @@ pub(crate) async fn retrieve(
     let found = faq
         .search_hybrid(text.to_owned(), embedding, CANDIDATES)
         .await?;
-    let candidates = faq::calibrate(&found);
+    let candidates = faq::calibrate(&found, faq::ENGLISH);
     Ok(Understood {
         analysis,
         faq: found,
         candidates,
         sentences: Vec::new(),
         language: None,
+        across_languages: false,
     })
+}
+
+/// The FAQ entries closest in meaning to `text`, a message in one of the
+/// multilingual model's languages, by that model; `None` when the model
+/// is off, cannot be loaded, is busy, or the FAQ's vectors by it are not
+/// ready in time.
+async fn across_languages(
+    understanding: &Understanding,
+    faq: &Faq,
+    text: &str,
+) -> Result<Option<Vec<ScoredEntry>>, FaqError> {
+    let Some(model) = understanding.multilingual().await else {
+        return Ok(None);
+    };
+    let (embedding, ready) = tokio::join!(
+        model.embed_message(text),
+        faq.multilingual_ready(&model, MULTILINGUAL_WAIT)
+    );
+    let embedding = match embedding {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "multilingual analysis unavailable");
+            return Ok(None);
+        }
+    };
+    if !ready {
+        return Ok(None);
+    }
+    Ok(Some(faq.search_multilingual(embedding, CANDIDATES).await?))
 }

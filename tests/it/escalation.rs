@@ -223,13 +223,14 @@ fn the_labelled_test_split_replays_through_the_pipeline() {
     );
 }
 
-/// A German visitor the bot does not understand is told, in German, that
-/// it answers in English and that a person can help; those turns are not
-/// "unresolved", the language is stored with each message for agents, and
-/// asking for a person in German hands over.
+/// A German visitor the bot does not understand (here: without the
+/// multilingual model) is told, in German, that it answers in English and
+/// that a person can help; those turns are not "unresolved", the language
+/// is stored with each message for agents, and asking for a person in
+/// German hands over.
 #[tokio::test]
 async fn a_visitor_in_another_language_is_offered_a_person_in_that_language() {
-    let app = spawn_app().await;
+    let app = spawn_with(|c| c.models.multilingual = false).await;
     let (mut chat, welcome) = app.conversation().await;
     for (n, text) in [
         "Hallo, ich habe eine Frage zu meiner Bestellung von letzter Woche.",

@@ -13,6 +13,7 @@ mod escalation;
 mod faq;
 mod handoff;
 mod helpers;
+mod languages;
 mod limits;
 mod models;
 mod nlu;

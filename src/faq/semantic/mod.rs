@@ -23,6 +23,7 @@ mod codes;
 mod file;
 pub(crate) mod hnsw;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,7 +33,8 @@ use sha2::{Digest, Sha256};
 
 use super::{FaqEntry, FaqError};
 use crate::crm::StoreError;
-use crate::nlu::{cosine, Nlu};
+use crate::nlu::multilingual::Multilingual;
+use crate::nlu::{cosine, Nlu, NluError};
 use hnsw::Hnsw;
 
 /// Width of the sentence embedding.
@@ -42,6 +44,43 @@ const DIM: usize = 384;
 const EF_SEARCH: usize = 96;
 /// Texts per embedding request while catching up at start.
 const EMBED_CHUNK: usize = 512;
+
+/// The model that embeds the FAQ's texts for one [`Semantic`]: the
+/// understanding model (for English), or the multilingual one.
+#[derive(Clone)]
+pub(crate) enum Embedder {
+    Understanding(Nlu),
+    Multilingual(Multilingual),
+}
+
+impl Embedder {
+    fn fingerprint(&self) -> &str {
+        match self {
+            Embedder::Understanding(nlu) => nlu.fingerprint(),
+            Embedder::Multilingual(m) => m.fingerprint(),
+        }
+    }
+
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, NluError> {
+        match self {
+            Embedder::Understanding(nlu) => nlu.embed(texts).await,
+            Embedder::Multilingual(m) => m.embed(texts).await,
+        }
+    }
+
+    /// Whether it also embeds each entry's answer (see
+    /// [`Semantic::across_languages`]).
+    fn reads_answers(&self) -> bool {
+        matches!(self, Embedder::Multilingual(_))
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Embedder::Understanding(_) => "understanding",
+            Embedder::Multilingual(_) => "multilingual",
+        }
+    }
+}
 
 /// `sha256(fingerprint ‖ text)`: a text's key in the `faq_vectors` tree.
 pub(crate) type Key = [u8; 32];
@@ -68,9 +107,22 @@ fn decode(bytes: &[u8]) -> Option<Vec<f32>> {
 }
 
 /// The texts of an entry that are compared with a customer's question:
-/// the question and every phrasing.
-fn texts(entry: &FaqEntry) -> impl Iterator<Item = &String> {
-    std::iter::once(&entry.question).chain(&entry.phrasings)
+/// the question and every phrasing, and, with `answers`, the question
+/// with its answer as one text (see [`Semantic::across_languages`]).
+fn texts(entry: &FaqEntry, answers: bool) -> Vec<Cow<'_, str>> {
+    let mut out: Vec<Cow<'_, str>> = std::iter::once(&entry.question)
+        .chain(&entry.phrasings)
+        .map(|t| Cow::Borrowed(t.as_str()))
+        .collect();
+    if answers {
+        out.push(Cow::Owned(answer_text(entry)));
+    }
+    out
+}
+
+/// An entry's question and answer as one text.
+fn answer_text(entry: &FaqEntry) -> String {
+    format!("{}\n\n{}", entry.question, entry.answer)
 }
 
 /// The embeddings of one entry's texts, ready to be applied.
@@ -167,10 +219,14 @@ impl State {
 }
 
 /// The (entry id, key) pairs of `entries`, sorted: what a graph must hold.
-fn expected_labels(fingerprint: &str, entries: &[FaqEntry]) -> Vec<(String, Key)> {
+fn expected_labels(fingerprint: &str, entries: &[FaqEntry], answers: bool) -> Vec<(String, Key)> {
     let mut out: Vec<(String, Key)> = entries
         .iter()
-        .flat_map(|e| texts(e).map(|t| (e.id.clone(), key(fingerprint, t))))
+        .flat_map(|e| {
+            texts(e, answers)
+                .into_iter()
+                .map(|t| (e.id.clone(), key(fingerprint, &t)))
+        })
         .collect();
     out.sort_unstable();
     out
@@ -178,7 +234,7 @@ fn expected_labels(fingerprint: &str, entries: &[FaqEntry]) -> Vec<(String, Key)
 
 /// Embeddings and graph of the FAQ; shared by every clone of `Faq`.
 pub(crate) struct Semantic {
-    nlu: Nlu,
+    embedder: Embedder,
     tree: sled::Tree,
     graph_file: PathBuf,
     state: RwLock<State>,
@@ -194,17 +250,18 @@ impl Semantic {
     /// Load or compute the embeddings of `entries`, sweep the tree, and
     /// load or build the graph.
     pub(crate) async fn open(
-        nlu: Nlu,
+        embedder: Embedder,
         tree: sled::Tree,
         graph_file: PathBuf,
         entries: Arc<Vec<FaqEntry>>,
     ) -> Result<Self, FaqError> {
-        let fingerprint = nlu.fingerprint().to_owned();
+        let fingerprint = embedder.fingerprint().to_owned();
+        let answers = embedder.reads_answers();
         let (t, fp, es) = (tree.clone(), fingerprint.clone(), entries.clone());
-        let (mut have, missing) = blocking(move || sweep(&t, &fp, &es)).await??;
+        let (mut have, missing) = blocking(move || sweep(&t, &fp, &es, answers)).await??;
         let embedded = missing.len();
         for chunk in missing.chunks(EMBED_CHUNK) {
-            let vectors = nlu.embed(chunk.to_vec()).await?;
+            let vectors = embedder.embed(chunk.to_vec()).await?;
             let t = tree.clone();
             let fp = fingerprint.clone();
             let texts = chunk.to_vec();
@@ -221,7 +278,7 @@ impl Semantic {
             have.extend(stored);
         }
         let semantic = Self {
-            nlu,
+            embedder,
             tree,
             graph_file,
             state: RwLock::new(State::new()),
@@ -230,7 +287,7 @@ impl Semantic {
             embedded: AtomicU64::new(embedded as u64),
         };
         blocking(move || {
-            let expected = expected_labels(&fingerprint, &entries);
+            let expected = expected_labels(&fingerprint, &entries, answers);
             let loaded = file::load(&semantic.graph_file, &fingerprint, &expected, &have);
             let source = match loaded {
                 Ok(state) => {
@@ -244,8 +301,8 @@ impl Semantic {
                     let mut state = State::new();
                     for e in entries.iter() {
                         let id: Arc<str> = e.id.as_str().into();
-                        for t in texts(e) {
-                            let k = key(&fingerprint, t);
+                        for t in texts(e, answers) {
+                            let k = key(&fingerprint, &t);
                             if let Some(v) = have.get(&k) {
                                 state.insert(&id, k, v);
                             }
@@ -258,6 +315,7 @@ impl Semantic {
                 }
             };
             tracing::info!(
+                model = semantic.embedder.name(),
                 entries = entries.len(),
                 nodes = semantic.read().graph.len(),
                 texts = expected.len(),
@@ -278,6 +336,61 @@ impl Semantic {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The entries whose texts the graph does not hold as they are now,
+    /// and the ids it holds that are not among `entries`: what edits made
+    /// while the graph was being built changed.
+    pub(crate) fn out_of_step(&self, entries: &[FaqEntry]) -> (Vec<FaqEntry>, Vec<String>) {
+        let fp = self.embedder.fingerprint();
+        let state = self.read();
+        let mut stale = Vec::new();
+        for e in entries {
+            let mut want: Vec<Key> = texts(e, self.embedder.reads_answers())
+                .iter()
+                .map(|t| key(fp, t))
+                .collect();
+            let mut have: Vec<Key> = state
+                .by_entry
+                .get(e.id.as_str())
+                .into_iter()
+                .flatten()
+                .filter_map(|&s| state.labels[s as usize].as_ref().map(|l| l.key))
+                .collect();
+            want.sort_unstable();
+            want.dedup();
+            have.sort_unstable();
+            have.dedup();
+            if want != have {
+                stale.push(e.clone());
+            }
+        }
+        let ids: HashSet<&str> = entries.iter().map(|e| e.id.as_str()).collect();
+        let gone = state
+            .by_entry
+            .keys()
+            .filter(|id| !ids.contains(&***id))
+            .map(|id| id.to_string())
+            .collect();
+        (stale, gone)
+    }
+
+    /// Whether `vectors` were prepared from `entry`'s texts as they are.
+    pub(crate) fn prepared_from(&self, vectors: &EntryVectors, entry: &FaqEntry) -> bool {
+        let fp = self.embedder.fingerprint();
+        vectors.id == entry.id
+            && vectors
+                .texts
+                .iter()
+                .map(|(k, _)| *k)
+                .eq(texts(entry, self.embedder.reads_answers())
+                    .iter()
+                    .map(|t| key(fp, t)))
+    }
+
+    /// The id of the entry `vectors` belong to.
+    pub(crate) fn entry_of(vectors: &EntryVectors) -> &str {
+        &vectors.id
+    }
+
     /// Texts embedded since start.
     pub(crate) fn embedded(&self) -> u64 {
         self.embedded.load(Ordering::Relaxed)
@@ -289,7 +402,7 @@ impl Semantic {
         &self,
         entries: &[FaqEntry],
     ) -> Result<(Vec<EntryVectors>, Vec<String>), FaqError> {
-        let fp = self.nlu.fingerprint();
+        let fp = self.embedder.fingerprint();
         let mut out = Vec::with_capacity(entries.len());
         let mut missing: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
@@ -298,12 +411,12 @@ impl Semantic {
                 id: e.id.clone(),
                 texts: Vec::new(),
             };
-            for t in texts(e) {
-                let k = key(fp, t);
+            for t in texts(e, self.embedder.reads_answers()) {
+                let k = key(fp, &t);
                 let stored = self.tree.get(k).map_err(StoreError::from)?;
                 let v = stored.as_deref().and_then(decode).unwrap_or_default();
                 if v.is_empty() && seen.insert(k) {
-                    missing.push(t.clone());
+                    missing.push(t.into_owned());
                 }
                 ev.texts.push((k, v));
             }
@@ -322,10 +435,10 @@ impl Semantic {
         if missing.is_empty() {
             return Ok(());
         }
-        let fp = self.nlu.fingerprint();
+        let fp = self.embedder.fingerprint();
         let keys: Vec<Key> = missing.iter().map(|t| key(fp, t)).collect();
         let n = missing.len() as u64;
-        let vectors = self.nlu.embed(missing).await?;
+        let vectors = self.embedder.embed(missing).await?;
         self.embedded.fetch_add(n, Ordering::Relaxed);
         let fresh: HashMap<Key, Vec<f32>> = keys.into_iter().zip(vectors).collect();
         for (k, v) in prepared.iter_mut().flat_map(|e| e.texts.iter_mut()) {
@@ -382,6 +495,29 @@ impl Semantic {
             .reduce(f32::max)
     }
 
+    /// How close `query`, a message's embedding by the multilingual model,
+    /// is to `entry`: the mean of its similarity to the closest of the
+    /// entry's question and phrasings and its similarity to the question
+    /// with the answer. The answer carries the entry's meaning in more
+    /// words, which matters most across languages (docs/quality.md).
+    /// `None` if the entry's vectors are not in the graph.
+    pub(crate) fn across_languages(&self, entry: &FaqEntry, query: &[f32]) -> Option<f32> {
+        let answer = key(self.embedder.fingerprint(), &answer_text(entry));
+        let state = self.read();
+        let (mut phrasing, mut with_answer) = (None::<f32>, None::<f32>);
+        for &slot in state.by_entry.get(entry.id.as_str())? {
+            let Some(label) = &state.labels[slot as usize] else {
+                continue;
+            };
+            let s = cosine(query, state.graph.vector(slot));
+            match label.key == answer {
+                true => with_answer = Some(s),
+                false => phrasing = Some(phrasing.map_or(s, |p| p.max(s))),
+            }
+        }
+        Some((phrasing? + with_answer?) / 2.0)
+    }
+
     /// The `limit` entries closest to `query` (by their closest text),
     /// best first; from the graph, or, with `exact`, by scanning every
     /// text.
@@ -415,7 +551,7 @@ impl Semantic {
         }
         let bytes = {
             let state = self.read();
-            file::encode(self.nlu.fingerprint(), &state.graph, &state.labels)
+            file::encode(self.embedder.fingerprint(), &state.graph, &state.labels)
         };
         if let Err(e) = file::write(&self.graph_file, &bytes) {
             self.dirty.store(true, Ordering::Relaxed);
@@ -452,11 +588,12 @@ fn sweep(
     tree: &sled::Tree,
     fingerprint: &str,
     entries: &[FaqEntry],
+    answers: bool,
 ) -> Result<(Stored, Vec<String>), FaqError> {
-    let mut wanted: HashMap<Key, &String> = HashMap::new();
+    let mut wanted: HashSet<Key> = HashSet::new();
     for e in entries {
-        for t in texts(e) {
-            wanted.insert(key(fingerprint, t), t);
+        for t in texts(e, answers) {
+            wanted.insert(key(fingerprint, &t));
         }
     }
     let mut have = HashMap::with_capacity(wanted.len());
@@ -465,7 +602,7 @@ fn sweep(
         let (raw, v) = kv.map_err(StoreError::from)?;
         let k = Key::try_from(raw.as_ref())
             .ok()
-            .filter(|k| wanted.contains_key(k));
+            .filter(|k| wanted.contains(k));
         match (k, decode(&v)) {
             (Some(k), Some(v)) => {
                 have.insert(k, v);
@@ -485,10 +622,10 @@ fn sweep(
     // and so the int8 encoder's rounding, stay the same.
     let mut missing = Vec::new();
     for e in entries {
-        for t in texts(e) {
-            let k = key(fingerprint, t);
-            if !have.contains_key(&k) && wanted.remove(&k).is_some() {
-                missing.push(t.clone());
+        for t in texts(e, answers) {
+            let k = key(fingerprint, &t);
+            if !have.contains_key(&k) && wanted.remove(&k) {
+                missing.push(t.into_owned());
             }
         }
     }
