@@ -19,6 +19,9 @@
 //!   four texts each, all embedded first), next to the demo FAQ alone, on
 //!   loadgen's questions: what a large FAQ adds to a turn.
 //!
+//! The multilingual model's row times one message in another language
+//! through its worker (`nlu::multilingual`).
+//!
 //! Every model case includes tokenisation. The **model ceiling** runs the
 //! model in a tight loop on every core (one thread and one session per
 //! core, no server, no queue): the most messages per second the machine
@@ -51,6 +54,23 @@ const TEXTS: &[&str] = &[
     "Thanks, that helped a lot!",
     "Do you have a discount code for students?",
     "The zip of the jacket broke after two weeks, can I get a replacement or my money back?",
+];
+
+/// The same messages as customers in Germany, France, Spain, Italy and the
+/// Netherlands might write them: what the multilingual model reads.
+const OTHER_LANGUAGES: &[&str] = &[
+    "Wie lange habe ich Zeit, einen Artikel zurückzuschicken?",
+    "Livrez-vous en Suisse ?",
+    "He olvidado mi contraseña y el correo para restablecerla nunca llega, ¿qué puedo hacer?",
+    "Hallo",
+    "Waar is mijn pakket? De trackingpagina is al vier dagen niet veranderd en ik heb de schoenen zaterdag nodig voor een wandeltocht.",
+    "Quali metodi di pagamento accettate?",
+    "Meine Karte wurde für dieselbe Bestellung zweimal belastet, bitte erstattet eine der Zahlungen",
+    "Puis-je changer l'adresse de livraison après avoir commandé ?",
+    "Es la tercera vez que mi pedido llega tarde, estoy muy molesto",
+    "Grazie, mi è stato molto utile!",
+    "Hebben jullie een kortingscode voor studenten?",
+    "Der Reißverschluss der Jacke ist nach zwei Wochen kaputtgegangen, bekomme ich Ersatz oder mein Geld zurück?",
 ];
 
 struct Row {
@@ -99,6 +119,30 @@ fn row(model: &str, case: &str, n: usize, times: &[Duration]) -> Row {
 fn fail(what: &str, e: impl std::fmt::Display) -> ! {
     eprintln!("inference bench: {what}: {e}");
     std::process::exit(1);
+}
+
+/// Per-message latency of the multilingual model through its worker, as a
+/// turn in another language pays it.
+fn bench_multilingual(dir: &Path, runs: usize, rows: &mut Vec<Row>) {
+    let rt = runtime();
+    let started = Instant::now();
+    let model = frontdesk::nlu::multilingual::Multilingual::load(dir)
+        .unwrap_or_else(|e| fail("load the multilingual model", e));
+    eprintln!("multilingual: loaded in {:.2?}", started.elapsed());
+    let times = measure(
+        OTHER_LANGUAGES.len(),
+        runs.max(OTHER_LANGUAGES.len() * 4),
+        |i| {
+            rt.block_on(model.embed_message(OTHER_LANGUAGES[i % OTHER_LANGUAGES.len()]))
+                .unwrap_or_else(|e| fail("embed", e));
+        },
+    );
+    rows.push(row(
+        "multilingual",
+        "one message in another language, its worker (latency)",
+        1,
+        &times,
+    ));
 }
 
 /// Per-message latency on one session, and the model ceiling: every core
@@ -396,6 +440,7 @@ fn main() {
             bench_model(label, Path::new(dir), runs, seconds, &mut rows);
         }
     }
+    bench_multilingual(&shipped, runs, &mut rows);
     let cores = cores();
     let entries: usize = std::env::var("FRONTDESK_BENCH_FAQ_ENTRIES")
         .ok()

@@ -22,6 +22,7 @@ pub mod multilingual;
 pub(crate) mod runtime;
 mod scope;
 mod settings;
+mod unigram;
 mod workers;
 
 use std::path::Path;
