@@ -80,6 +80,17 @@ async fn import_faq(config: &crate::Config, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Load the multilingual model and attach it to the FAQ before a replay,
+/// so a replay's first message in another language does not depend on how
+/// fast that goes (a server gives it a few seconds).
+async fn attach_multilingual(app: &crate::Application) -> anyhow::Result<()> {
+    let state = app.state();
+    if let Some(model) = state.understanding.multilingual().await {
+        state.faq.attach_multilingual(model).await?;
+    }
+    Ok(())
+}
+
 /// A new conversation of a new anonymous customer on `app`, as the
 /// replays start each labelled case, and its room.
 async fn new_conversation(

@@ -12,12 +12,14 @@ pub(crate) const OTHER_LANGUAGE: &str = "other_language";
 const RESOLVED: [&str; 2] = ["faq_match", "intent_match"];
 
 /// A message that only asks whether anyone is there: the intent for it,
-/// or a greeting with a question mark after the conversation began.
+/// or, after the conversation began, a greeting with a question mark or
+/// the words for it in another language.
 pub(crate) fn is_ping(intent: Option<&str>, text: &str, earlier_customer_turns: u32) -> bool {
+    let began = earlier_customer_turns > 0;
     match intent {
         Some("anyone_there") => true,
-        Some("greeting") => earlier_customer_turns > 0 && text.contains('?'),
-        _ => false,
+        Some("greeting") if began && text.contains('?') => true,
+        _ => began && super::phrases::asks_if_anyone_is_there(text),
     }
 }
 

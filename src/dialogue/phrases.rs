@@ -19,6 +19,9 @@
 //!   Amazon", "never ordering here again").
 //! - Threatening legal steps (a chargeback, a lawyer, consumer
 //!   protection, court).
+//! - Asking whether anyone is there, in German, French, Spanish, Italian
+//!   and Dutch ("Ist da jemand?", "allô ?", "¿hay alguien?"); the
+//!   `anyone_there` intent reads English.
 
 use std::sync::LazyLock;
 
@@ -107,6 +110,18 @@ static LEGAL: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+static PING: LazyLock<Regex> = LazyLock::new(|| {
+    words(
+        r"ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
+    )
+});
+
+/// Whether `text` asks, in one of the five other languages, whether
+/// anyone is there.
+pub(crate) fn asks_if_anyone_is_there(text: &str) -> bool {
+    PING.is_match(text)
+}
+
 /// Whether `text` threatens legal steps.
 pub(crate) fn threatens_legal_steps(text: &str) -> bool {
     LEGAL.is_match(text)
@@ -133,6 +148,33 @@ pub(crate) fn asks_for_person(text: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn asking_whether_anyone_is_there_in_five_languages() {
+        for text in [
+            "Ist da jemand?",
+            "Haaallo??",
+            "Hallo? Bekomme ich noch eine Antwort?",
+            "il y a quelqu'un ?",
+            "allô ?",
+            "¿Hay alguien ahí?",
+            "c'è qualcuno?",
+            "Is daar iemand?",
+            "hallo? krijg ik nog antwoord?",
+        ] {
+            assert!(asks_if_anyone_is_there(text), "{text}");
+        }
+        for text in [
+            "Hallo, wo ist meine Bestellung?",
+            "Ist das Paket schon da?",
+            "Il y a quelque chose qui cloche avec ma commande",
+            "¿Hay algún descuento para estudiantes?",
+            "Is er iets mis met mijn bestelling?",
+            "Is anyone able to help with a return?",
+        ] {
+            assert!(!asks_if_anyone_is_there(text), "{text}");
+        }
+    }
 
     #[test]
     fn requests_for_a_person_in_five_languages() {

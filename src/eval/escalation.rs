@@ -109,6 +109,7 @@ pub async fn replay(
     app: &Application,
     set: &[LabelledConversation],
 ) -> anyhow::Result<Vec<Outcome>> {
+    super::attach_multilingual(app).await?;
     let mut out = Vec::with_capacity(set.len());
     for c in set {
         out.push(replay_one(app, c).await?);

@@ -79,6 +79,7 @@ pub struct Outcome {
 
 /// Ask every question, each in a new conversation.
 pub async fn replay(app: &Application, set: &[LabelledQuestion]) -> anyhow::Result<Vec<Outcome>> {
+    super::attach_multilingual(app).await?;
     let state = app.state();
     let max = state.config.limits.max_message_chars;
     let faq = state.faq.list().await?;

@@ -1,7 +1,9 @@
-//! Which language a customer writes in (`whatlang`, trigram statistics),
-//! so the bot can say in that language that it answers in English, and
-//! agents see it with the message. Only a reliable detection of a text of
-//! several words counts: a short "hallo??" says nothing.
+//! Which language a customer writes in, so the bot can answer German,
+//! French, Spanish, Italian and Dutch through the multilingual model and
+//! say in the language that it answers in English, and agents see it with
+//! the message. Common words settle most texts (English first); trigram
+//! statistics (`whatlang`) the rest. Only a reliable detection of a text
+//! of several words counts: a short "hallo??" says nothing.
 
 /// Words a text needs before its language is trusted.
 const MIN_WORDS: usize = 4;
@@ -12,6 +14,135 @@ const ENGLISH: [&str; 18] = [
     "the", "you", "your", "my", "do", "does", "how", "what", "can", "i", "it", "to", "for", "with",
     "and", "of", "please", "is",
 ];
+
+/// Common words of the languages the multilingual model answers in, none of
+/// them an English word or one of the other four's: more of one language's
+/// than of English and of any other (and at least two) settle a text that
+/// trigram statistics misread or cannot place.
+const COMMON: [(&str, &[&str]); 5] = [
+    (
+        "de",
+        &[
+            "ich", "ist", "nicht", "und", "der", "das", "mein", "meine", "meinen", "meiner", "wie",
+            "kann", "ein", "eine", "einen", "mit", "für", "bei", "auf", "ihr", "euch", "eure",
+            "euer", "sie", "noch", "schon", "wo", "wann", "habe", "hab", "bitte", "warum", "gibt",
+            "mir", "mich", "dem", "von", "zu", "aber", "auch", "wurde", "werden",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "je", "est", "pas", "mon", "mes", "les", "une", "pour", "avec", "et", "vous",
+            "comment", "qui", "quand", "où", "ai", "suis", "du", "des", "au", "aux", "cette",
+            "mais", "ne", "elle", "votre", "vos", "merci", "bonjour", "puis", "peux", "j'ai",
+            "c'est", "n'est", "nous", "sur", "dans",
+        ],
+    ),
+    (
+        "es",
+        &[
+            "el", "los", "las", "por", "para", "mis", "está", "qué", "cómo", "como", "cuándo",
+            "dónde", "pero", "su", "sus", "hola", "gracias", "puedo", "tengo", "ya", "muy",
+            "pedido", "y", "habéis", "podéis", "también", "todavía", "cuánto",
+        ],
+    ),
+    (
+        "it",
+        &[
+            "gli",
+            "mio",
+            "mia",
+            "miei",
+            "che",
+            "è",
+            "come",
+            "quando",
+            "dove",
+            "della",
+            "dei",
+            "alla",
+            "sono",
+            "ho",
+            "posso",
+            "grazie",
+            "ciao",
+            "buongiorno",
+            "ordine",
+            "vostro",
+            "vostra",
+            "vostre",
+            "vostri",
+            "devo",
+            "voglio",
+            "avete",
+            "fate",
+            "c'è",
+            "perché",
+            "ancora",
+            "anche",
+        ],
+    ),
+    (
+        "nl",
+        &[
+            "ik",
+            "het",
+            "een",
+            "niet",
+            "mijn",
+            "wat",
+            "hoe",
+            "wanneer",
+            "waar",
+            "met",
+            "voor",
+            "van",
+            "jullie",
+            "uw",
+            "ook",
+            "maar",
+            "nog",
+            "heb",
+            "kan",
+            "kun",
+            "bestelling",
+            "dank",
+            "bedankt",
+            "graag",
+            "zijn",
+            "dat",
+            "naar",
+            "moet",
+            "wordt",
+            "nou",
+            "hoi",
+        ],
+    ),
+];
+
+/// The language whose common words `text` uses most, if more than
+/// `at_least` and more than any other's.
+fn by_common_words(text: &str, at_least: usize) -> Option<&'static str> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphabetic() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect();
+    let mut counts: Vec<(usize, &str)> = COMMON
+        .iter()
+        .map(|(code, list)| {
+            (
+                words.iter().filter(|w| list.contains(&w.as_str())).count(),
+                *code,
+            )
+        })
+        .collect();
+    counts.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
+    match counts.as_slice() {
+        [(best, code), (next, _), ..] if *best > at_least && best > next => Some(code),
+        _ => None,
+    }
+}
 
 /// The languages a European shop's customers write in. Without a list,
 /// short English questions come out as Javanese or Romanian.
@@ -36,6 +167,11 @@ pub(crate) fn detect(text: &str) -> Option<String> {
         .split(|c: char| !c.is_alphabetic() && c != '\'')
         .filter(|w| ENGLISH.contains(&w.to_lowercase().as_str()))
         .count();
+    // More of another language's common words than English ones (Dutch
+    // shares "is" and "of" with English), and at least two.
+    if let Some(code) = by_common_words(text, english.max(1)) {
+        return Some(code.to_owned());
+    }
     if english >= 2 {
         return Some("en".to_owned());
     }
@@ -100,19 +236,25 @@ mod tests {
     }
 
     /// The tuning splits of the project's labelled texts, English and not,
-    /// are read as the language they are written in (or not at all). (On
-    /// the test splits 2 short English questions of about 250 are read as
-    /// another language; docs/quality.md.)
+    /// are read as the language they are written in, or not at all, with
+    /// a misread or two in the larger sets; most translated questions are
+    /// read (docs/quality.md).
     #[test]
     fn the_labelled_tuning_sets_are_read_as_their_own_language() {
-        let mut wrong = Vec::new();
-        for file in [
-            "tests/data/faq-questions/tuning.jsonl",
-            "tests/data/escalation/tuning.jsonl",
+        // (file, misreads allowed, share that must be read right)
+        for (file, allowed, read) in [
+            ("tests/data/faq-questions/tuning.jsonl", 0, 0.0),
+            ("tests/data/escalation/tuning.jsonl", 0, 0.0),
+            ("tests/data/escalation/tuning-more.jsonl", 1, 0.0),
+            ("tests/data/faq-questions/tuning-translated.jsonl", 2, 0.78),
         ] {
+            let (mut wrong, mut right, mut all) = (Vec::new(), 0, 0);
             for line in std::fs::read_to_string(file).unwrap().lines() {
                 let v: serde_json::Value = serde_json::from_str(line).unwrap();
-                let lang = v["lang"].as_str().unwrap_or("en");
+                let lang = v["lang"]
+                    .as_str()
+                    .or(v["language"].as_str())
+                    .unwrap_or("en");
                 let texts: Vec<&str> = match v["text"].as_str() {
                     Some(t) => vec![t],
                     None => v["turns"]
@@ -123,12 +265,19 @@ mod tests {
                         .collect(),
                 };
                 for t in texts {
-                    if detect(t).is_some_and(|d| d != lang) {
-                        wrong.push(format!("{lang}: {t}"));
+                    all += 1;
+                    match detect(t) {
+                        Some(d) if d == lang => right += 1,
+                        Some(_) => wrong.push(format!("{lang}: {t}")),
+                        None => {}
                     }
                 }
             }
+            assert!(wrong.len() <= allowed, "{file}: {wrong:#?}");
+            assert!(
+                right as f64 >= read * all as f64,
+                "{file}: {right} of {all} read right"
+            );
         }
-        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 }
