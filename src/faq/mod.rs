@@ -307,6 +307,12 @@ impl Faq {
         Ok(())
     }
 
+    /// Texts the multilingual model embedded since it was attached: 0
+    /// after a restart with the same model and entries.
+    pub fn multilingual_texts_embedded(&self) -> u64 {
+        self.inner.multilingual.get().map_or(0, Semantic::embedded)
+    }
+
     /// Whether the multilingual model is attached.
     pub fn multilingual_attached(&self) -> bool {
         self.inner.multilingual.get().is_some()

@@ -1,6 +1,10 @@
 //! Customers who write in German, French, Spanish, Italian or Dutch: the
 //! multilingual model finds the English FAQ entry that answers them.
 
+use frontdesk::crm::{MasterKey, Store};
+use frontdesk::faq::Faq;
+use frontdesk::nlu::multilingual::Multilingual;
+use frontdesk::Config;
 use reqwest::Method;
 use serde_json::json;
 
@@ -90,6 +94,43 @@ async fn an_faq_edit_reaches_questions_in_other_languages() {
             .as_array()
             .is_some_and(|s| s.contains(&json!("Can I rent a bike from you?"))),
         "{gone}"
+    );
+}
+
+/// The FAQ's vectors by the multilingual model are kept: a restart
+/// embeds nothing for them and loads their saved graph.
+#[tokio::test]
+async fn a_restart_embeds_nothing_for_other_languages() {
+    let app = spawn_app().await;
+    let (mut chat, _) = app.conversation().await;
+    let (_, reply) = chat
+        .ask(
+            "de0",
+            "Ich habe mein Passwort vergessen, wie kann ich es zurücksetzen?",
+        )
+        .await;
+    assert_eq!(reply["faq_id"], "password-reset", "{reply}");
+    let dir = app.stop().await;
+    assert!(dir.path().join("faq-vectors-multilingual.hnsw").is_file());
+
+    let (master, _) = MasterKey::resolve(None, None, dir.path()).unwrap();
+    let store = Store::open(dir.path(), &master).unwrap();
+    let path = dir.path().to_owned();
+    let faq = tokio::task::spawn_blocking(move || Faq::open(store, &path))
+        .await
+        .unwrap()
+        .unwrap();
+    let models = Config::default().models.models_dir().unwrap();
+    let model = tokio::task::spawn_blocking(move || Multilingual::load(&models))
+        .await
+        .unwrap()
+        .unwrap();
+    faq.attach_multilingual(model).await.unwrap();
+    assert!(faq.multilingual_attached());
+    assert_eq!(
+        faq.multilingual_texts_embedded(),
+        0,
+        "every vector came from the store"
     );
 }
 
