@@ -12,8 +12,10 @@ use crate::crm::{
     Store, StoreError, TimelineEvent,
 };
 use crate::faq::Faq;
+use crate::faq::{self, FaqCandidate};
+use crate::nlu::multilingual;
 use crate::nlu::Understanding;
-use crate::turn::understand::retrieve;
+use crate::turn::understand::{across_languages, retrieve};
 
 /// Suggested replies offered to the agent.
 const SUGGESTIONS: usize = 3;
@@ -131,7 +133,9 @@ impl Suggester<'_> {
     /// limit), ranked by the calibrated confidence, none below the floor.
     /// A complaint spread over several messages ("still nothing", "the
     /// tent was meant for Friday") finds its topic this way, where each
-    /// message alone may not. Busy models leave keyword search alone.
+    /// message alone may not. Messages in one of the multilingual model's
+    /// languages are searched with it, as the bot searched them. Busy
+    /// models leave keyword search alone.
     async fn suggest(&self, messages: &[Message]) -> Vec<SuggestedReply> {
         let recent: Vec<&str> = messages
             .iter()
@@ -144,6 +148,14 @@ impl Suggester<'_> {
             return Vec::new();
         }
         let text = recent.join("\n");
+        let language = crate::nlu::language::detect(&text);
+        if language.as_deref().is_some_and(multilingual::answers_in) {
+            match across_languages(self.understanding, self.faq, &text).await {
+                Ok(Some(found)) => return self.offer(faq::calibrate(&found, faq::MULTILINGUAL)),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "suggested replies in English"),
+            }
+        }
         // Only the embedding ranks the entries: no intent or sentiment.
         let embedding = match self.understanding.nlu.encode(text.clone()).await {
             Ok((embedding, _)) => Some(embedding),
@@ -159,8 +171,12 @@ impl Suggester<'_> {
                 return Vec::new();
             }
         };
-        found
-            .candidates
+        self.offer(found.candidates)
+    }
+
+    /// The candidates worth suggesting, best first.
+    fn offer(&self, candidates: Vec<FaqCandidate>) -> Vec<SuggestedReply> {
+        candidates
             .into_iter()
             .filter(|c| self.policy.suggests(c.confidence))
             .take(SUGGESTIONS)

@@ -151,7 +151,7 @@ pub(crate) async fn retrieve(
 /// multilingual model's languages, by that model; `None` when the model
 /// is off, cannot be loaded, is busy, or the FAQ's vectors by it are not
 /// ready in time.
-async fn across_languages(
+pub(crate) async fn across_languages(
     understanding: &Understanding,
     faq: &Faq,
     text: &str,

@@ -460,7 +460,7 @@ async fn a_long_wait_is_flagged_and_moves_up() {
 }
 
 /// Claim the only queued conversation and return its briefing.
-async fn claim_briefing(app: &TestApp, conversation: &str) -> Value {
+pub(crate) async fn claim_briefing(app: &TestApp, conversation: &str) -> Value {
     let (mut console, _) = agent(app, &app.agent_token("Sam").await).await;
     console
         .send(json!({"type": "claim", "conversation_id": conversation}))

@@ -8,7 +8,7 @@ use frontdesk::Config;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::handoff::id;
+use crate::handoff::{claim_briefing, escalate, id, next_of, say};
 use crate::helpers::*;
 
 /// The demo FAQ's question about delivery times.
@@ -94,6 +94,46 @@ async fn an_faq_edit_reaches_questions_in_other_languages() {
             .as_array()
             .is_some_and(|s| s.contains(&json!("Can I rent a bike from you?"))),
         "{gone}"
+    );
+}
+
+/// An agent who takes over a German conversation is offered the entries
+/// the customer's recent messages are about, found across languages.
+#[tokio::test]
+async fn an_agent_gets_suggested_replies_for_a_conversation_in_another_language() {
+    let app = spawn_app().await;
+    let (mut chat, welcome) = app.conversation().await;
+    let conversation = id(&welcome, "conversation_id");
+    for (n, text) in [
+        "Ich habe vor zwei Wochen das Fjord-Zelt bestellt, für einen Ausflug an diesem Wochenende",
+        "Es ist immer noch nichts angekommen und die Sendungsverfolgung hat sich seit Montag nicht geändert",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        say(&mut chat, &format!("m{n}"), text).await;
+        next_of(&mut chat, "ack").await;
+    }
+    let status = escalate(
+        &mut chat,
+        "m9",
+        "Das ist lächerlich, ich möchte mit einem Mitarbeiter sprechen",
+    )
+    .await;
+    assert_eq!(status["status"], "queued");
+
+    let briefing = claim_briefing(&app, &conversation).await;
+    let suggestions = briefing["suggestions"].as_array().expect("suggestions");
+    assert!(!suggestions.is_empty(), "{briefing}");
+    let first = suggestions[0]["faq_id"].as_str().unwrap();
+    assert!(
+        [
+            "order-status",
+            "shipping-lost-parcel",
+            "order-tracking-number"
+        ]
+        .contains(&first),
+        "the late parcel leads, not {first}: {suggestions:?}"
     );
 }
 
