@@ -232,20 +232,33 @@ impl Faq {
     /// on, so searches re-rank by meaning. Attaching a second time does
     /// nothing.
     pub async fn attach_encoder(&self, nlu: Nlu) -> Result<(), FaqError> {
-        if self.inner.semantic.get().is_some() {
-            return Ok(());
+        self.attach(Graph::Understanding, Embedder::Understanding(nlu))
+            .await?;
+        Ok(())
+    }
+
+    /// Load (or compute) the embeddings of every entry by `embedder` and
+    /// their graph; `false` if the graph was attached already.
+    async fn attach(&self, graph: Graph, embedder: Embedder) -> Result<bool, FaqError> {
+        if self.inner.semantic(graph).is_some() {
+            return Ok(false);
         }
         let entries = Arc::new(self.list().await?);
-        let tree = self.inner.store.faq_vectors_tree().clone();
-        let semantic = Semantic::open(
-            Embedder::Understanding(nlu),
-            tree,
-            self.inner.graph_file.clone(),
-            entries,
-        )
-        .await?;
-        let _ = self.inner.semantic.set(semantic);
-        Ok(())
+        let inner = &self.inner;
+        let (tree, file, cell) = match graph {
+            Graph::Understanding => (
+                inner.store.faq_vectors_tree(),
+                &inner.graph_file,
+                &inner.semantic,
+            ),
+            Graph::Multilingual => (
+                inner.store.faq_multilingual_vectors_tree(),
+                &inner.multilingual_graph_file,
+                &inner.multilingual,
+            ),
+        };
+        let semantic = Semantic::open(embedder, tree.clone(), file.clone(), entries).await?;
+        Ok(cell.set(semantic).is_ok())
     }
 
     /// Attach the multilingual model: load (or compute) the embeddings of
@@ -253,19 +266,10 @@ impl Faq {
     /// meanwhile, so [`Faq::search_multilingual`] finds entries by meaning
     /// across languages. Attaching a second time does nothing.
     pub async fn attach_multilingual(&self, model: Multilingual) -> Result<(), FaqError> {
-        if self.inner.multilingual.get().is_some() {
-            return Ok(());
-        }
-        let entries = Arc::new(self.list().await?);
-        let tree = self.inner.store.faq_multilingual_vectors_tree().clone();
-        let semantic = Semantic::open(
-            Embedder::Multilingual(model),
-            tree,
-            self.inner.multilingual_graph_file.clone(),
-            entries,
-        )
-        .await?;
-        if self.inner.multilingual.set(semantic).is_err() {
+        if !self
+            .attach(Graph::Multilingual, Embedder::Multilingual(model))
+            .await?
+        {
             return Ok(());
         }
         // Edits made while the graph was built did not reach it; from now

@@ -417,17 +417,7 @@ async fn recall_of_the_exact_top_5() {
 fn the_labelled_question_test_split_runs_through_the_pipeline() {
     let report = eval_report(&["faq", "tests/data/faq-questions/test.jsonl"]);
     // | all (178) | 144 | 37.5 % | 3.4 % | 103 (69) | 7 | 88.2 % | 11 | 94.4 % |
-    let all = report
-        .lines()
-        .find(|l| l.starts_with("| all ("))
-        .expect("a total row");
-    let cells: Vec<&str> = all.split('|').map(str::trim).collect();
-    let percent = |cell: &str| -> f64 {
-        cell.trim_end_matches(" %")
-            .parse()
-            .unwrap_or_else(|_| panic!("{cell:?} in {all}"))
-    };
-    let (right, wrong, top3) = (percent(cells[3]), percent(cells[4]), percent(cells[9]));
+    let (all, right, wrong, top3) = faq_eval_figures(&report);
     assert!(right >= 25.0, "right answers under 25 %: {all}");
     assert!(wrong <= 15.0, "wrong answers over 15 %: {all}");
     assert!(

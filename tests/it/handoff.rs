@@ -460,6 +460,23 @@ async fn a_long_wait_is_flagged_and_moves_up() {
 }
 
 /// Claim the only queued conversation and return its briefing.
+/// The briefing's suggestions, whose first is about a late parcel.
+pub(crate) fn the_late_parcel_leads(briefing: &Value) -> &Vec<Value> {
+    let suggestions = briefing["suggestions"].as_array().expect("suggestions");
+    assert!(!suggestions.is_empty(), "{briefing}");
+    let first = suggestions[0]["faq_id"].as_str().unwrap();
+    assert!(
+        [
+            "order-status",
+            "shipping-lost-parcel",
+            "order-tracking-number"
+        ]
+        .contains(&first),
+        "the late parcel leads, not {first}: {suggestions:?}"
+    );
+    suggestions
+}
+
 pub(crate) async fn claim_briefing(app: &TestApp, conversation: &str) -> Value {
     let (mut console, _) = agent(app, &app.agent_token("Sam").await).await;
     console
@@ -491,18 +508,7 @@ async fn suggested_replies_follow_a_complaint_over_several_messages() {
     .await;
 
     let briefing = claim_briefing(&app, &conversation).await;
-    let suggestions = briefing["suggestions"].as_array().expect("suggestions");
-    assert!(!suggestions.is_empty(), "{briefing}");
-    let first = suggestions[0]["faq_id"].as_str().unwrap();
-    assert!(
-        [
-            "order-status",
-            "shipping-lost-parcel",
-            "order-tracking-number"
-        ]
-        .contains(&first),
-        "the late parcel leads, not {first}: {suggestions:?}"
-    );
+    let suggestions = the_late_parcel_leads(&briefing);
     let confidences: Vec<f64> = suggestions
         .iter()
         .map(|s| s["confidence"].as_f64().unwrap())

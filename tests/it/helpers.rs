@@ -334,3 +334,22 @@ pub fn eval_report(args: &[&str]) -> String {
     );
     report
 }
+
+/// The total row of a `frontdesk eval faq` report, and its right answers
+/// (share of answerable), wrong answers (share of all) and right entry in
+/// the top 3, in percent.
+pub fn faq_eval_figures(report: &str) -> (String, f64, f64, f64) {
+    let all = report
+        .lines()
+        .find(|l| l.starts_with("| all ("))
+        .expect("a total row")
+        .to_owned();
+    let cells: Vec<&str> = all.split('|').map(str::trim).collect();
+    let percent = |cell: &str| -> f64 {
+        cell.trim_end_matches(" %")
+            .parse()
+            .unwrap_or_else(|_| panic!("{cell:?} in {all}"))
+    };
+    let (right, wrong, top3) = (percent(cells[3]), percent(cells[4]), percent(cells[9]));
+    (all, right, wrong, top3)
+}
