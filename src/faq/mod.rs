@@ -130,6 +130,8 @@ struct Inner {
     /// channel once it is attached.
     multilingual_started: AtomicBool,
     multilingual_attached: tokio::sync::watch::Sender<bool>,
+    /// When the first attempt to attach it began.
+    multilingual_since: OnceLock<std::time::Instant>,
     /// The FAQ's words, to correct typos in queries; rebuilt after every
     /// change of entries.
     vocabulary: std::sync::RwLock<spelling::Vocabulary>,
@@ -189,6 +191,7 @@ impl Faq {
                 multilingual: OnceLock::new(),
                 multilingual_started: AtomicBool::new(false),
                 multilingual_attached: tokio::sync::watch::Sender::new(false),
+                multilingual_since: OnceLock::new(),
                 vocabulary: Default::default(),
             }),
         };
@@ -322,10 +325,11 @@ impl Faq {
         self.inner.multilingual.get().is_some()
     }
 
-    /// Whether the multilingual model is attached, waiting up to `wait`
-    /// for it. The first call starts attaching `model` in the background,
-    /// where it goes on past `wait`; a failure is logged and the next
-    /// call tries again.
+    /// Whether the multilingual model is attached, waiting for it until
+    /// `wait` after the first call. The first call starts attaching `model`
+    /// in the background, where it goes on past `wait` (a large FAQ takes
+    /// minutes; its messages meanwhile do not wait); a failure is logged
+    /// and the next call tries again.
     pub(crate) async fn multilingual_ready(&self, model: &Multilingual, wait: Duration) -> bool {
         if self.multilingual_attached() {
             return true;
@@ -347,7 +351,12 @@ impl Faq {
                 }
             });
         }
-        let _ = tokio::time::timeout(wait, attached.wait_for(|a| *a)).await;
+        let since = *self
+            .inner
+            .multilingual_since
+            .get_or_init(std::time::Instant::now);
+        let left = (since + wait).saturating_duration_since(std::time::Instant::now());
+        let _ = tokio::time::timeout(left, attached.wait_for(|a| *a)).await;
         self.multilingual_attached()
     }
 

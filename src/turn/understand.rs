@@ -12,10 +12,10 @@ use crate::nlu::{Analysis, Understanding};
 const CANDIDATES: usize = 5;
 /// FAQ scores kept with the message in the timeline.
 const STORED_SCORES: usize = 3;
-/// How long the first message in another language waits for the FAQ's
-/// multilingual vectors (built once; the demo FAQ takes about a second);
-/// later messages find them ready. Past it, the message gets the offer of
-/// a person in its language.
+/// How long, from the first message in another language, such messages
+/// wait for the FAQ's multilingual vectors (built once; the demo FAQ takes
+/// about a second). Past it, they get the offer of a person in their
+/// language until the vectors are ready.
 const MULTILINGUAL_WAIT: Duration = Duration::from_secs(5);
 
 /// The analysis of one customer message.
