@@ -325,12 +325,18 @@ impl Faq {
         self.inner.multilingual.get().is_some()
     }
 
-    /// Whether the multilingual model is attached, waiting for it until
-    /// `wait` after the first call. The first call starts attaching `model`
-    /// in the background, where it goes on past `wait` (a large FAQ takes
-    /// minutes; its messages meanwhile do not wait); a failure is logged
-    /// and the next call tries again.
-    pub(crate) async fn multilingual_ready(&self, model: &Multilingual, wait: Duration) -> bool {
+    /// Whether the multilingual model is attached, waiting up to `wait`
+    /// for it, and only within `window` of the first call: a large FAQ
+    /// takes minutes, and its messages should not each wait meanwhile. The
+    /// first call starts attaching `model` in the background, where it
+    /// goes on past both; a failure is logged and the next call tries
+    /// again.
+    pub(crate) async fn multilingual_ready(
+        &self,
+        model: &Multilingual,
+        wait: Duration,
+        window: Duration,
+    ) -> bool {
         if self.multilingual_attached() {
             return true;
         }
@@ -355,8 +361,8 @@ impl Faq {
             .inner
             .multilingual_since
             .get_or_init(std::time::Instant::now);
-        let left = (since + wait).saturating_duration_since(std::time::Instant::now());
-        let _ = tokio::time::timeout(left, attached.wait_for(|a| *a)).await;
+        let left = (since + window).saturating_duration_since(std::time::Instant::now());
+        let _ = tokio::time::timeout(wait.min(left), attached.wait_for(|a| *a)).await;
         self.multilingual_attached()
     }
 

@@ -12,11 +12,13 @@ use crate::nlu::{Analysis, Understanding};
 const CANDIDATES: usize = 5;
 /// FAQ scores kept with the message in the timeline.
 const STORED_SCORES: usize = 3;
-/// How long, from the first message in another language, such messages
-/// wait for the FAQ's multilingual vectors (built once; the demo FAQ takes
-/// about a second). Past it, they get the offer of a person in their
-/// language until the vectors are ready.
+/// How long a message in another language waits for the FAQ's
+/// multilingual vectors (built once; the demo FAQ takes about two
+/// seconds), and for how long after the first such message any wait at
+/// all. Past either, it gets the offer of a person in its language until
+/// the vectors are ready.
 const MULTILINGUAL_WAIT: Duration = Duration::from_secs(5);
+const MULTILINGUAL_WINDOW: Duration = Duration::from_secs(30);
 
 /// The analysis of one customer message.
 #[derive(Debug, Clone)]
@@ -161,7 +163,7 @@ pub(crate) async fn across_languages(
     };
     let (embedding, ready) = tokio::join!(
         model.embed_message(text),
-        faq.multilingual_ready(&model, MULTILINGUAL_WAIT)
+        faq.multilingual_ready(&model, MULTILINGUAL_WAIT, MULTILINGUAL_WINDOW)
     );
     let embedding = match embedding {
         Ok(e) => e,

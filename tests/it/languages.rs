@@ -23,6 +23,25 @@ fn offers_a_person_in_german(reply: &serde_json::Value) -> bool {
         .is_some_and(|t| t.starts_with("Entschuldigung, ich kann nur auf Englisch antworten."))
 }
 
+/// Wait until `app` answers in other languages. The FAQ's multilingual
+/// vectors are built with the first such message, which waits a few
+/// seconds for them; with tests running side by side on one model it can
+/// take longer, and the message then gets the plain offer of a person.
+async fn ready_for_other_languages(app: &TestApp) {
+    for _ in 0..60 {
+        let (mut chat, _) = app.conversation().await;
+        let (_, reply) = chat.ask("ready", DELIVERY).await;
+        if reply["suggestions"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    panic!("the multilingual model was not ready within a minute");
+}
+
 /// The demo FAQ's question about delivery times.
 const SHIPPING_TIMES: &str = "How long does standard delivery take?";
 
@@ -32,6 +51,7 @@ const SHIPPING_TIMES: &str = "How long does standard delivery take?";
 #[tokio::test]
 async fn a_question_in_another_language_is_answered_from_the_english_faq() {
     let app = spawn_app().await;
+    ready_for_other_languages(&app).await;
     let (mut chat, welcome) = app.conversation().await;
     let (_, reply) = chat.ask("de0", PASSWORD).await;
     assert_eq!(reply["faq_id"], "password-reset", "{reply}");
@@ -63,6 +83,7 @@ async fn an_faq_edit_reaches_questions_in_other_languages() {
     let question = "Kann ich bei euch ein Fahrrad mieten, zum Beispiel für eine Woche?";
     // Attach the multilingual model first, so the edit below is one it
     // must follow.
+    ready_for_other_languages(&app).await;
     let (mut chat, _) = app.conversation().await;
     let (_, before) = chat.ask("de0", question).await;
     assert_ne!(before["faq_id"], "bike-rental", "{before}");
@@ -101,6 +122,7 @@ async fn an_faq_edit_reaches_questions_in_other_languages() {
 #[tokio::test]
 async fn an_agent_gets_suggested_replies_for_a_conversation_in_another_language() {
     let app = spawn_app().await;
+    ready_for_other_languages(&app).await;
     let (mut chat, welcome) = app.conversation().await;
     let conversation = id(&welcome, "conversation_id");
     for (n, text) in [
@@ -129,6 +151,7 @@ async fn an_agent_gets_suggested_replies_for_a_conversation_in_another_language(
 #[tokio::test]
 async fn a_restart_embeds_nothing_for_other_languages() {
     let app = spawn_app().await;
+    ready_for_other_languages(&app).await;
     let (mut chat, _) = app.conversation().await;
     let (_, reply) = chat.ask("de0", PASSWORD).await;
     assert_eq!(reply["faq_id"], "password-reset", "{reply}");
