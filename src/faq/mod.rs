@@ -300,7 +300,7 @@ impl Faq {
                     }
                     for v in prepared {
                         // An edit since the listing has applied its own.
-                        let current = inner.get(Semantic::entry_of(&v))?;
+                        let current = inner.get(v.id())?;
                         if current.is_some_and(|e| s.prepared_from(&v, &e)) {
                             s.apply(v)?;
                         }

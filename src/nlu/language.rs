@@ -120,22 +120,17 @@ const COMMON: [(&str, &[&str]); 5] = [
     ),
 ];
 
-/// The language whose common words `text` uses most, if more than
+/// How many of `words` are in `list`.
+fn count_in(words: &[String], list: &[&str]) -> usize {
+    words.iter().filter(|w| list.contains(&w.as_str())).count()
+}
+
+/// The language whose common words are most among `words`, if more than
 /// `at_least` and more than any other's.
-fn by_common_words(text: &str, at_least: usize) -> Option<&'static str> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphabetic() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .map(|w| w.to_lowercase())
-        .collect();
+fn by_common_words(words: &[String], at_least: usize) -> Option<&'static str> {
     let mut counts: Vec<(usize, &str)> = COMMON
         .iter()
-        .map(|(code, list)| {
-            (
-                words.iter().filter(|w| list.contains(&w.as_str())).count(),
-                *code,
-            )
-        })
+        .map(|(code, list)| (count_in(words, list), *code))
         .collect();
     counts.sort_unstable_by_key(|c| std::cmp::Reverse(c.0));
     match counts.as_slice() {
@@ -163,13 +158,15 @@ pub(crate) fn detect(text: &str) -> Option<String> {
     // Trigram statistics misread a few short English questions ("do i
     // get charged for retun postage", read as Danish); two of the
     // commonest English words settle it.
-    let english = text
+    let words: Vec<String> = text
         .split(|c: char| !c.is_alphabetic() && c != '\'')
-        .filter(|w| ENGLISH.contains(&w.to_lowercase().as_str()))
-        .count();
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    let english = count_in(&words, &ENGLISH);
     // More of another language's common words than English ones (Dutch
     // shares "is" and "of" with English), and at least two.
-    if let Some(code) = by_common_words(text, english.max(1)) {
+    if let Some(code) = by_common_words(&words, english.max(1)) {
         return Some(code.to_owned());
     }
     if english >= 2 {

@@ -92,12 +92,7 @@ impl ModelFiles {
             }))
             .map_err(|e| model_error(&tokenizer_file, e))?;
         let model = read(&dir.join(MODEL_FILE))?;
-        let fingerprint = {
-            let mut h = Sha256::new();
-            h.update(Sha256::digest(&tokenizer_bytes));
-            h.update(Sha256::digest(&model));
-            hex::encode(h.finalize())
-        };
+        let fingerprint = fingerprint(&tokenizer_bytes, &model);
         Ok(Self {
             dir: dir.to_owned(),
             tokenizer: Arc::new(tokenizer),
@@ -121,32 +116,63 @@ impl ModelFiles {
     /// A session over the model with `threads` ONNX Runtime threads, for
     /// one worker.
     pub fn model(&self, threads: usize) -> Result<Model, NluError> {
-        let file = self.dir.join(MODEL_FILE);
-        let env = runtime::environment()?;
-        let build = || -> ort::Result<Session> {
-            Session::builder(env)?
-                .with_optimization_level(GraphOptimizationLevel::Level3)?
-                .with_intra_threads(threads.max(1))?
-                .with_inter_threads(1)?
-                .with_intra_op_spinning(false)?
-                .with_inter_op_spinning(false)?
-                .with_prepacked_weights(&self.prepacked)?
-                .commit_from_memory(&self.model)
-        };
-        let session = build().map_err(|e| model_error(&file, e))?;
-        for output in ["sentence_embedding", "probabilities"] {
-            if !session.outputs().iter().any(|o| o.name() == output) {
-                return Err(model_error(
-                    &file,
-                    format!("the model has no `{output}` output; see models/README.md for the interface"),
-                ));
-            }
-        }
+        let session = session(
+            &self.dir.join(MODEL_FILE),
+            &self.model,
+            threads,
+            Some(&self.prepacked),
+            &["sentence_embedding", "probabilities"],
+        )?;
         Ok(Model {
             tokenizer: self.tokenizer.clone(),
             session,
         })
     }
+}
+
+/// Hex SHA-256 over the SHA-256 of a tokenizer file and of a model file:
+/// what anything derived from the model's output is keyed by.
+pub(super) fn fingerprint(tokenizer: &[u8], model: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(Sha256::digest(tokenizer));
+    h.update(Sha256::digest(model));
+    hex::encode(h.finalize())
+}
+
+/// A session over `model` (read from `file`) with `threads` ONNX Runtime
+/// threads that do not spin while waiting, checked to have `outputs`.
+pub(super) fn session(
+    file: &Path,
+    model: &[u8],
+    threads: usize,
+    prepacked: Option<&PrepackedWeights>,
+    outputs: &[&str],
+) -> Result<Session, NluError> {
+    let env = runtime::environment()?;
+    let build = || -> ort::Result<Session> {
+        let mut builder = Session::builder(env)?
+            .with_optimization_level(GraphOptimizationLevel::Level3)?
+            .with_intra_threads(threads.max(1))?
+            .with_inter_threads(1)?
+            .with_intra_op_spinning(false)?
+            .with_inter_op_spinning(false)?;
+        if let Some(weights) = prepacked {
+            builder = builder.with_prepacked_weights(weights)?;
+        }
+        builder.commit_from_memory(model)
+    };
+    let session = build().map_err(|e| model_error(file, e))?;
+    for output in outputs {
+        if !session.outputs().iter().any(|o| o.name() == *output) {
+            return Err(model_error(
+                file,
+                format!(
+                    "the model has no `{output}` output; see models/README.md for the interface"
+                ),
+            ));
+        }
+    }
+    Ok(session)
 }
 
 /// One session over the model; used by one worker at a time.

@@ -16,12 +16,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
-use sha2::{Digest, Sha256};
 
-use super::model::{infer, model_error, read, DIM};
+use super::model::{fingerprint, infer, model_error, read, session, DIM};
 use super::unigram::Unigram;
 use super::workers::{Pass, Workers};
 use super::{runtime, NluError, Parallelism};
@@ -74,12 +72,7 @@ impl Multilingual {
             Unigram::from_json(&tokenizer_bytes).map_err(|e| model_error(&tokenizer_file, e))?;
         let model_file = dir.join(MODEL_FILE);
         let model = read(&model_file)?;
-        let fingerprint = {
-            let mut h = Sha256::new();
-            h.update(Sha256::digest(&tokenizer_bytes));
-            h.update(Sha256::digest(&model));
-            hex::encode(h.finalize())
-        };
+        let fingerprint = fingerprint(&tokenizer_bytes, &model);
         let tokenizer = Arc::new(tokenizer);
         let p = Parallelism {
             workers: 1,
@@ -87,29 +80,9 @@ impl Multilingual {
             queue: QUEUE,
         };
         let workers = Workers::start("multilingual", p, |threads| {
-            let env = runtime::environment()?;
-            let build = || -> ort::Result<Session> {
-                Session::builder(env)?
-                    .with_optimization_level(GraphOptimizationLevel::Level3)?
-                    .with_intra_threads(threads)?
-                    .with_inter_threads(1)?
-                    .with_intra_op_spinning(false)?
-                    .commit_from_memory(&model)
-            };
-            let session = build().map_err(|e| model_error(&model_file, e))?;
-            if !session
-                .outputs()
-                .iter()
-                .any(|o| o.name() == "sentence_embedding")
-            {
-                return Err(model_error(
-                    &model_file,
-                    "the model has no `sentence_embedding` output; see models/README.md",
-                ));
-            }
             Ok(Encoder {
                 tokenizer: tokenizer.clone(),
-                session,
+                session: session(&model_file, &model, threads, None, &["sentence_embedding"])?,
             })
         })?;
         tracing::info!(

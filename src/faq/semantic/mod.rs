@@ -132,6 +132,13 @@ pub(crate) struct EntryVectors {
     texts: Vec<(Key, Vec<f32>)>,
 }
 
+impl EntryVectors {
+    /// The id of the entry they belong to.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+}
+
 /// What a node stands for: a text of an entry.
 #[derive(Debug, Clone)]
 struct Label {
@@ -384,11 +391,6 @@ impl Semantic {
                 .eq(texts(entry, self.embedder.reads_answers())
                     .iter()
                     .map(|t| key(fp, t)))
-    }
-
-    /// The id of the entry `vectors` belong to.
-    pub(crate) fn entry_of(vectors: &EntryVectors) -> &str {
-        &vectors.id
     }
 
     /// Texts embedded since start.
