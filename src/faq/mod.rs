@@ -13,7 +13,7 @@
 //! its changed texts first, then changes the store, the graph and the index
 //! under that same lock. A second such graph, by the multilingual model,
 //! is attached when the first message in another language arrives; from
-//! then on edits keep both current.
+//! then on edits keep both current (`vectors`).
 
 mod confidence;
 mod edit;
@@ -23,24 +23,23 @@ pub mod io;
 mod semantic;
 mod spelling;
 pub mod synthetic;
+mod vectors;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 pub use entry::{FaqDraft, FaqEntry, InvalidEntry};
 pub use index::IndexError;
 
 use crate::crm::{Store, StoreError};
 use crate::error::{Coded, ErrorCode};
-use crate::nlu::multilingual::Multilingual;
-use crate::nlu::{Nlu, NluError};
+use crate::nlu::NluError;
 use confidence::hybrid_score;
 pub(crate) use confidence::{calibrate, FaqCandidate, ENGLISH, MULTILINGUAL};
 use edit::{entries_of, Mode};
 use index::FaqIndex;
-use semantic::{Embedder, EntryVectors, Semantic};
+use semantic::Semantic;
+use vectors::{Graph, Prepared};
 
 /// The demo FAQ of a fictional shop, loaded into an empty store once.
 pub(crate) const DEMO_FAQ: &str = include_str!("demo.yaml");
@@ -92,14 +91,8 @@ pub struct ScoredEntry {
 
 /// BM25 candidates fetched for re-ranking.
 const BM25_CANDIDATES: usize = 10;
-/// Entries the multilingual search ranks (see `search_multilingual`).
-const MULTILINGUAL_CANDIDATES: usize = 20;
 /// Entries the semantic search adds that BM25 missed.
 const SEMANTIC_CANDIDATES: usize = 5;
-
-/// How long after an edit the vector graph is saved (it is saved at
-/// shutdown too; a graph that missed edits is rebuilt at start).
-const SAVE_DELAY: Duration = Duration::from_secs(10);
 
 /// How an import went.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -126,43 +119,14 @@ struct Inner {
     multilingual_graph_file: PathBuf,
     /// The same by the multilingual model, once attached.
     multilingual: OnceLock<Semantic>,
-    /// Set when attaching the multilingual model has begun; `true` on the
-    /// channel once it is attached.
-    multilingual_started: AtomicBool,
-    multilingual_attached: tokio::sync::watch::Sender<bool>,
-    /// When the first attempt to attach it began.
-    multilingual_since: OnceLock<std::time::Instant>,
+    /// Attaching the multilingual graph in the background.
+    attaching: vectors::Attaching,
     /// The FAQ's words, to correct typos in queries; rebuilt after every
     /// change of entries.
     vocabulary: std::sync::RwLock<spelling::Vocabulary>,
 }
 
-/// Which of the FAQ's two vector graphs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Graph {
-    Understanding,
-    Multilingual,
-}
-
-impl Graph {
-    const ALL: [Graph; 2] = [Graph::Understanding, Graph::Multilingual];
-}
-
-/// Embeddings prepared for an edit, per graph attached.
-#[derive(Debug, Default)]
-pub(crate) struct Prepared {
-    understanding: Option<Vec<EntryVectors>>,
-    multilingual: Option<Vec<EntryVectors>>,
-}
-
 impl Inner {
-    fn semantic(&self, graph: Graph) -> Option<&Semantic> {
-        match graph {
-            Graph::Understanding => self.semantic.get(),
-            Graph::Multilingual => self.multilingual.get(),
-        }
-    }
-
     fn refresh_vocabulary(&self) -> Result<(), FaqError> {
         let fresh = spelling::Vocabulary::of(&self.all()?);
         *self.vocabulary.write().unwrap_or_else(|p| p.into_inner()) = fresh;
@@ -189,9 +153,7 @@ impl Faq {
                 semantic: OnceLock::new(),
                 multilingual_graph_file: data_dir.join("faq-vectors-multilingual.hnsw"),
                 multilingual: OnceLock::new(),
-                multilingual_started: AtomicBool::new(false),
-                multilingual_attached: tokio::sync::watch::Sender::new(false),
-                multilingual_since: OnceLock::new(),
+                attaching: Default::default(),
                 vocabulary: Default::default(),
             }),
         };
@@ -228,235 +190,6 @@ impl Faq {
         })??;
         inner.refresh_vocabulary()?;
         Ok(entries.len())
-    }
-
-    /// Attach the encoder: load (or compute) the embeddings of every
-    /// entry and their graph now, and embed every changed entry from now
-    /// on, so searches re-rank by meaning. Attaching a second time does
-    /// nothing.
-    pub async fn attach_encoder(&self, nlu: Nlu) -> Result<(), FaqError> {
-        self.attach(Graph::Understanding, Embedder::Understanding(nlu))
-            .await?;
-        Ok(())
-    }
-
-    /// Load (or compute) the embeddings of every entry by `embedder` and
-    /// their graph; `false` if the graph was attached already.
-    async fn attach(&self, graph: Graph, embedder: Embedder) -> Result<bool, FaqError> {
-        if self.inner.semantic(graph).is_some() {
-            return Ok(false);
-        }
-        let entries = Arc::new(self.list().await?);
-        let inner = &self.inner;
-        let (tree, file, cell) = match graph {
-            Graph::Understanding => (
-                inner.store.faq_vectors_tree(),
-                &inner.graph_file,
-                &inner.semantic,
-            ),
-            Graph::Multilingual => (
-                inner.store.faq_multilingual_vectors_tree(),
-                &inner.multilingual_graph_file,
-                &inner.multilingual,
-            ),
-        };
-        let semantic = Semantic::open(embedder, tree.clone(), file.clone(), entries).await?;
-        Ok(cell.set(semantic).is_ok())
-    }
-
-    /// Attach the multilingual model: load (or compute) the embeddings of
-    /// every entry by it and their graph, then catch up with edits made
-    /// meanwhile, so [`Faq::search_multilingual`] finds entries by meaning
-    /// across languages. Attaching a second time does nothing.
-    pub async fn attach_multilingual(&self, model: Multilingual) -> Result<(), FaqError> {
-        if !self
-            .attach(Graph::Multilingual, Embedder::Multilingual(model))
-            .await?
-        {
-            return Ok(());
-        }
-        // Edits made while the graph was built did not reach it; from now
-        // on they do. Bring it up to date with what they changed.
-        for _ in 0..3 {
-            let entries = self.list().await?;
-            let Some(s) = self.inner.multilingual.get() else {
-                break;
-            };
-            let (stale, gone) = s.out_of_step(&entries);
-            if stale.is_empty() && gone.is_empty() {
-                break;
-            }
-            let (mut prepared, missing) = s.lookup(&stale)?;
-            s.complete(&mut prepared, missing).await?;
-            self.blocking(move |inner| {
-                let Some(s) = inner.multilingual.get() else {
-                    return Ok(());
-                };
-                inner.index.edit(|_| -> Result<(), FaqError> {
-                    for id in &gone {
-                        if inner.get(id)?.is_none() {
-                            s.remove(id)?;
-                        }
-                    }
-                    for v in prepared {
-                        // An edit since the listing has applied its own.
-                        let current = inner.get(v.id())?;
-                        if current.is_some_and(|e| s.prepared_from(&v, &e)) {
-                            s.apply(v)?;
-                        }
-                    }
-                    Ok(())
-                })?
-            })
-            .await?;
-        }
-        self.save_later();
-        Ok(())
-    }
-
-    /// Texts the multilingual model embedded since it was attached: 0
-    /// after a restart with the same model and entries.
-    pub fn multilingual_texts_embedded(&self) -> u64 {
-        self.inner.multilingual.get().map_or(0, Semantic::embedded)
-    }
-
-    /// Whether the multilingual model is attached.
-    pub fn multilingual_attached(&self) -> bool {
-        self.inner.multilingual.get().is_some()
-    }
-
-    /// Whether the multilingual model is attached, waiting up to `wait`
-    /// for it, and only within `window` of the first call: a large FAQ
-    /// takes minutes, and its messages should not each wait meanwhile. The
-    /// first call starts attaching `model` in the background, where it
-    /// goes on past both; a failure is logged and the next call tries
-    /// again.
-    pub(crate) async fn multilingual_ready(
-        &self,
-        model: &Multilingual,
-        wait: Duration,
-        window: Duration,
-    ) -> bool {
-        if self.multilingual_attached() {
-            return true;
-        }
-        let mut attached = self.inner.multilingual_attached.subscribe();
-        if !self.inner.multilingual_started.swap(true, Ordering::AcqRel) {
-            let (faq, model) = (self.clone(), model.clone());
-            tokio::spawn(async move {
-                match faq.attach_multilingual(model).await {
-                    Ok(()) => {
-                        faq.inner.multilingual_attached.send_replace(true);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot attach the multilingual model to the faq; will try again");
-                        faq.inner
-                            .multilingual_started
-                            .store(false, Ordering::Release);
-                    }
-                }
-            });
-        }
-        let since = *self
-            .inner
-            .multilingual_since
-            .get_or_init(std::time::Instant::now);
-        let left = (since + window).saturating_duration_since(std::time::Instant::now());
-        let _ = tokio::time::timeout(wait.min(left), attached.wait_for(|a| *a)).await;
-        self.multilingual_attached()
-    }
-
-    /// Texts embedded since the encoder was attached: 0 after a restart
-    /// with the same model and entries.
-    pub fn texts_embedded(&self) -> u64 {
-        self.inner.semantic.get().map_or(0, Semantic::embedded)
-    }
-
-    /// Save the vector graph if it changed; for shutdown.
-    pub async fn save_vectors(&self) -> Result<(), FaqError> {
-        self.blocking(|inner| {
-            for graph in Graph::ALL {
-                if let Some(s) = inner.semantic(graph) {
-                    s.save();
-                }
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    /// The `limit` entries closest in meaning to `embedding` (by their
-    /// closest text) with that similarity, best first: from the graph, or
-    /// with `exact` by comparing every text. Empty without the encoder.
-    pub async fn nearest(
-        &self,
-        embedding: Vec<f32>,
-        limit: usize,
-        exact: bool,
-    ) -> Result<Vec<(String, f32)>, FaqError> {
-        self.blocking(move |inner| {
-            Ok(inner
-                .semantic
-                .get()
-                .map(|s| s.nearest(&embedding, limit, exact))
-                .unwrap_or_default())
-        })
-        .await
-    }
-
-    /// Embed entries before they are written (reusing stored embeddings
-    /// of unchanged texts), so an entry is never searchable without its
-    /// vectors: by each model attached.
-    async fn prepare(&self, entries: &[FaqEntry]) -> Result<Prepared, FaqError> {
-        Ok(Prepared {
-            understanding: self.prepare_for(Graph::Understanding, entries).await?,
-            multilingual: self.prepare_for(Graph::Multilingual, entries).await?,
-        })
-    }
-
-    /// [`Faq::prepare`] for one graph; `None` if it is not attached.
-    async fn prepare_for(
-        &self,
-        graph: Graph,
-        entries: &[FaqEntry],
-    ) -> Result<Option<Vec<EntryVectors>>, FaqError> {
-        if self.inner.semantic(graph).is_none() {
-            return Ok(None);
-        }
-        let list = entries.to_vec();
-        let (mut prepared, missing) = self
-            .blocking(move |inner| match inner.semantic(graph) {
-                Some(s) => s.lookup(&list),
-                None => Ok(Default::default()),
-            })
-            .await?;
-        if let Some(s) = self.inner.semantic(graph) {
-            s.complete(&mut prepared, missing).await?;
-        }
-        Ok(Some(prepared))
-    }
-
-    /// Save the graphs a while after an edit, once per burst of edits.
-    fn save_later(&self) {
-        for graph in Graph::ALL {
-            let Some(s) = self.inner.semantic(graph) else {
-                continue;
-            };
-            if s.schedule_save() {
-                // Weak: a pending save must not keep a stopped server's
-                // store open.
-                let inner = Arc::downgrade(&self.inner);
-                tokio::spawn(async move {
-                    tokio::time::sleep(SAVE_DELAY).await;
-                    let _ = tokio::task::spawn_blocking(move || {
-                        if let Some(s) = inner.upgrade().as_ref().and_then(|i| i.semantic(graph)) {
-                            s.scheduled_save();
-                        }
-                    })
-                    .await;
-                });
-            }
-        }
     }
 
     pub(crate) async fn create(&self, draft: FaqDraft) -> Result<FaqEntry, FaqError> {
@@ -591,42 +324,6 @@ impl Faq {
                     });
                 }
             }
-            Ok(out)
-        })
-        .await
-    }
-
-    /// The `limit` entries closest in meaning to `embedding`, a message's
-    /// embedding by the multilingual model, best first; no BM25 (the
-    /// FAQ's words are English). Empty until the model is attached.
-    pub(crate) async fn search_multilingual(
-        &self,
-        embedding: Vec<f32>,
-        limit: usize,
-    ) -> Result<Vec<ScoredEntry>, FaqError> {
-        self.blocking(move |inner| {
-            let Some(s) = inner.multilingual.get() else {
-                return Ok(Vec::new());
-            };
-            // The closest by any text, then ranked by phrasings and answer.
-            let mut out = Vec::with_capacity(MULTILINGUAL_CANDIDATES);
-            for (id, _) in s.nearest(&embedding, MULTILINGUAL_CANDIDATES.max(limit), false) {
-                if let Some(entry) = inner.get(&id)? {
-                    if let Some(similarity) = s.across_languages(&entry, &embedding) {
-                        out.push(ScoredEntry {
-                            entry,
-                            score: 0.0,
-                            similarity: Some(similarity),
-                        });
-                    }
-                }
-            }
-            out.sort_by(|a, b| {
-                b.similarity
-                    .unwrap_or(0.0)
-                    .total_cmp(&a.similarity.unwrap_or(0.0))
-            });
-            out.truncate(limit);
             Ok(out)
         })
         .await

@@ -10,7 +10,7 @@
 //! so a shop that only meets English pays nothing for it. As the model
 //! was trained, a customer's message is embedded as `query: …` and the
 //! FAQ's texts it is compared with as `passage: …`. Its tokenizer is
-//! [`super::unigram`], which reads the same file in a fifteenth of the
+//! `nlu::unigram`, which reads the same file in a fifteenth of the
 //! memory.
 
 use std::path::Path;

@@ -1,10 +1,11 @@
 //! The FAQ's semantic search: the sentence embeddings of every entry's
-//! question and phrasings, and an HNSW graph over them.
+//! question and phrasings (with the multilingual model also its question
+//! with its answer; [`embedder`]), and an HNSW graph over them. One
+//! `Semantic` per model.
 //!
-//! Embeddings are persisted in the store's `faq_vectors` tree, keyed by
-//! `sha256(model fingerprint ‖ text)` with 384 little-endian f32s as the
-//! value, so a restart with the same model and entries embeds nothing and
-//! an edit embeds only the texts it changes. At start the tree is swept:
+//! Embeddings are persisted in a sled tree per model ([`stored`]), so a
+//! restart with the same model and entries embeds nothing and an edit
+//! embeds only the texts it changes. At start the tree is swept:
 //! keys no entry needs (deleted texts, another model) are removed, values
 //! of the wrong length are re-embedded. The graph is saved to
 //! `<data-dir>/faq-vectors.hnsw` (see [`file`]) at shutdown, after the
@@ -16,26 +17,28 @@
 //! in-memory change and a few sled writes (no embedding, no disk sync).
 //! Edits are applied under the FAQ index's writer lock (see `Faq`), so the
 //! store, the tantivy index and the graph change in the same order.
-//! Every method blocks except [`Semantic::open`] and [`Semantic::prepare`],
-//! which embed on the inference thread.
+//! Every method blocks except [`Semantic::open`] and
+//! [`Semantic::complete`], which embed on the inference threads.
 
 mod codes;
+mod embedder;
 mod file;
 pub(crate) mod hnsw;
+mod stored;
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-use sha2::{Digest, Sha256};
-
 use super::{FaqEntry, FaqError};
 use crate::crm::StoreError;
-use crate::nlu::multilingual::Multilingual;
-use crate::nlu::{cosine, Nlu, NluError};
+use crate::nlu::cosine;
+pub(crate) use embedder::Embedder;
+use embedder::{answer_text, texts};
 use hnsw::Hnsw;
+pub(crate) use stored::Key;
+use stored::{decode, encode, key, sweep};
 
 /// Width of the sentence embedding.
 const DIM: usize = 384;
@@ -44,86 +47,6 @@ const DIM: usize = 384;
 const EF_SEARCH: usize = 96;
 /// Texts per embedding request while catching up at start.
 const EMBED_CHUNK: usize = 512;
-
-/// The model that embeds the FAQ's texts for one [`Semantic`]: the
-/// understanding model (for English), or the multilingual one.
-#[derive(Clone)]
-pub(crate) enum Embedder {
-    Understanding(Nlu),
-    Multilingual(Multilingual),
-}
-
-impl Embedder {
-    fn fingerprint(&self) -> &str {
-        match self {
-            Embedder::Understanding(nlu) => nlu.fingerprint(),
-            Embedder::Multilingual(m) => m.fingerprint(),
-        }
-    }
-
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, NluError> {
-        match self {
-            Embedder::Understanding(nlu) => nlu.embed(texts).await,
-            Embedder::Multilingual(m) => m.embed(texts).await,
-        }
-    }
-
-    /// Whether it also embeds each entry's answer (see
-    /// [`Semantic::across_languages`]).
-    fn reads_answers(&self) -> bool {
-        matches!(self, Embedder::Multilingual(_))
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Embedder::Understanding(_) => "understanding",
-            Embedder::Multilingual(_) => "multilingual",
-        }
-    }
-}
-
-/// `sha256(fingerprint ‖ text)`: a text's key in the `faq_vectors` tree.
-pub(crate) type Key = [u8; 32];
-
-fn key(fingerprint: &str, text: &str) -> Key {
-    let mut h = Sha256::new();
-    h.update(fingerprint.as_bytes());
-    h.update(text.as_bytes());
-    h.finalize().into()
-}
-
-fn encode(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// A stored value, or `None` if it is not exactly `DIM` floats.
-fn decode(bytes: &[u8]) -> Option<Vec<f32>> {
-    (bytes.len() == DIM * 4).then(|| {
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect()
-    })
-}
-
-/// The texts of an entry that are compared with a customer's question:
-/// the question and every phrasing, and, with `answers`, the question
-/// with its answer as one text (see [`Semantic::across_languages`]).
-fn texts(entry: &FaqEntry, answers: bool) -> Vec<Cow<'_, str>> {
-    let mut out: Vec<Cow<'_, str>> = std::iter::once(&entry.question)
-        .chain(&entry.phrasings)
-        .map(|t| Cow::Borrowed(t.as_str()))
-        .collect();
-    if answers {
-        out.push(Cow::Owned(answer_text(entry)));
-    }
-    out
-}
-
-/// An entry's question and answer as one text.
-fn answer_text(entry: &FaqEntry) -> String {
-    format!("{}\n\n{}", entry.question, entry.answer)
-}
 
 /// The embeddings of one entry's texts, ready to be applied.
 #[derive(Debug, Clone)]
@@ -579,57 +502,4 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| FaqError::Task(e.to_string()))
-}
-
-/// Stored vectors by key.
-type Stored = HashMap<Key, Vec<f32>>;
-
-/// Read every stored vector the entries need, removing the rest; returns
-/// them with the texts still to embed (each once).
-fn sweep(
-    tree: &sled::Tree,
-    fingerprint: &str,
-    entries: &[FaqEntry],
-    answers: bool,
-) -> Result<(Stored, Vec<String>), FaqError> {
-    let mut wanted: HashSet<Key> = HashSet::new();
-    for e in entries {
-        for t in texts(e, answers) {
-            wanted.insert(key(fingerprint, &t));
-        }
-    }
-    let mut have = HashMap::with_capacity(wanted.len());
-    let (mut stale, mut corrupt) = (0usize, 0usize);
-    for kv in tree.iter() {
-        let (raw, v) = kv.map_err(StoreError::from)?;
-        let k = Key::try_from(raw.as_ref())
-            .ok()
-            .filter(|k| wanted.contains(k));
-        match (k, decode(&v)) {
-            (Some(k), Some(v)) => {
-                have.insert(k, v);
-            }
-            // Re-embedded below, and overwritten.
-            (Some(_), None) => corrupt += 1,
-            (None, _) => {
-                tree.remove(&raw).map_err(StoreError::from)?;
-                stale += 1;
-            }
-        }
-    }
-    if stale + corrupt > 0 {
-        tracing::info!(stale, corrupt, "faq vectors swept");
-    }
-    // In entry order, as the entries were always embedded: the batches,
-    // and so the int8 encoder's rounding, stay the same.
-    let mut missing = Vec::new();
-    for e in entries {
-        for t in texts(e, answers) {
-            let k = key(fingerprint, &t);
-            if !have.contains_key(&k) && wanted.remove(&k) {
-                missing.push(t.into_owned());
-            }
-        }
-    }
-    Ok((have, missing))
 }
