@@ -24,6 +24,7 @@ mod codes;
 mod embedder;
 mod file;
 pub(crate) mod hnsw;
+mod state;
 mod stored;
 
 use std::collections::{HashMap, HashSet};
@@ -36,7 +37,7 @@ use crate::crm::StoreError;
 use crate::nlu::cosine;
 pub(crate) use embedder::Embedder;
 use embedder::{answer_text, texts};
-use hnsw::Hnsw;
+use state::{Label, State};
 pub(crate) use stored::Key;
 use stored::{decode, encode, key, sweep};
 
@@ -59,92 +60,6 @@ impl EntryVectors {
     /// The id of the entry they belong to.
     pub(crate) fn id(&self) -> &str {
         &self.id
-    }
-}
-
-/// What a node stands for: a text of an entry.
-#[derive(Debug, Clone)]
-struct Label {
-    entry: Arc<str>,
-    key: Key,
-}
-
-/// The graph and what its nodes stand for.
-#[derive(Debug)]
-struct State {
-    graph: Hnsw,
-    /// By slot; `None` for a free slot.
-    labels: Vec<Option<Label>>,
-    by_entry: HashMap<Arc<str>, Vec<u32>>,
-    /// Nodes per key, so a key shared by two entries outlives one of them.
-    uses: HashMap<Key, u32>,
-}
-
-impl State {
-    fn new() -> Self {
-        Self {
-            graph: Hnsw::new(DIM),
-            labels: Vec::new(),
-            by_entry: HashMap::new(),
-            uses: HashMap::new(),
-        }
-    }
-
-    fn from_graph(graph: Hnsw, labels: Vec<Option<Label>>) -> Self {
-        let mut by_entry: HashMap<Arc<str>, Vec<u32>> = HashMap::new();
-        let mut uses = HashMap::new();
-        for (slot, label) in labels.iter().enumerate() {
-            if let Some(l) = label {
-                by_entry
-                    .entry(l.entry.clone())
-                    .or_default()
-                    .push(slot as u32);
-                *uses.entry(l.key).or_default() += 1;
-            }
-        }
-        Self {
-            graph,
-            labels,
-            by_entry,
-            uses,
-        }
-    }
-
-    /// Add a node; returns whether its key is new to the graph.
-    fn insert(&mut self, entry: &Arc<str>, key: Key, vector: &[f32]) -> bool {
-        let slot = self.graph.insert(vector) as usize;
-        if self.labels.len() <= slot {
-            self.labels.resize(slot + 1, None);
-        }
-        self.labels[slot] = Some(Label {
-            entry: entry.clone(),
-            key,
-        });
-        self.by_entry
-            .entry(entry.clone())
-            .or_default()
-            .push(slot as u32);
-        let n = self.uses.entry(key).or_default();
-        *n += 1;
-        *n == 1
-    }
-
-    /// Remove an entry's nodes; returns the keys no node uses any more.
-    fn remove_entry(&mut self, id: &str) -> Vec<Key> {
-        let mut unused = Vec::new();
-        for slot in self.by_entry.remove(id).unwrap_or_default() {
-            self.graph.remove(slot);
-            if let Some(label) = self.labels[slot as usize].take() {
-                if let Some(n) = self.uses.get_mut(&label.key) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.uses.remove(&label.key);
-                        unused.push(label.key);
-                    }
-                }
-            }
-        }
-        unused
     }
 }
 
