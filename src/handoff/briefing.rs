@@ -11,8 +11,7 @@ use crate::crm::{
     AgentRef, Conversation, ConversationId, Customer, Escalation, EventKind, Message, Sender,
     Store, StoreError, TimelineEvent,
 };
-use crate::faq::Faq;
-use crate::faq::{self, FaqCandidate};
+use crate::faq::{Faq, FaqCandidate};
 use crate::nlu::multilingual;
 use crate::nlu::Understanding;
 use crate::turn::understand::{across_languages, retrieve};
@@ -151,7 +150,7 @@ impl Suggester<'_> {
         let language = crate::nlu::language::detect(&text);
         if language.as_deref().is_some_and(multilingual::answers_in) {
             match across_languages(self.understanding, self.faq, &text).await {
-                Ok(Some(found)) => return self.offer(faq::calibrate(&found, faq::MULTILINGUAL)),
+                Ok(Some((_, candidates))) => return self.offer(candidates),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "suggested replies in English"),
             }

@@ -107,9 +107,9 @@ pub(crate) async fn understand(
     let infer_ms = started.elapsed().as_millis() as u64;
     let (analysis, embedding) = analyzed.unzip();
     let mut understood = match across? {
-        Some(found) => Understood {
+        Some((found, candidates)) => Understood {
             analysis,
-            candidates: faq::calibrate(&found, faq::MULTILINGUAL),
+            candidates,
             faq: found,
             sentences: Vec::new(),
             language: None,
@@ -150,14 +150,14 @@ pub(crate) async fn retrieve(
 }
 
 /// The FAQ entries closest in meaning to `text`, a message in one of the
-/// multilingual model's languages, by that model; `None` when the model
-/// is off, cannot be loaded, is busy, or the FAQ's vectors by it are not
-/// ready in time.
+/// multilingual model's languages, by that model, with the confidence of
+/// each; `None` when the model is off, cannot be loaded, is busy, or the
+/// FAQ's vectors by it are not ready in time.
 pub(crate) async fn across_languages(
     understanding: &Understanding,
     faq: &Faq,
     text: &str,
-) -> Result<Option<Vec<ScoredEntry>>, FaqError> {
+) -> Result<Option<(Vec<ScoredEntry>, Vec<FaqCandidate>)>, FaqError> {
     let Some(model) = understanding.multilingual().await else {
         return Ok(None);
     };
@@ -175,5 +175,7 @@ pub(crate) async fn across_languages(
     if !ready {
         return Ok(None);
     }
-    Ok(Some(faq.search_multilingual(embedding, CANDIDATES).await?))
+    let found = faq.search_multilingual(embedding, CANDIDATES).await?;
+    let candidates = faq::calibrate(&found, faq::MULTILINGUAL);
+    Ok(Some((found, candidates)))
 }
