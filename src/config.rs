@@ -288,6 +288,14 @@ impl Config {
             || self.models.intent_thresholds.max_distance <= 0.0
         {
             Some("models.intent_thresholds.max_distance must be above 0: 1 is as far from an intent as its own examples typically are, the default is 1.4, and `inf` turns the distance test off")
+        } else if self
+            .models
+            .multilingual_intent_thresholds
+            .max_distance
+            .is_nan()
+            || self.models.multilingual_intent_thresholds.max_distance <= 0.0
+        {
+            Some("models.multilingual_intent_thresholds.max_distance must be above 0; the default, `inf`, turns the distance test off")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence)
             || !(0.0..=1.0).contains(&self.bot.suggestion_confidence)
             || !(0.0..=1.0).contains(&self.bot.suggest_over_intent)

@@ -86,6 +86,7 @@ async fn import_faq(config: &crate::Config, path: &Path) -> anyhow::Result<()> {
 async fn attach_multilingual(app: &crate::Application) -> anyhow::Result<()> {
     let state = app.state();
     if let Some(model) = state.understanding.multilingual().await {
+        state.understanding.multilingual_intents(&model).await;
         state.faq.attach_multilingual(model).await?;
     }
     Ok(())

@@ -43,7 +43,8 @@
 //!   message far from every intent (`nlu::scope`); the language of a
 //!   message, and a second, multilingual model (loaded with the first
 //!   message in German, French, Spanish, Italian or Dutch) with its own
-//!   compact tokenizer; an [`Understanding`] is the loaded whole.
+//!   compact tokenizer, through which the same intents read those
+//!   languages; an [`Understanding`] is the loaded whole.
 //! - [`faq`] — FAQ entries (in the store), their tantivy index, their
 //!   embeddings (persisted, with an HNSW graph over them, searched on
 //!   8-bit codes and re-scored exactly) for hybrid

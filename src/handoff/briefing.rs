@@ -14,7 +14,7 @@ use crate::crm::{
 use crate::faq::{Faq, FaqCandidate};
 use crate::nlu::multilingual;
 use crate::nlu::Understanding;
-use crate::turn::understand::{across_languages, retrieve};
+use crate::turn::understand::{across_languages, retrieve, Across};
 
 /// Suggested replies offered to the agent.
 const SUGGESTIONS: usize = 3;
@@ -150,8 +150,11 @@ impl Suggester<'_> {
         let language = crate::nlu::language::detect(&text);
         if language.as_deref().is_some_and(multilingual::answers_in) {
             match across_languages(self.understanding, self.faq, &text).await {
-                Ok(Some((_, candidates))) => return self.offer(candidates),
-                Ok(None) => {}
+                Ok(Some(Across {
+                    found: Some((_, candidates)),
+                    ..
+                })) => return self.offer(candidates),
+                Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "suggested replies in English"),
             }
         }

@@ -7,6 +7,11 @@
 //! trains nothing and a change retrains. A text whose best intent is not
 //! probable enough, not similar enough to any of that intent's examples, or
 //! too far from that intent's examples as a whole, is out of scope.
+//!
+//! The same examples also train a second classifier on the multilingual
+//! model's embeddings ([`Encoder::Multilingual`]): that model puts a German
+//! or Spanish message near the English examples that mean the same, so
+//! the intents read messages in its languages too.
 
 use std::path::Path;
 
@@ -15,7 +20,42 @@ use serde::{Deserialize, Serialize};
 use super::cache::{self, Cache, Lookup};
 use super::classifier::{Classifier, Prediction, Training};
 use super::model::DIM;
+use super::multilingual::Multilingual;
 use super::{Nlu, NluError};
+
+/// The model whose embeddings a classifier is trained on.
+#[derive(Clone, Copy)]
+pub(crate) enum Encoder<'a> {
+    /// The understanding model: English messages.
+    Understanding(&'a Nlu),
+    /// The multilingual model: messages in its languages.
+    Multilingual(&'a Multilingual),
+}
+
+impl Encoder<'_> {
+    /// The cache entry of its classifier.
+    fn cache_name(self) -> &'static str {
+        match self {
+            Encoder::Understanding(_) => "intent-classifier",
+            Encoder::Multilingual(_) => "intent-classifier-multilingual",
+        }
+    }
+
+    fn fingerprint(&self) -> &str {
+        match self {
+            Encoder::Understanding(nlu) => nlu.fingerprint(),
+            Encoder::Multilingual(m) => m.fingerprint(),
+        }
+    }
+
+    /// Embeddings of example messages (bulk: waits for room).
+    async fn embed(self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, NluError> {
+        match self {
+            Encoder::Understanding(nlu) => nlu.embed(texts).await,
+            Encoder::Multilingual(m) => m.embed_messages(texts).await,
+        }
+    }
+}
 
 /// One intent as an author writes it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +106,17 @@ impl Default for Thresholds {
 }
 
 impl Thresholds {
+    /// The shipped thresholds of the classifier on the multilingual
+    /// model's embeddings, whose similarities sit closer together (0.8
+    /// and up): tuned on the escalation tuning sets' conversations in
+    /// other languages and the translated tuning questions
+    /// (docs/quality.md). The distance test is off.
+    pub const MULTILINGUAL: Thresholds = Thresholds {
+        min_probability: 0.8,
+        min_similarity: 0.86,
+        max_distance: f32::INFINITY,
+    };
+
     /// Whether a prediction is in scope.
     pub fn admits(&self, p: &Prediction) -> bool {
         p.probability >= self.min_probability
@@ -137,9 +188,6 @@ pub(crate) fn load_dir(dir: &Path) -> Result<Vec<IntentDef>, NluError> {
     Ok(defs)
 }
 
-/// The cache entry of the intent classifier.
-const CACHE_NAME: &str = "intent-classifier";
-
 /// Where the intent classifier of a start came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,9 +212,9 @@ pub(crate) struct Intents {
 impl Intents {
     /// The classifier for `defs`: from `cache` when it holds one trained
     /// on the same model, intents and settings, otherwise trained now (every
-    /// example embedded with `nlu`) and cached.
+    /// example embedded with `encoder`) and cached.
     pub(crate) async fn load(
-        nlu: &Nlu,
+        encoder: Encoder<'_>,
         defs: Vec<IntentDef>,
         training: Training,
         thresholds: Thresholds,
@@ -176,12 +224,12 @@ impl Intents {
         let training_json =
             serde_json::to_vec(&training).map_err(|e| NluError::Intents(e.to_string()))?;
         let key = cache::key(&[
-            b"intent-classifier",
-            nlu.fingerprint().as_bytes(),
+            encoder.cache_name().as_bytes(),
+            encoder.fingerprint().as_bytes(),
             &defs_json,
             &training_json,
         ]);
-        let found = cache.map_or(Lookup::Missing, |c| c.get(CACHE_NAME, &key));
+        let found = cache.map_or(Lookup::Missing, |c| c.get(encoder.cache_name(), &key));
         if let Lookup::Hit(bytes) = &found {
             if let Some(classifier) = Classifier::from_bytes(bytes, DIM, defs.len()) {
                 let intents = Self {
@@ -197,10 +245,11 @@ impl Intents {
             Lookup::Stale => Origin::Retrained,
             Lookup::Hit(_) | Lookup::Corrupt => Origin::Rebuilt,
         };
-        let intents = Self::train(nlu, defs, training, thresholds).await?;
+        let intents = Self::train(encoder, defs, training, thresholds).await?;
         if let Some(cache) = cache {
             let (cache, bytes) = (cache.clone(), intents.classifier.to_bytes());
-            let stored = tokio::task::spawn_blocking(move || cache.put(CACHE_NAME, &key, &bytes))
+            let name = encoder.cache_name();
+            let stored = tokio::task::spawn_blocking(move || cache.put(name, &key, &bytes))
                 .await
                 .map_err(|e| NluError::Inference(e.to_string()))?;
             if let Err(e) = stored {
@@ -210,9 +259,9 @@ impl Intents {
         Ok((intents, origin))
     }
 
-    /// Embed every example with `nlu` and train the classifier.
+    /// Embed every example with `encoder` and train the classifier.
     pub(crate) async fn train(
-        nlu: &Nlu,
+        encoder: Encoder<'_>,
         defs: Vec<IntentDef>,
         training: Training,
         thresholds: Thresholds,
@@ -225,7 +274,7 @@ impl Intents {
                 labels.push(class);
             }
         }
-        let embeddings = nlu.embed(texts).await?;
+        let embeddings = encoder.embed(texts).await?;
         let flat: Vec<f32> = embeddings.into_iter().flatten().collect();
         let classes = defs.len();
         let classifier = tokio::task::spawn_blocking(move || {

@@ -187,6 +187,12 @@ pub struct Understanding {
     /// model once loaded: `None` in the cell if it could not be.
     multilingual_dir: Option<Arc<Path>>,
     multilingual: Arc<tokio::sync::OnceCell<Option<multilingual::Multilingual>>>,
+    /// The intents read through the multilingual model: trained (or read
+    /// from the cache) in the background once the model is loaded; `None`
+    /// in the cell if that failed.
+    multilingual_intents: Arc<tokio::sync::OnceCell<Option<Arc<Intents>>>>,
+    multilingual_thresholds: intents::Thresholds,
+    cache: Option<cache::Cache>,
 }
 
 impl std::fmt::Debug for Understanding {
@@ -212,7 +218,7 @@ impl Understanding {
         let defs = intents::load_dir(&intents_dir)?;
         let cache = settings.cache_dir.as_deref().map(cache::Cache::new);
         let (intents, origin) = Intents::load(
-            &nlu,
+            intents::Encoder::Understanding(&nlu),
             defs,
             classifier::Training::default(),
             settings.intent_thresholds,
@@ -236,6 +242,9 @@ impl Understanding {
             intents: Arc::new(intents),
             origin,
             multilingual: Default::default(),
+            multilingual_intents: Default::default(),
+            multilingual_thresholds: settings.multilingual_intent_thresholds,
+            cache,
         })
     }
 
@@ -244,6 +253,7 @@ impl Understanding {
     /// other languages then get the offer of a person).
     pub async fn multilingual(&self) -> Option<multilingual::Multilingual> {
         let dir = self.multilingual_dir.clone()?;
+        let this = self.clone();
         self.multilingual
             .get_or_init(|| async move {
                 let loaded =
@@ -252,7 +262,11 @@ impl Understanding {
                         .map_err(|e| NluError::Inference(e.to_string()))
                         .and_then(|r| r);
                 match loaded {
-                    Ok(m) => Some(m),
+                    Ok(m) => {
+                        let model = m.clone();
+                        tokio::spawn(async move { this.multilingual_intents(&model).await });
+                        Some(m)
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "multilingual model not loaded; messages in other languages get the offer of a person");
                         None
@@ -261,6 +275,43 @@ impl Understanding {
             })
             .await
             .clone()
+    }
+
+    /// The intents read through the multilingual model `model`, trained
+    /// on the first call (the others wait for it), or read from the cache.
+    /// `None` when that failed (said in the log).
+    pub(crate) async fn multilingual_intents(
+        &self,
+        model: &multilingual::Multilingual,
+    ) -> Option<Arc<Intents>> {
+        self.multilingual_intents
+            .get_or_init(|| async {
+                let loaded = Intents::load(
+                    intents::Encoder::Multilingual(model),
+                    self.intents.defs().to_vec(),
+                    classifier::Training::default(),
+                    self.multilingual_thresholds,
+                    self.cache.as_ref(),
+                )
+                .await;
+                match loaded {
+                    Ok((intents, origin)) => {
+                        tracing::info!(classifier = ?origin, "intents in other languages ready");
+                        Some(Arc::new(intents))
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "intents in other languages not learnt; only their phrases raise escalations");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+
+    /// The intents read through the multilingual model, if they are ready.
+    pub(crate) fn intents_across_languages(&self) -> Option<Arc<Intents>> {
+        self.multilingual_intents.get().cloned().flatten()
     }
 
     /// Where this start's intent classifier came from.

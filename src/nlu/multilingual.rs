@@ -107,6 +107,13 @@ impl Multilingual {
         self.workers.turn(format!("{QUERY}{text}")).await
     }
 
+    /// Embeddings of many customer messages, such as an intent's examples
+    /// (bulk: waits for room).
+    pub async fn embed_messages(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, NluError> {
+        let texts = texts.into_iter().map(|t| format!("{QUERY}{t}")).collect();
+        self.workers.bulk(texts).await
+    }
+
     /// Embeddings of many FAQ texts (bulk: waits for room).
     pub async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, NluError> {
         let texts = texts.into_iter().map(|t| format!("{PASSAGE}{t}")).collect();

@@ -41,6 +41,10 @@ pub struct ModelSettings {
     /// the FAQ through `multilingual.onnx`, loaded with the first such
     /// message. Off, they get the offer of a person in their language.
     pub multilingual: bool,
+    /// Out-of-scope thresholds of the intent classifier on the
+    /// multilingual model's embeddings, which reads the intents of
+    /// messages in its languages.
+    pub multilingual_intent_thresholds: super::intents::Thresholds,
 }
 
 impl ModelSettings {
@@ -89,6 +93,7 @@ impl Default for ModelSettings {
             cache_dir: None,
             intent_thresholds: Default::default(),
             multilingual: true,
+            multilingual_intent_thresholds: super::intents::Thresholds::MULTILINGUAL,
         }
     }
 }

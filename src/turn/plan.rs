@@ -163,6 +163,7 @@ mod tests {
             sentences: Vec::new(),
             language: None,
             across_languages: false,
+            intent_across_languages: false,
         }
     }
 

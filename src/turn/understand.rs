@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::crm::{FaqScore, MessageAnalysis};
 use crate::faq::{self, Faq, FaqCandidate, FaqError, ScoredEntry};
 use crate::nlu::multilingual;
-use crate::nlu::{Analysis, Understanding};
+use crate::nlu::{Analysis, IntentMatch, Understanding};
 
 /// FAQ candidates fetched per turn.
 const CANDIDATES: usize = 5;
@@ -37,6 +37,21 @@ pub(crate) struct Understood {
     /// The FAQ was searched with the multilingual model: the message is in
     /// one of its languages, and the hits are English entries.
     pub across_languages: bool,
+    /// The analysis's intent was read through the multilingual model.
+    pub intent_across_languages: bool,
+}
+
+/// What the multilingual model makes of a message in one of its
+/// languages.
+#[derive(Debug, Clone)]
+pub(crate) struct Across {
+    /// The FAQ entries closest in meaning, best first, with the confidence
+    /// of each; `None` when the FAQ's vectors by the model were not ready
+    /// in time.
+    pub found: Option<(Vec<ScoredEntry>, Vec<FaqCandidate>)>,
+    /// The message's intent, once the intents in other languages are
+    /// learnt.
+    pub intent: Option<IntentMatch>,
 }
 
 impl Understood {
@@ -106,7 +121,11 @@ pub(crate) async fn understand(
     };
     let infer_ms = started.elapsed().as_millis() as u64;
     let (analysis, embedding) = analyzed.unzip();
-    let mut understood = match across? {
+    let Across { found, intent } = across?.unwrap_or(Across {
+        found: None,
+        intent: None,
+    });
+    let mut understood = match found {
         Some((found, candidates)) => Understood {
             analysis,
             candidates,
@@ -114,11 +133,21 @@ pub(crate) async fn understand(
             sentences: Vec::new(),
             language: None,
             across_languages: true,
+            intent_across_languages: false,
         },
         None => retrieve(faq, text, analysis, embedding).await?,
     };
     understood.sentences = sentences;
     understood.language = language;
+    // The intents are learnt from English examples: through the
+    // multilingual model they read the message in its own language, and
+    // the understanding model's reading of it (or of its sentences) is
+    // not used.
+    if let (Some(intent), Some(analysis)) = (intent, understood.analysis.as_mut()) {
+        analysis.intent = intent;
+        understood.intent_across_languages = true;
+        understood.sentences.clear();
+    }
     tracing::debug!(
         infer_ms,
         search_ms = started.elapsed().as_millis() as u64 - infer_ms,
@@ -146,18 +175,18 @@ pub(crate) async fn retrieve(
         sentences: Vec::new(),
         language: None,
         across_languages: false,
+        intent_across_languages: false,
     })
 }
 
-/// The FAQ entries closest in meaning to `text`, a message in one of the
-/// multilingual model's languages, by that model, with the confidence of
-/// each; `None` when the model is off, cannot be loaded, is busy, or the
-/// FAQ's vectors by it are not ready in time.
+/// What the multilingual model makes of `text`, a message in one of its
+/// languages: the FAQ entries closest in meaning and the intent. `None`
+/// when the model is off, cannot be loaded or is busy.
 pub(crate) async fn across_languages(
     understanding: &Understanding,
     faq: &Faq,
     text: &str,
-) -> Result<Option<(Vec<ScoredEntry>, Vec<FaqCandidate>)>, FaqError> {
+) -> Result<Option<Across>, FaqError> {
     let Some(model) = understanding.multilingual().await else {
         return Ok(None);
     };
@@ -172,10 +201,16 @@ pub(crate) async fn across_languages(
             return Ok(None);
         }
     };
-    if !ready {
-        return Ok(None);
-    }
-    let found = faq.search_multilingual(embedding, CANDIDATES).await?;
-    let candidates = faq::calibrate(&found, faq::MULTILINGUAL);
-    Ok(Some((found, candidates)))
+    let intent = understanding
+        .intents_across_languages()
+        .map(|intents| intents.classify(&embedding));
+    let found = match ready {
+        true => {
+            let found = faq.search_multilingual(embedding, CANDIDATES).await?;
+            let candidates = faq::calibrate(&found, faq::MULTILINGUAL);
+            Some((found, candidates))
+        }
+        false => None,
+    };
+    Ok(Some(Across { found, intent }))
 }

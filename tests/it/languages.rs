@@ -234,3 +234,55 @@ fn the_translated_test_split_runs_through_the_pipeline() {
         "the right entry in the top 3 under 55 %: {all}"
     );
 }
+
+/// The first turn of a new conversation that says `text`: the
+/// escalation it raised, if any.
+async fn escalation_of(app: &TestApp, text: &str) -> Option<serde_json::Value> {
+    let (mut chat, welcome) = app.conversation().await;
+    say(&mut chat, "m1", text).await;
+    let first = crate::handoff::next_where(&mut chat, |f| {
+        f["type"] == "status" || (f["type"] == "message" && f["from"] == "bot")
+    })
+    .await;
+    if first["type"] != "status" {
+        // An answer comes before the escalation it may lead to.
+        let wait = std::time::Duration::from_secs(1);
+        tokio::time::timeout(wait, next_of(&mut chat, "status"))
+            .await
+            .ok()?;
+    }
+    let conversation = id(&welcome, "conversation_id");
+    let events = crate::handoff::events_of(app, &conversation, "escalated").await;
+    events.first().map(|e| e["escalation"].clone())
+}
+
+/// The intents read messages in other languages through the multilingual
+/// model: a fraud report in Italian that no phrase list knows reaches a
+/// person with the intent and its probability, and a calm question in
+/// the same language does not.
+#[tokio::test]
+async fn a_fraud_report_in_another_language_reaches_a_person_by_its_intent() {
+    const FRAUD: &str = "Qualcuno ha cambiato la password del mio account e ha fatto un ordine con la mia carta salvata";
+    let app = spawn_app().await;
+    ready_for_other_languages(&app).await;
+    // The intents in other languages are learnt in the background once
+    // the model is loaded.
+    let mut escalation = None;
+    for _ in 0..90 {
+        escalation = escalation_of(&app, FRAUD).await;
+        if escalation.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    let escalation = escalation.expect("the Italian fraud report reached a person within 90 s");
+    assert_eq!(escalation["code"], "fraud_suspected", "{escalation}");
+    assert_eq!(
+        escalation["scores"]["intent"], "fraud_report",
+        "{escalation}"
+    );
+    assert!(escalation["scores"]["phrase"].is_null(), "{escalation}");
+
+    let calm = "Ho ordinato uno zaino ieri, quando arriva più o meno?";
+    assert_eq!(escalation_of(&app, calm).await, None);
+}
