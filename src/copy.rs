@@ -43,6 +43,19 @@ pub(crate) fn answer_in_english(language: &str) -> &'static str {
     }
 }
 
+/// The line before an intent's (English) reply to a message in another
+/// language.
+pub(crate) fn reply_in_english(language: &str) -> &'static str {
+    match language {
+        "de" => "Ich kann nur auf Englisch antworten:",
+        "fr" => "Je ne peux répondre qu'en anglais :",
+        "es" => "Solo puedo responder en inglés:",
+        "it" => "Posso rispondere solo in inglese:",
+        "nl" => "Ik kan alleen in het Engels antwoorden:",
+        _ => "I can only answer in English:",
+    }
+}
+
 /// Why the conversation goes to a person, as told to the customer and
 /// kept with the escalation in the timeline.
 pub(crate) fn escalation(code: EscalationCode) -> &'static str {

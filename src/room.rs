@@ -127,12 +127,23 @@ impl Published {
     }
 }
 
+/// What a conversation's turns carry from one to the next while its room
+/// is open (not stored: a room closes when nobody is in it).
+#[derive(Debug, Default)]
+pub(crate) struct Carried {
+    /// The language of the customer's last message whose language was
+    /// detected: a message too short to tell ("Danke!", "allô ?") is read
+    /// in it.
+    pub language: Option<String>,
+}
+
 pub(crate) struct Room {
     pub id: ConversationId,
     events: broadcast::Sender<Arc<Published>>,
     /// Held for the length of one turn (store the customer message, decide,
-    /// store the reply) so turns of a conversation never interleave.
-    pub turn: Arc<tokio::sync::Mutex<()>>,
+    /// store the reply) so turns of a conversation never interleave; it
+    /// guards what one turn leaves to the next.
+    pub turn: Arc<tokio::sync::Mutex<Carried>>,
     feed: Option<mpsc::Sender<Feed>>,
 }
 

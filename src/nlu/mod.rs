@@ -26,6 +26,7 @@ mod unigram;
 mod workers;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::try_join_all;
@@ -191,6 +192,8 @@ pub struct Understanding {
     /// from the cache) in the background once the model is loaded; `None`
     /// in the cell if that failed.
     multilingual_intents: Arc<tokio::sync::OnceCell<Option<Arc<Intents>>>>,
+    /// A task is learning them.
+    learning: Arc<AtomicBool>,
     multilingual_thresholds: intents::Thresholds,
     cache: Option<cache::Cache>,
 }
@@ -243,6 +246,7 @@ impl Understanding {
             origin,
             multilingual: Default::default(),
             multilingual_intents: Default::default(),
+            learning: Default::default(),
             multilingual_thresholds: settings.multilingual_intent_thresholds,
             cache,
         })
@@ -263,8 +267,7 @@ impl Understanding {
                         .and_then(|r| r);
                 match loaded {
                     Ok(m) => {
-                        let model = m.clone();
-                        tokio::spawn(async move { this.multilingual_intents(&model).await });
+                        this.intents_across_languages(&m);
                         Some(m)
                     }
                     Err(e) => {
@@ -309,9 +312,31 @@ impl Understanding {
             .clone()
     }
 
-    /// The intents read through the multilingual model, if they are ready.
-    pub(crate) fn intents_across_languages(&self) -> Option<Arc<Intents>> {
-        self.multilingual_intents.get().cloned().flatten()
+    /// The intents read through the multilingual model `model`, if they
+    /// are ready; if not, and nobody is learning them, they are learnt in
+    /// the background (again, if an earlier attempt was cancelled).
+    pub(crate) fn intents_across_languages(
+        &self,
+        model: &multilingual::Multilingual,
+    ) -> Option<Arc<Intents>> {
+        if let Some(ready) = self.multilingual_intents.get() {
+            return ready.clone();
+        }
+        if !self.learning.swap(true, Ordering::AcqRel) {
+            /// Clears `learning` however the task ends.
+            struct Learnt(Arc<AtomicBool>);
+            impl Drop for Learnt {
+                fn drop(&mut self) {
+                    self.0.store(false, Ordering::Release);
+                }
+            }
+            let (this, model) = (self.clone(), model.clone());
+            tokio::spawn(async move {
+                let _learnt = Learnt(this.learning.clone());
+                this.multilingual_intents(&model).await;
+            });
+        }
+        None
     }
 
     /// Where this start's intent classifier came from.

@@ -35,7 +35,7 @@ use crate::handoff::HandoffError;
 use crate::input::{ClientId, Email, MessageText};
 use crate::nlu::IntentMatch;
 use crate::privacy::redact::redact;
-use crate::room::Room;
+use crate::room::{Carried, Room};
 
 pub(crate) use plan::{plan, Plan};
 pub(crate) use understand::{retrieve, understand, Understood};
@@ -81,7 +81,7 @@ pub(crate) struct Turn {
     state: AppState,
     room: Arc<Room>,
     /// The room's turn lock, held until the turn is finished.
-    _lock: OwnedMutexGuard<()>,
+    _lock: OwnedMutexGuard<Carried>,
     understood: Understood,
     appended: Appended,
     contact: Option<Email>,
@@ -95,8 +95,17 @@ impl Turn {
         room: Arc<Room>,
         said: CustomerMessage,
     ) -> Result<Turn, TurnError> {
-        let lock = room.turn.clone().lock_owned().await;
-        let understood = understand(&state.understanding, &state.faq, said.text.as_str()).await?;
+        let mut lock = room.turn.clone().lock_owned().await;
+        let understood = understand(
+            &state.understanding,
+            &state.faq,
+            said.text.as_str(),
+            lock.language.as_deref(),
+        )
+        .await?;
+        if understood.language.is_some() {
+            lock.language.clone_from(&understood.language);
+        }
         // The models saw the original; what is kept is masked.
         let text = redact(said.text.as_str(), state.config.redaction).into_owned();
         let message = NewMessage::customer(said.client_id.into_string(), text, understood.stored());

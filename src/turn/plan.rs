@@ -38,9 +38,12 @@ pub(crate) fn plan(
 ) -> Plan {
     let analysis = understood.analysis.as_ref();
     let confidence = analysis.map_or(0.0, |a| a.intent.confidence);
-    // The intents are learnt from English examples: across languages
-    // they still raise escalations, but their replies are not given.
-    let replying_intent = intent.filter(|_| !understood.across_languages);
+    // The intents are learnt from English examples. A message in another
+    // language gets their replies only when the multilingual model read
+    // its intent; the understanding model's guess at it only raises
+    // escalations.
+    let replying_intent =
+        intent.filter(|_| !understood.across_languages || understood.intent_across_languages);
     let decision = dialogue::decide(
         &TurnInput {
             faq: &understood.candidates,
@@ -104,7 +107,15 @@ pub(crate) fn plan(
                 ..NewMessage::bot(text, reason)
             })
         }
-        Decision::Intent { text, .. } => Some(NewMessage::bot(text, reason)),
+        Decision::Intent { text, .. } => {
+            let text = match other_language {
+                Some(language) if understood.intent_across_languages => {
+                    format!("{}\n\n{text}", copy::reply_in_english(language))
+                }
+                _ => text,
+            };
+            Some(NewMessage::bot(text, reason))
+        }
         Decision::Clarify { .. } if escalation.is_some() => None,
         Decision::Clarify { suggestions } if other_language.is_some() => {
             reason = OTHER_LANGUAGE;
@@ -240,6 +251,50 @@ mod tests {
         assert_eq!(p.reason, OTHER_LANGUAGE);
         assert_eq!(reply.text, copy::english_only("fr"));
         assert_eq!(reply.suggestions, vec!["How do I return an item?"]);
+    }
+
+    #[test]
+    fn an_intent_read_across_languages_is_answered_in_english_after_a_line_that_says_so() {
+        let thanks = crate::nlu::IntentDef {
+            name: "thanks".into(),
+            description: String::new(),
+            examples: vec!["thanks".into()],
+            responses: vec!["You're welcome!".into()],
+            escalate: false,
+            handoff: false,
+            escalation: None,
+        };
+        let mut u = understood(0.1, 0.0);
+        u.language = Some("de".into());
+        u.across_languages = true;
+        if let Some(a) = u.analysis.as_mut() {
+            a.intent.name = Some("thanks".into());
+            a.intent.confidence = 0.95;
+        }
+        let reply = |u: &Understood| {
+            let policy = (BotPolicy::default(), EscalationPolicy::default());
+            let history = History::default();
+            plan(
+                "Danke!",
+                u,
+                Some(&thanks),
+                None,
+                &history,
+                &policy.0,
+                &policy.1,
+            )
+        };
+        // The understanding model's guess at German text gives no reply.
+        assert_eq!(reply(&u).reason, OTHER_LANGUAGE);
+        // The multilingual model's reading does, in English, said so.
+        u.intent_across_languages = true;
+        let p = reply(&u);
+        assert_eq!(p.reason, "intent_match");
+        let text = p.reply.unwrap().text;
+        assert_eq!(
+            text,
+            format!("{}\n\nYou're welcome!", copy::reply_in_english("de"))
+        );
     }
 
     #[test]

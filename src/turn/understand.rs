@@ -83,14 +83,21 @@ impl Understood {
 
 /// Run the models and the FAQ search over `text`. Busy or failing models
 /// are logged and leave the analysis empty; the FAQ search then ranks by
-/// BM25 alone.
+/// BM25 alone. `earlier` is the language of the customer's earlier
+/// messages: a message too short to tell its own is taken to be in it
+/// when the multilingual model reads it.
 pub(crate) async fn understand(
     understanding: &Understanding,
     faq: &Faq,
     text: &str,
+    earlier: Option<&str>,
 ) -> Result<Understood, FaqError> {
     let started = Instant::now();
-    let language = crate::nlu::language::detect(text);
+    let language = crate::nlu::language::detect(text).or_else(|| {
+        earlier
+            .filter(|l| multilingual::answers_in(l))
+            .map(str::to_owned)
+    });
     let foreign = language.as_deref().is_some_and(multilingual::answers_in);
     // The message and its sentences, on as many workers as are free; a
     // message in another language on the multilingual model too.
@@ -202,7 +209,7 @@ pub(crate) async fn across_languages(
         }
     };
     let intent = understanding
-        .intents_across_languages()
+        .intents_across_languages(&model)
         .map(|intents| intents.classify(&embedding));
     let found = match ready {
         true => {
