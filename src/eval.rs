@@ -80,13 +80,14 @@ async fn import_faq(config: &crate::Config, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Load the multilingual model and attach it to the FAQ before a replay,
+/// Load the multilingual model, learn the intents in other languages and
+/// attach the model to the FAQ before a replay,
 /// so a replay's first message in another language does not depend on how
 /// fast that goes (a server gives it a few seconds).
 async fn attach_multilingual(app: &crate::Application) -> anyhow::Result<()> {
     let state = app.state();
+    state.understanding.learn_intents_in_other_languages().await;
     if let Some(model) = state.understanding.multilingual().await {
-        state.understanding.multilingual_intents(&model).await;
         state.faq.attach_multilingual(model).await?;
     }
     Ok(())

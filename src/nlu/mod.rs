@@ -177,6 +177,9 @@ pub(crate) struct Analysis {
     pub intent: IntentMatch,
 }
 
+/// Intents learnt, and where they came from.
+type Learnt = (Arc<Intents>, Origin);
+
 /// The model plus the intents: everything needed to analyse a message.
 /// Cheap to clone; one loaded `Understanding` may serve many servers.
 #[derive(Clone)]
@@ -191,7 +194,7 @@ pub struct Understanding {
     /// The intents read through the multilingual model: trained (or read
     /// from the cache) in the background once the model is loaded; `None`
     /// in the cell if that failed.
-    multilingual_intents: Arc<tokio::sync::OnceCell<Option<Arc<Intents>>>>,
+    multilingual_intents: Arc<tokio::sync::OnceCell<Option<Learnt>>>,
     /// A task is learning them.
     learning: Arc<AtomicBool>,
     multilingual_thresholds: intents::Thresholds,
@@ -283,10 +286,7 @@ impl Understanding {
     /// The intents read through the multilingual model `model`, trained
     /// on the first call (the others wait for it), or read from the cache.
     /// `None` when that failed (said in the log).
-    pub(crate) async fn multilingual_intents(
-        &self,
-        model: &multilingual::Multilingual,
-    ) -> Option<Arc<Intents>> {
+    async fn multilingual_intents(&self, model: &multilingual::Multilingual) -> Option<Learnt> {
         self.multilingual_intents
             .get_or_init(|| async {
                 let loaded = Intents::load(
@@ -300,7 +300,7 @@ impl Understanding {
                 match loaded {
                     Ok((intents, origin)) => {
                         tracing::info!(classifier = ?origin, "intents in other languages ready");
-                        Some(Arc::new(intents))
+                        Some((Arc::new(intents), origin))
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "intents in other languages not learnt; only their phrases raise escalations");
@@ -312,6 +312,17 @@ impl Understanding {
             .clone()
     }
 
+    /// Load the multilingual model and learn the intents in other
+    /// languages now (or read them from the cache), instead of in the
+    /// background with the first message in such a language; where they
+    /// came from, or `None` when the model is off or either failed.
+    pub async fn learn_intents_in_other_languages(&self) -> Option<Origin> {
+        let model = self.multilingual().await?;
+        self.multilingual_intents(&model)
+            .await
+            .map(|(_, origin)| origin)
+    }
+
     /// The intents read through the multilingual model `model`, if they
     /// are ready; if not, and nobody is learning them, they are learnt in
     /// the background (again, if an earlier attempt was cancelled).
@@ -320,19 +331,19 @@ impl Understanding {
         model: &multilingual::Multilingual,
     ) -> Option<Arc<Intents>> {
         if let Some(ready) = self.multilingual_intents.get() {
-            return ready.clone();
+            return ready.as_ref().map(|(intents, _)| intents.clone());
         }
         if !self.learning.swap(true, Ordering::AcqRel) {
             /// Clears `learning` however the task ends.
-            struct Learnt(Arc<AtomicBool>);
-            impl Drop for Learnt {
+            struct Done(Arc<AtomicBool>);
+            impl Drop for Done {
                 fn drop(&mut self) {
                     self.0.store(false, Ordering::Release);
                 }
             }
             let (this, model) = (self.clone(), model.clone());
             tokio::spawn(async move {
-                let _learnt = Learnt(this.learning.clone());
+                let _done = Done(this.learning.clone());
                 this.multilingual_intents(&model).await;
             });
         }

@@ -1,4 +1,4 @@
-//! The model layer: loading, the classifier cache, finding the models next
+//! The model layer: loading, the classifier caches, finding the models next
 //! to the binary, scores independent of other traffic, several workers,
 //! and overload.
 
@@ -82,6 +82,40 @@ async fn the_intent_classifier_is_cached_and_rebuilt_when_stale_or_damaged() {
     assert_eq!(rebuilt.classifier_origin(), Origin::Rebuilt);
     let again = Understanding::load(&settings).await.unwrap();
     assert_eq!(again.classifier_origin(), Origin::Cache);
+}
+
+/// The classifier that reads other languages through the multilingual
+/// model is cached the same way, apart from the English one.
+#[tokio::test]
+async fn the_intents_in_other_languages_are_cached_too() {
+    let cache = tempfile::tempdir().unwrap();
+    let settings = ModelSettings {
+        cache_dir: Some(cache.path().to_owned()),
+        workers: 1,
+        ..ModelSettings::default()
+    };
+    let first = Understanding::load(&settings).await.unwrap();
+    assert_eq!(
+        first.learn_intents_in_other_languages().await,
+        Some(Origin::Trained)
+    );
+    assert!(cache
+        .path()
+        .join("intent-classifier-multilingual.bin")
+        .is_file());
+    let again = Understanding::load(&settings).await.unwrap();
+    assert_eq!(again.classifier_origin(), Origin::Cache);
+    assert_eq!(
+        again.learn_intents_in_other_languages().await,
+        Some(Origin::Cache)
+    );
+    // Turned off, there is nothing to learn.
+    let off = ModelSettings {
+        multilingual: false,
+        ..settings
+    };
+    let off = Understanding::load(&off).await.unwrap();
+    assert_eq!(off.learn_intents_in_other_languages().await, None);
 }
 
 #[tokio::test]
