@@ -192,7 +192,8 @@ pub struct Understanding {
     multilingual_dir: Option<Arc<Path>>,
     multilingual: Arc<tokio::sync::OnceCell<Option<multilingual::Multilingual>>>,
     /// The intents read through the multilingual model: trained (or read
-    /// from the cache) in the background once the model is loaded; `None`
+    /// from the cache) in the background once a turn finds the FAQ's
+    /// vectors by it ready; `None`
     /// in the cell if that failed.
     multilingual_intents: Arc<tokio::sync::OnceCell<Option<Learnt>>>,
     /// A task is learning them.
@@ -260,7 +261,6 @@ impl Understanding {
     /// other languages then get the offer of a person).
     pub async fn multilingual(&self) -> Option<multilingual::Multilingual> {
         let dir = self.multilingual_dir.clone()?;
-        let this = self.clone();
         self.multilingual
             .get_or_init(|| async move {
                 let loaded =
@@ -269,10 +269,7 @@ impl Understanding {
                         .map_err(|e| NluError::Inference(e.to_string()))
                         .and_then(|r| r);
                 match loaded {
-                    Ok(m) => {
-                        this.intents_across_languages(&m);
-                        Some(m)
-                    }
+                    Ok(m) => Some(m),
                     Err(e) => {
                         tracing::warn!(error = %e, "multilingual model not loaded; messages in other languages get the offer of a person");
                         None

@@ -208,8 +208,11 @@ pub(crate) async fn across_languages(
             return Ok(None);
         }
     };
-    let intent = understanding
-        .intents_across_languages(&model)
+    // The intents are learnt once the FAQ's vectors, which the first
+    // such customer waits for, are built: both run on the model's worker.
+    let intent = ready
+        .then(|| understanding.intents_across_languages(&model))
+        .flatten()
         .map(|intents| intents.classify(&embedding));
     let found = match ready {
         true => {
