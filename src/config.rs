@@ -256,6 +256,9 @@ impl Config {
 
     /// Reject settings that cannot work, with a message naming the key.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // A distance limit must be above 0 (`inf` turns it off).
+        let no_distance =
+            |t: &crate::nlu::intents::Thresholds| t.max_distance.is_nan() || t.max_distance <= 0.0;
         let l = &self.limits;
         let problem = if l.max_frame_bytes < 256 {
             Some("limits.max_frame_bytes must be at least 256")
@@ -284,17 +287,9 @@ impl Config {
             Some("models.queue must be positive")
         } else if self.models.workers > 256 || self.models.threads > 256 {
             Some("models.workers and models.threads must be at most 256")
-        } else if self.models.intent_thresholds.max_distance.is_nan()
-            || self.models.intent_thresholds.max_distance <= 0.0
-        {
+        } else if no_distance(&self.models.intent_thresholds) {
             Some("models.intent_thresholds.max_distance must be above 0: 1 is as far from an intent as its own examples typically are, the default is 1.4, and `inf` turns the distance test off")
-        } else if self
-            .models
-            .multilingual_intent_thresholds
-            .max_distance
-            .is_nan()
-            || self.models.multilingual_intent_thresholds.max_distance <= 0.0
-        {
+        } else if no_distance(&self.models.multilingual_intent_thresholds) {
             Some("models.multilingual_intent_thresholds.max_distance must be above 0; the default, `inf`, turns the distance test off")
         } else if !(0.0..=1.0).contains(&self.bot.answer_confidence)
             || !(0.0..=1.0).contains(&self.bot.suggestion_confidence)

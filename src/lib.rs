@@ -67,6 +67,8 @@
 //! - [`app`](Application) — the composition root: `Application::build`
 //!   loads the models, opens the store and the FAQ and binds the listener;
 //!   `main` and the tests both start the server through it.
+//! - `background` — work started by its first caller in the background,
+//!   one run at a time, and started again if a run ended without it.
 //! - `open_files` — the open-file budget: the soft limit raised at start,
 //!   and the connection cap kept within it.
 //! - [`config`] — the one typed configuration tree (defaults, TOML file,
@@ -95,6 +97,7 @@
 
 mod app;
 mod auth;
+mod background;
 pub mod config;
 mod copy;
 pub mod crm;

@@ -4,7 +4,6 @@
 //! edit's texts for each before it is written, saving them, and the
 //! searches that only they answer.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -43,8 +42,8 @@ pub(super) struct Prepared {
 /// background, started by the first message that needs it.
 #[derive(Default)]
 pub(super) struct Attaching {
-    /// Set while an attempt runs or once one succeeded.
-    started: AtomicBool,
+    /// An attempt in the background.
+    attempt: crate::background::OneRun,
     /// Told when an attempt ends.
     done: Notify,
     /// When the first attempt began.
@@ -174,16 +173,13 @@ impl Faq {
         if self.multilingual_attached() {
             return true;
         }
-        if !attaching.started.swap(true, Ordering::AcqRel) {
-            let (faq, model) = (self.clone(), model.clone());
-            tokio::spawn(async move {
-                if let Err(e) = faq.attach_multilingual(model).await {
-                    tracing::warn!(error = %e, "cannot attach the multilingual model to the faq; will try again");
-                    faq.inner.attaching.started.store(false, Ordering::Release);
-                }
-                faq.inner.attaching.done.notify_waiters();
-            });
-        }
+        let (faq, model) = (self.clone(), model.clone());
+        attaching.attempt.start(async move {
+            if let Err(e) = faq.attach_multilingual(model).await {
+                tracing::warn!(error = %e, "cannot attach the multilingual model to the faq; will try again");
+            }
+            faq.inner.attaching.done.notify_waiters();
+        });
         let since = *attaching.since.get_or_init(Instant::now);
         let left = (since + window).saturating_duration_since(Instant::now());
         let _ = tokio::time::timeout(wait.min(left), ended).await;

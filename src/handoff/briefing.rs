@@ -150,11 +150,8 @@ impl Suggester<'_> {
         let language = crate::nlu::language::detect(&text);
         if language.as_deref().is_some_and(multilingual::answers_in) {
             match across_languages(self.understanding, self.faq, &text).await {
-                Ok(Some(Across {
-                    found: Some((_, candidates)),
-                    ..
-                })) => return self.offer(candidates),
-                Ok(_) => {}
+                Ok(Some(Across { candidates, .. })) => return self.offer(candidates),
+                Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "suggested replies in English"),
             }
         }

@@ -26,7 +26,6 @@ mod unigram;
 mod workers;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::try_join_all;
@@ -193,11 +192,10 @@ pub struct Understanding {
     multilingual: Arc<tokio::sync::OnceCell<Option<multilingual::Multilingual>>>,
     /// The intents read through the multilingual model: trained (or read
     /// from the cache) in the background once a turn finds the FAQ's
-    /// vectors by it ready; `None`
-    /// in the cell if that failed.
+    /// vectors by it ready; `None` in the cell if that failed.
     multilingual_intents: Arc<tokio::sync::OnceCell<Option<Learnt>>>,
-    /// A task is learning them.
-    learning: Arc<AtomicBool>,
+    /// Learning them in the background.
+    learning: crate::background::OneRun,
     multilingual_thresholds: intents::Thresholds,
     cache: Option<cache::Cache>,
 }
@@ -300,7 +298,7 @@ impl Understanding {
                         Some((Arc::new(intents), origin))
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "intents in other languages not learnt; only their phrases raise escalations");
+                        tracing::warn!(error = %e, "intents in other languages not learnt; the English intents and the phrase lists read those messages");
                         None
                     }
                 }
@@ -330,20 +328,10 @@ impl Understanding {
         if let Some(ready) = self.multilingual_intents.get() {
             return ready.as_ref().map(|(intents, _)| intents.clone());
         }
-        if !self.learning.swap(true, Ordering::AcqRel) {
-            /// Clears `learning` however the task ends.
-            struct Done(Arc<AtomicBool>);
-            impl Drop for Done {
-                fn drop(&mut self) {
-                    self.0.store(false, Ordering::Release);
-                }
-            }
-            let (this, model) = (self.clone(), model.clone());
-            tokio::spawn(async move {
-                let _done = Done(this.learning.clone());
-                this.multilingual_intents(&model).await;
-            });
-        }
+        let (this, model) = (self.clone(), model.clone());
+        self.learning.start(async move {
+            this.multilingual_intents(&model).await;
+        });
         None
     }
 

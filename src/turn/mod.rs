@@ -206,9 +206,9 @@ impl Turn {
             .as_ref()
             .and_then(|a| intents.get(a.intent.name.as_deref()?));
         // An intent that needs a person counts when the whole message or
-        // one of its sentences is near enough to it.
-        // Read through the multilingual model, an intent counts only when
-        // it is in scope by that classifier's own thresholds.
+        // one of its sentences is near enough to it; read through the
+        // multilingual model, only when in scope by that classifier's own
+        // thresholds.
         let across = self.understood.intent_across_languages;
         let needs_person = |m: &IntentMatch| {
             let near = !across

@@ -45,10 +45,10 @@ pub(crate) struct Understood {
 /// languages.
 #[derive(Debug, Clone)]
 pub(crate) struct Across {
-    /// The FAQ entries closest in meaning, best first, with the confidence
-    /// of each; `None` when the FAQ's vectors by the model were not ready
-    /// in time.
-    pub found: Option<(Vec<ScoredEntry>, Vec<FaqCandidate>)>,
+    /// The FAQ entries closest in meaning, best first.
+    pub found: Vec<ScoredEntry>,
+    /// The confidence of each.
+    pub candidates: Vec<FaqCandidate>,
     /// The message's intent, once the intents in other languages are
     /// learnt.
     pub intent: Option<IntentMatch>,
@@ -128,21 +128,24 @@ pub(crate) async fn understand(
     };
     let infer_ms = started.elapsed().as_millis() as u64;
     let (analysis, embedding) = analyzed.unzip();
-    let Across { found, intent } = across?.unwrap_or(Across {
-        found: None,
-        intent: None,
-    });
-    let mut understood = match found {
-        Some((found, candidates)) => Understood {
-            analysis,
+    let (mut understood, intent) = match across? {
+        Some(Across {
+            found,
             candidates,
-            faq: found,
-            sentences: Vec::new(),
-            language: None,
-            across_languages: true,
-            intent_across_languages: false,
-        },
-        None => retrieve(faq, text, analysis, embedding).await?,
+            intent,
+        }) => {
+            let understood = Understood {
+                analysis,
+                candidates,
+                faq: found,
+                sentences: Vec::new(),
+                language: None,
+                across_languages: true,
+                intent_across_languages: false,
+            };
+            (understood, intent)
+        }
+        None => (retrieve(faq, text, analysis, embedding).await?, None),
     };
     understood.sentences = sentences;
     understood.language = language;
@@ -188,7 +191,8 @@ pub(crate) async fn retrieve(
 
 /// What the multilingual model makes of `text`, a message in one of its
 /// languages: the FAQ entries closest in meaning and the intent. `None`
-/// when the model is off, cannot be loaded or is busy.
+/// when the model is off, cannot be loaded, is busy, or the FAQ's vectors
+/// by it are not ready in time.
 pub(crate) async fn across_languages(
     understanding: &Understanding,
     faq: &Faq,
@@ -208,19 +212,19 @@ pub(crate) async fn across_languages(
             return Ok(None);
         }
     };
+    if !ready {
+        return Ok(None);
+    }
     // The intents are learnt once the FAQ's vectors, which the first
     // such customer waits for, are built: both run on the model's worker.
-    let intent = ready
-        .then(|| understanding.intents_across_languages(&model))
-        .flatten()
+    let intent = understanding
+        .intents_across_languages(&model)
         .map(|intents| intents.classify(&embedding));
-    let found = match ready {
-        true => {
-            let found = faq.search_multilingual(embedding, CANDIDATES).await?;
-            let candidates = faq::calibrate(&found, faq::MULTILINGUAL);
-            Some((found, candidates))
-        }
-        false => None,
-    };
-    Ok(Some(Across { found, intent }))
+    let found = faq.search_multilingual(embedding, CANDIDATES).await?;
+    let candidates = faq::calibrate(&found, faq::MULTILINGUAL);
+    Ok(Some(Across {
+        found,
+        candidates,
+        intent,
+    }))
 }
