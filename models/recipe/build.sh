@@ -54,6 +54,11 @@ if [ "${UNDERSTANDING:-branch}" = "branch" ]; then
 else
   python merge_understanding.py --encoder "$MODELS_WORK/encoder.onnx" --sentiment "$MODELS_WORK/sentiment.onnx" --out ../understanding.onnx
 fi
+# 4b. each layer's self-attention as one fused operator (QAttention): the same scores,
+#     fewer kernels per message; writes nothing unless the scores are unchanged.
+if [ "${UNDERSTANDING:-branch}" = "branch" ]; then
+  python fuse_understanding.py --model ../understanding.onnx
+fi
 python check_encoder.py --datasets "$DATASETS" --int8 "$MODELS_WORK/encoder.onnx" --skip-reference \
   --understanding ../understanding.onnx --sentiment "$MODELS_WORK/sentiment.onnx" --json "$MODELS_WORK/results/understanding_check.json"
 
