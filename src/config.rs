@@ -107,7 +107,7 @@ impl Default for EscalationPolicy {
             trend_turns: 3,
             trend_negative: 0.8,
             unresolved_turns: 3,
-            repeated_answers: 2,
+            repeated_answers: 1,
             pings: 2,
             intent_min_probability: 0.99,
             intent_min_similarity: 0.53,

@@ -13,12 +13,14 @@ const RESOLVED: [&str; 2] = ["faq_match", "intent_match"];
 
 /// A message that only asks whether anyone is there: the intent for it,
 /// or, after the conversation began, a greeting with a question mark or
-/// the words for it in another language.
+/// of one or two words ("helloo"), or the words for it in another
+/// language.
 pub(crate) fn is_ping(intent: Option<&str>, text: &str, earlier_customer_turns: u32) -> bool {
     let began = earlier_customer_turns > 0;
+    let bare = text.split_whitespace().count() <= 2;
     match intent {
         Some("anyone_there") => true,
-        Some("greeting") if began && text.contains('?') => true,
+        Some("greeting") if began && (bare || text.contains('?')) => true,
         _ => began && super::phrases::asks_if_anyone_is_there(text),
     }
 }
@@ -111,5 +113,25 @@ impl History {
             }
         }
         h
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ping;
+
+    #[test]
+    fn a_greeting_after_the_conversation_began_is_a_ping_when_bare_or_asking() {
+        assert!(is_ping(Some("anyone_there"), "is the chat working?", 0));
+        assert!(is_ping(Some("greeting"), "helloo", 1));
+        assert!(is_ping(Some("greeting"), "hello? hi?", 2));
+        // The first message greets; a longer greeting later says more.
+        assert!(!is_ping(Some("greeting"), "hello", 0));
+        assert!(!is_ping(
+            Some("greeting"),
+            "hi again, good morning to you",
+            1
+        ));
+        assert!(!is_ping(Some("returns"), "hello", 1));
     }
 }

@@ -7,16 +7,21 @@
 //!   Mitarbeiter sprechen?" means nothing to it, and an English request
 //!   wrapped in a long explanation is diluted in its embedding. A message
 //!   asks for a person when it names one (a member of staff, a human,
-//!   someone from customer service) and a way of talking to them (speak,
-//!   chat, connect, call back) in the same language. Both are needed, so
-//!   "the person at the door" or "I talked to my bank" do not match.
+//!   someone from customer service, an actual employee, someone with the
+//!   authority) and a way of talking to them or what they should do
+//!   (speak, chat with, connect, call back, go through this with, rather
+//!   than the bot) in the same language. Both are needed, so "the person
+//!   at the door", "I talked to my bank" or "is this an automated chat or
+//!   a person?" do not match.
 //! - Saying one asked before or was not answered ("this is the third
 //!   time I ask", "as I said", "Again:", "that doesn't answer my
 //!   question", "the same link both times"; "for the third time" and "that
 //!   does not answer my question" in German, French, Spanish, Italian and
 //!   Dutch too).
 //! - Threatening to leave ("I'm done with your shop", "I'll get it on
-//!   Amazon", "never ordering here again").
+//!   Amazon", "never ordering here again", "getting our gear at the shop
+//!   down the road"), in the present or future: "last time I ordered
+//!   from another shop" tells a story.
 //! - Threatening legal steps (a chargeback, a lawyer, consumer
 //!   protection, court).
 //! - Asking whether anyone is there, in German, French, Spanish, Italian
@@ -42,10 +47,10 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         Language {
             code: "en",
             person: words(
-                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent)\b|someone (?:from|on|in) (?:your|the) (?:team|staff|support)|anyone (?:from|on|in) (?:your|the) (?:team|staff|support)|(?:member|members) of (?:your |the )?staff|a colleague|customer service (?:rep|agent|team)|somebody (?:from|at) (?:your|the) (?:team|shop|company)",
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your|the) (?:team|staff|support|shop|store|company|customer service)|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:member|members) of (?:your |the )?staff|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
             ),
             talk: words(
-                r"talk\b|speak\b|chat\b|explain\b|call me\b|call back|callback|connect me|transfer me|put me through|(?:is|are) (?:there |they )?(?:available|around|online)|around today|rather than (?:the |a )?(?:bot|assistant)",
+                r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|(?:is|are) (?:there |they )?(?:available|around|online)|around today|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
             ),
         },
         Language {
@@ -100,7 +105,7 @@ static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 
 static LEAVING: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"(?:i'?m|i am|we'?re|we are) done with (?:you|your|this|northwind)|never (?:order|ordering|buy|buying|shop|shopping)(?: \w+){0,3} (?:here|from you|with you|again)|(?:on|from|at) amazon\b|(?:another|other|a different) (?:shop|store|retailer|company)|take my (?:business|money) elsewhere|last (?:order|euro|time i (?:order|buy|shop))|lost (?:a|me as a) customer|close my (?:customer )?account",
+        r"(?:i'?m|i am|we'?re|we are) done with (?:you|your|this|northwind)|never (?:order|ordering|buy|buying|shop|shopping)(?: \w+){0,3} (?:here|from you|with you|again)|(?:on|from|at) amazon\b|(?:go|going|switch|switching|move|moving|take|taking|get|getting|buy|buying|order|ordering|shop|shopping)\b(?: \w+){0,4} (?:elsewhere|somewhere else|(?:at|from|to|with) (?:another|other|a different|a competitor|your competitors?|the \w+ (?:shop|store))\b)|take my (?:business|money) elsewhere|last (?:order|euro|time i (?:order|buy|shop))\b|lost (?:a|me as a) customer|close my (?:customer )?account|want to (?:be|stay) (?:a|your) (?:\w+ )?customer|(?:move|moving|switch|switching) (?:our|my) (?:\w+ ){0,2}(?:orders?|business|account) to",
     )
 });
 
@@ -201,6 +206,22 @@ mod tests {
                 "Could I speak with someone on your team rather than the assistant?",
                 "en",
             ),
+            (
+                "who do I talk to if I want an actual employee to check my refund?",
+                "en",
+            ),
+            (
+                "can a human untangle this for me rather than the automated thing",
+                "en",
+            ),
+            (
+                "I'd feel better going through this with somebody from your team",
+                "en",
+            ),
+            (
+                "I need someone with the authority to approve an exception",
+                "en",
+            ),
         ] {
             assert_eq!(asks_for_person(text), Some(code), "{text}");
         }
@@ -218,6 +239,8 @@ mod tests {
             "How long does shipping take?",
             "I talked to my bank and they said the payment went through.",
             "The delivery person left it at the door.",
+            "is this an automated chat or a person? doesn't matter either way",
+            "a real person at the post office said it was sent back",
         ] {
             assert_eq!(asks_for_person(text), None, "{text}");
         }
@@ -258,7 +281,21 @@ mod tests {
         ] {
             assert!(threatens_to_leave(text), "{text}");
         }
-        assert!(!threatens_to_leave("Can I order the tent again in green?"));
+        for text in [
+            "we'll be getting our ski gear at the outdoor shop down the road",
+            "I'm switching to another store for the rest of the gear",
+            "not sure I want to be a Northwind customer at all after this",
+            "the club is moving our group orders to a competitor",
+        ] {
+            assert!(threatens_to_leave(text), "{text}");
+        }
+        for text in [
+            "Can I order the tent again in green?",
+            "last time I ordered a tent from another shop it took 5 weeks",
+            "I bought the stove at another shop, do you sell the canisters?",
+        ] {
+            assert!(!threatens_to_leave(text), "{text}");
+        }
         assert!(threatens_legal_steps(
             "I'm doing a chargeback through my bank."
         ));

@@ -33,11 +33,10 @@ use crate::error::{Coded, ErrorCode};
 use crate::faq::FaqError;
 use crate::handoff::HandoffError;
 use crate::input::{ClientId, Email, MessageText};
-use crate::nlu::IntentMatch;
 use crate::privacy::redact::redact;
 use crate::room::{Carried, Room};
 
-pub(crate) use plan::{plan, Plan};
+pub(crate) use plan::{escalating_intent, plan, Plan};
 pub(crate) use understand::{retrieve, understand, Understood};
 
 /// Why a turn stopped.
@@ -205,28 +204,7 @@ impl Turn {
             .analysis
             .as_ref()
             .and_then(|a| intents.get(a.intent.name.as_deref()?));
-        // An intent that needs a person counts when the whole message or
-        // one of its sentences is near enough to it; read through the
-        // multilingual model, only when in scope by that classifier's own
-        // thresholds.
-        let across = self.understood.intent_across_languages;
-        let needs_person = |m: &IntentMatch| {
-            let near = !across
-                && m.confidence >= policy.intent_min_probability
-                && m.similarity >= policy.intent_min_similarity;
-            let name = m
-                .name
-                .as_deref()
-                .or(m.nearest.as_deref().filter(|_| near))?;
-            let def = intents.get(name)?;
-            (def.escalate || def.handoff).then_some((def, m.confidence))
-        };
-        let escalating = self
-            .understood
-            .analysis
-            .iter()
-            .chain(&self.understood.sentences)
-            .find_map(|a| needs_person(&a.intent));
+        let escalating = escalating_intent(&self.understood, |name| intents.get(name), policy);
         let plan = plan(
             &customer.text,
             &self.understood,

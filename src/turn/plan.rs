@@ -9,7 +9,7 @@ use crate::dialogue::escalation::{self, History, IntentSignal, Trigger, TurnSign
 use crate::dialogue::history::OTHER_LANGUAGE;
 use crate::dialogue::phrases;
 use crate::dialogue::{self, Decision, IntentCandidate, TurnInput};
-use crate::nlu::IntentDef;
+use crate::nlu::{IntentDef, IntentMatch};
 
 use super::Understood;
 
@@ -21,6 +21,51 @@ pub(crate) struct Plan {
     pub reason: &'static str,
     pub reply: Option<NewMessage>,
     pub escalation: Option<Trigger>,
+}
+
+/// The intent that needs a person (flagged `escalate` or `handoff`) in
+/// the whole message, else in one of its sentences, with its probability.
+/// Out of scope, it counts when at least `intent_min_probability`
+/// probable and `intent_min_similarity` similar; read through the
+/// multilingual model, only when in scope by that classifier's own
+/// thresholds. Tone (an intent raising negative sentiment: sarcasm) is
+/// read from the whole message only: one sentence of a thank-you ("thank
+/// you so much, super helpful") reads as sarcasm where the message does
+/// not.
+pub(crate) fn escalating_intent<'a>(
+    understood: &Understood,
+    definition: impl Fn(&str) -> Option<&'a IntentDef>,
+    policy: &EscalationPolicy,
+) -> Option<(&'a IntentDef, f32)> {
+    let across = understood.intent_across_languages;
+    let needs_person = |m: &IntentMatch| {
+        let near = !across
+            && m.confidence >= policy.intent_min_probability
+            && m.similarity >= policy.intent_min_similarity;
+        let name = m
+            .name
+            .as_deref()
+            .or(m.nearest.as_deref().filter(|_| near))?;
+        let def = definition(name)?;
+        (def.escalate || def.handoff).then_some((def, m.confidence))
+    };
+    let tone = |def: &IntentDef| {
+        matches!(
+            def.escalation,
+            Some(EscalationCode::NegativeSentiment | EscalationCode::NegativeTrend)
+        )
+    };
+    understood
+        .analysis
+        .iter()
+        .find_map(|a| needs_person(&a.intent))
+        .or_else(|| {
+            understood
+                .sentences
+                .iter()
+                .filter_map(|a| needs_person(&a.intent))
+                .find(|(def, _)| !tone(def))
+        })
 }
 
 /// Plan the bot's reply. `intent` is the definition of the recognised
@@ -295,6 +340,49 @@ mod tests {
             text,
             format!("{}\n\nYou're welcome!", copy::reply_in_english("de"))
         );
+    }
+
+    fn intent_def(name: &str, escalation: Option<EscalationCode>) -> IntentDef {
+        IntentDef {
+            name: name.into(),
+            description: String::new(),
+            examples: vec![name.into()],
+            responses: Vec::new(),
+            escalate: true,
+            handoff: false,
+            escalation,
+        }
+    }
+
+    fn reading(name: &str, confidence: f32) -> crate::nlu::Analysis {
+        let mut a = understood(0.0, 0.0).analysis.unwrap();
+        a.intent.name = Some(name.into());
+        a.intent.confidence = confidence;
+        a
+    }
+
+    #[test]
+    fn tone_counts_from_the_whole_message_and_what_it_says_from_any_sentence() {
+        let defs = [
+            intent_def("sarcasm", Some(EscalationCode::NegativeSentiment)),
+            intent_def("fraud_report", Some(EscalationCode::FraudSuspected)),
+        ];
+        let find = |name: &str| defs.iter().find(|d| d.name == name);
+        let policy = EscalationPolicy::default();
+        let name = |u: &Understood| {
+            escalating_intent(u, find, &policy).map(|(d, confidence)| (d.name.clone(), confidence))
+        };
+        // A thank-you with one sentence that reads as sarcasm alone.
+        let mut u = understood(0.1, 0.0);
+        u.sentences = vec![reading("thanks", 0.9), reading("sarcasm", 0.96)];
+        assert_eq!(name(&u), None);
+        // The whole message read as sarcasm.
+        u.analysis = Some(reading("sarcasm", 0.97));
+        assert_eq!(name(&u), Some(("sarcasm".into(), 0.97)));
+        // A fraud report in one sentence of a long message.
+        u.analysis = Some(reading("order_status", 0.8));
+        u.sentences = vec![reading("sarcasm", 0.9), reading("fraud_report", 0.95)];
+        assert_eq!(name(&u), Some(("fraud_report".into(), 0.95)));
     }
 
     #[test]
