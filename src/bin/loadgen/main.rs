@@ -243,6 +243,18 @@ async fn open_conversation(url: &str, end: Instant, stats: &mut Stats) -> Option
     }
 }
 
+/// The questions in a random order: a customer asks each at most once
+/// per conversation, as people do who got an answer (asked again, the
+/// same question goes to a person).
+fn shuffled(rng: &mut u64) -> Vec<&'static str> {
+    let mut order = QUESTIONS.to_vec();
+    for i in (1..order.len()).rev() {
+        let j = (next_random(rng) % (i as u64 + 1)) as usize;
+        order.swap(i, j);
+    }
+    order
+}
+
 /// Ask questions in one conversation until done or handed over.
 async fn turns(
     ws: &mut Socket,
@@ -253,10 +265,16 @@ async fn turns(
     rng: &mut u64,
     stats: &mut Stats,
 ) -> Conversation {
+    let mut questions = Vec::new();
     while *n < messages && Instant::now() < end {
         let client_id = format!("lg-{id}-{n}");
         *n += 1;
-        let text = QUESTIONS[(next_random(rng) % QUESTIONS.len() as u64) as usize];
+        if questions.is_empty() {
+            questions = shuffled(rng);
+        }
+        let Some(text) = questions.pop() else {
+            return Conversation::Done;
+        };
         let frame = json!({"type": "message", "client_id": client_id, "text": text});
         let sent = Instant::now();
         if ws.send(Message::text(frame.to_string())).await.is_err() {
