@@ -1,5 +1,8 @@
 //! Every sentence frontdesk itself says to a customer, in one place so
-//! the wording can be reviewed, and one day translated, together.
+//! the wording can be reviewed and translated together. What the bot says
+//! about the English it answers in, and about the queue, is also in
+//! German, French, Spanish, Italian and Dutch, the languages it detects;
+//! the rest is English.
 //!
 //! What the bot answers from the FAQ and the intents is the authors'
 //! text, not copy; error messages belong to the errors that carry them.
@@ -94,15 +97,104 @@ pub(crate) fn escalation(code: EscalationCode) -> &'static str {
     }
 }
 
+/// [`escalation`] as told to a customer writing in `language` (German,
+/// French, Spanish, Italian or Dutch; English otherwise). The timeline
+/// keeps the English sentence, for the team.
+pub(crate) fn escalation_in(code: EscalationCode, language: Option<&str>) -> &'static str {
+    use EscalationCode as C;
+    match (language.unwrap_or("en"), code) {
+        ("de", C::HandoffRequested) => "Sie möchten mit einer Person sprechen, deshalb hole ich jemanden aus unserem Team dazu.",
+        ("fr", C::HandoffRequested) => "Vous avez demandé à parler à une personne : je fais venir quelqu'un de notre équipe.",
+        ("es", C::HandoffRequested) => "Ha pedido hablar con una persona, así que le paso con alguien de nuestro equipo.",
+        ("it", C::HandoffRequested) => "Ha chiesto di parlare con una persona, quindi coinvolgo qualcuno del nostro team.",
+        ("nl", C::HandoffRequested) => "U wilt iemand spreken, dus ik haal iemand van ons team erbij.",
+        ("de", C::IntentNeedsHuman) => "Dafür braucht es eine Person aus unserem Team, ich hole jemanden dazu.",
+        ("fr", C::IntentNeedsHuman) => "Cela demande l'aide d'une personne de notre équipe, je fais venir quelqu'un.",
+        ("es", C::IntentNeedsHuman) => "Esto necesita a una persona de nuestro equipo, así que le paso con alguien.",
+        ("it", C::IntentNeedsHuman) => "Per questo serve una persona del nostro team, quindi ne coinvolgo una.",
+        ("nl", C::IntentNeedsHuman) => "Hiervoor is iemand van ons team nodig, dus ik haal iemand erbij.",
+        ("de", C::NegativeSentiment | C::NegativeTrend) => "Es tut mir leid, dass das so ärgerlich war. Ich hole eine Person aus unserem Team dazu.",
+        ("fr", C::NegativeSentiment | C::NegativeTrend) => "Je suis désolé que ce soit si frustrant. Je fais venir une personne de notre équipe.",
+        ("es", C::NegativeSentiment | C::NegativeTrend) => "Siento que esto haya sido tan frustrante. Le paso con una persona de nuestro equipo.",
+        ("it", C::NegativeSentiment | C::NegativeTrend) => "Mi dispiace che sia stato così frustrante. Coinvolgo una persona del nostro team.",
+        ("nl", C::NegativeSentiment | C::NegativeTrend) => "Het spijt me dat dit zo vervelend is. Ik haal iemand van ons team erbij.",
+        ("de", C::NotHelpful) => "Meine Antworten haben nicht geholfen, deshalb hole ich eine Person aus unserem Team dazu.",
+        ("fr", C::NotHelpful) => "Mes réponses ne vous ont pas aidé, je fais donc venir une personne de notre équipe.",
+        ("es", C::NotHelpful) => "Mis respuestas no le han ayudado, así que le paso con una persona de nuestro equipo.",
+        ("it", C::NotHelpful) => "Le mie risposte non l'hanno aiutata, quindi coinvolgo una persona del nostro team.",
+        ("nl", C::NotHelpful) => "Mijn antwoorden hebben niet geholpen, dus ik haal iemand van ons team erbij.",
+        ("de", C::Unresolved) => "Ich konnte Ihre Fragen nicht beantworten, deshalb hole ich eine Person aus unserem Team dazu.",
+        ("fr", C::Unresolved) => "Je n'ai pas pu répondre à vos questions, je fais donc venir une personne de notre équipe.",
+        ("es", C::Unresolved) => "No he podido responder a sus preguntas, así que le paso con una persona de nuestro equipo.",
+        ("it", C::Unresolved) => "Non sono riuscito a rispondere alle sue domande, quindi coinvolgo una persona del nostro team.",
+        ("nl", C::Unresolved) => "Ik kon uw vragen niet beantwoorden, dus ik haal iemand van ons team erbij.",
+        ("de", C::AgentTakeover) => "Eine Person aus unserem Team kommt in das Gespräch dazu.",
+        ("fr", C::AgentTakeover) => "Une personne de notre équipe rejoint la conversation.",
+        ("es", C::AgentTakeover) => "Una persona de nuestro equipo se une a la conversación.",
+        ("it", C::AgentTakeover) => "Una persona del nostro team si unisce alla conversazione.",
+        ("nl", C::AgentTakeover) => "Iemand van ons team neemt deel aan het gesprek.",
+        ("de", C::ChurnRisk | C::LegalThreat) => "Ich verstehe, dass das ernst ist, deshalb hole ich eine Person aus unserem Team dazu.",
+        ("fr", C::ChurnRisk | C::LegalThreat) => "Je comprends que c'est sérieux, je fais donc venir une personne de notre équipe.",
+        ("es", C::ChurnRisk | C::LegalThreat) => "Entiendo que esto es serio, así que le paso con una persona de nuestro equipo.",
+        ("it", C::ChurnRisk | C::LegalThreat) => "Capisco che è una cosa seria, quindi coinvolgo una persona del nostro team.",
+        ("nl", C::ChurnRisk | C::LegalThreat) => "Ik begrijp dat dit ernstig is, dus ik haal iemand van ons team erbij.",
+        ("de", C::SafetyIncident) => "Danke, dass Sie uns Bescheid geben. Sicherheit geht vor, deshalb hole ich sofort eine Person aus unserem Team dazu.",
+        ("fr", C::SafetyIncident) => "Merci de nous l'avoir signalé. La sécurité passe avant tout : je fais venir tout de suite une personne de notre équipe.",
+        ("es", C::SafetyIncident) => "Gracias por avisarnos. La seguridad es lo primero, así que le paso ahora mismo con una persona de nuestro equipo.",
+        ("it", C::SafetyIncident) => "Grazie per avercelo detto. La sicurezza viene prima di tutto, quindi coinvolgo subito una persona del nostro team.",
+        ("nl", C::SafetyIncident) => "Bedankt dat u het ons laat weten. Veiligheid gaat voor, dus ik haal meteen iemand van ons team erbij.",
+        ("de", C::FraudSuspected) => "Das sollte sich eine Person genau ansehen, ich hole jemanden dazu. Bitte teilen Sie hier keine Passwörter oder Kartennummern.",
+        ("fr", C::FraudSuspected) => "Cela mérite l'attention d'une personne, je fais venir quelqu'un. Merci de ne partager ici ni mot de passe ni numéro de carte.",
+        ("es", C::FraudSuspected) => "Esto necesita que lo revise una persona, así que le paso con alguien. Por favor, no comparta aquí contraseñas ni números de tarjeta.",
+        ("it", C::FraudSuspected) => "Questo richiede l'attenzione di una persona, quindi ne coinvolgo una. Per favore non condivida qui password o numeri di carta.",
+        ("nl", C::FraudSuspected) => "Hier moet iemand goed naar kijken, dus ik haal iemand erbij. Deel hier alstublieft geen wachtwoorden of kaartnummers.",
+        ("de", C::RepeatedQuestion) => "Entschuldigung, dass ich Ihnen immer dieselbe Antwort gebe. Ich hole eine Person aus unserem Team dazu.",
+        ("fr", C::RepeatedQuestion) => "Désolé de vous donner toujours la même réponse. Je fais venir une personne de notre équipe.",
+        ("es", C::RepeatedQuestion) => "Siento darle siempre la misma respuesta. Le paso con una persona de nuestro equipo.",
+        ("it", C::RepeatedQuestion) => "Mi scusi se le do sempre la stessa risposta. Coinvolgo una persona del nostro team.",
+        ("nl", C::RepeatedQuestion) => "Sorry dat ik steeds hetzelfde antwoord geef. Ik haal iemand van ons team erbij.",
+        ("de", C::CustomerWaiting) => "Ich bin da und hole eine Person aus unserem Team dazu, die Ihnen hilft.",
+        ("fr", C::CustomerWaiting) => "Je suis là, et je fais venir une personne de notre équipe pour vous aider.",
+        ("es", C::CustomerWaiting) => "Aquí estoy, y le paso con una persona de nuestro equipo para ayudarle.",
+        ("it", C::CustomerWaiting) => "Sono qui, e coinvolgo una persona del nostro team per aiutarla.",
+        ("nl", C::CustomerWaiting) => "Ik ben er, en ik haal iemand van ons team erbij om u te helpen.",
+        _ => escalation(code),
+    }
+}
+
 /// Queued, with nobody from the team online.
-pub(crate) const NOBODY_ONLINE: &str =
-    "No one from our team is online right now. Leave your email and a message and we will get back to you.";
+pub(crate) fn nobody_online(language: Option<&str>) -> &'static str {
+    match language.unwrap_or("en") {
+        "de" => "Gerade ist niemand aus unserem Team online. Hinterlassen Sie Ihre E-Mail-Adresse und eine Nachricht, dann melden wir uns bei Ihnen.",
+        "fr" => "Personne de notre équipe n'est en ligne pour le moment. Laissez votre e-mail et un message, nous vous répondrons.",
+        "es" => "Ahora mismo no hay nadie de nuestro equipo conectado. Deje su correo electrónico y un mensaje y le responderemos.",
+        "it" => "Al momento nessuno del nostro team è online. Lasci la sua e-mail e un messaggio e le risponderemo.",
+        "nl" => "Er is op dit moment niemand van ons team online. Laat uw e-mailadres en een bericht achter, dan nemen we contact met u op.",
+        _ => "No one from our team is online right now. Leave your email and a message and we will get back to you.",
+    }
+}
 
 /// Queued, for a reason the customer was not told yet.
-pub(crate) const WAITING: &str = "You are waiting for a person from our team.";
+pub(crate) fn waiting(language: Option<&str>) -> &'static str {
+    match language.unwrap_or("en") {
+        "de" => "Sie warten auf eine Person aus unserem Team.",
+        "fr" => "Vous attendez une personne de notre équipe.",
+        "es" => "Está esperando a una persona de nuestro equipo.",
+        "it" => "Sta aspettando una persona del nostro team.",
+        "nl" => "U wacht op iemand van ons team.",
+        _ => "You are waiting for a person from our team.",
+    }
+}
 
-pub(crate) fn moved_in_line(position: usize) -> String {
-    format!("You are now number {position} in line.")
+pub(crate) fn moved_in_line(position: usize, language: Option<&str>) -> String {
+    match language.unwrap_or("en") {
+        "de" => format!("Sie sind jetzt Nummer {position} in der Warteschlange."),
+        "fr" => format!("Vous êtes maintenant numéro {position} dans la file d'attente."),
+        "es" => format!("Ahora es el número {position} en la cola."),
+        "it" => format!("Ora è il numero {position} in coda."),
+        "nl" => format!("U bent nu nummer {position} in de wachtrij."),
+        _ => format!("You are now number {position} in line."),
+    }
 }
 
 pub(crate) fn agent_joined(name: &str) -> String {
@@ -126,4 +218,48 @@ pub(crate) const CLOSED_IDLE: &str =
 
 pub(crate) fn closed_by(name: &str) -> String {
     format!("{name} closed the conversation.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODES: [EscalationCode; 13] = [
+        EscalationCode::HandoffRequested,
+        EscalationCode::IntentNeedsHuman,
+        EscalationCode::NegativeSentiment,
+        EscalationCode::NegativeTrend,
+        EscalationCode::NotHelpful,
+        EscalationCode::Unresolved,
+        EscalationCode::AgentTakeover,
+        EscalationCode::ChurnRisk,
+        EscalationCode::LegalThreat,
+        EscalationCode::SafetyIncident,
+        EscalationCode::FraudSuspected,
+        EscalationCode::RepeatedQuestion,
+        EscalationCode::CustomerWaiting,
+    ];
+
+    #[test]
+    fn the_queue_is_told_in_each_detected_language_and_in_english_otherwise() {
+        for code in CODES {
+            let english = escalation(code);
+            assert_eq!(escalation_in(code, None), english);
+            assert_eq!(escalation_in(code, Some("en")), english);
+            assert_eq!(escalation_in(code, Some("pt")), english);
+            let mut seen = vec![english];
+            for language in ["de", "fr", "es", "it", "nl"] {
+                let said = escalation_in(code, Some(language));
+                assert!(!seen.contains(&said), "{code:?} in {language}: {said}");
+                seen.push(said);
+            }
+        }
+        for language in ["de", "fr", "es", "it", "nl"] {
+            let l = Some(language);
+            assert_ne!(nobody_online(l), nobody_online(None));
+            assert_ne!(waiting(l), waiting(None));
+            assert!(moved_in_line(3, l).contains('3'));
+            assert_ne!(moved_in_line(3, l), moved_in_line(3, None));
+        }
+    }
 }

@@ -127,23 +127,18 @@ impl Published {
     }
 }
 
-/// What a conversation's turns carry from one to the next while its room
-/// is open (not stored: a room closes when nobody is in it).
-#[derive(Debug, Default)]
-pub(crate) struct Carried {
-    /// The language of the customer's last message whose language was
-    /// detected: a message too short to tell ("Danke!", "allô ?") is read
-    /// in it.
-    pub language: Option<String>,
-}
-
 pub(crate) struct Room {
     pub id: ConversationId,
     events: broadcast::Sender<Arc<Published>>,
     /// Held for the length of one turn (store the customer message, decide,
-    /// store the reply) so turns of a conversation never interleave; it
-    /// guards what one turn leaves to the next.
-    pub turn: Arc<tokio::sync::Mutex<Carried>>,
+    /// store the reply) so turns of a conversation never interleave.
+    pub turn: Arc<tokio::sync::Mutex<()>>,
+    /// The language of the customer's last message whose language was
+    /// detected, while the room is open (not stored): a message too short
+    /// to tell ("Danke!", "allô ?") is read in it, and what the customer
+    /// is told of the queue is said in it. Written by the turn holding
+    /// [`Room::turn`].
+    language: Mutex<Option<String>>,
     feed: Option<mpsc::Sender<Feed>>,
 }
 
@@ -173,6 +168,22 @@ impl Room {
 
     pub(crate) fn typing(&self, from: Sender) {
         self.publish(RoomEvent::Typing(from));
+    }
+
+    /// The customer's language, if a message of theirs told it.
+    pub(crate) fn language(&self) -> Option<String> {
+        self.language
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Remember the language of the customer's latest message.
+    pub(crate) fn set_language(&self, language: &str) {
+        let mut current = self.language.lock().unwrap_or_else(|p| p.into_inner());
+        if current.as_deref() != Some(language) {
+            *current = Some(language.to_owned());
+        }
     }
 }
 
@@ -225,6 +236,7 @@ impl Hub {
             id,
             events: broadcast::channel(ROOM_BUFFER).0,
             turn: Arc::default(),
+            language: Mutex::default(),
             feed: self.feed.clone(),
         });
         rooms.map.insert(id, Arc::downgrade(&room));

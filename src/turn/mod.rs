@@ -34,7 +34,7 @@ use crate::faq::FaqError;
 use crate::handoff::HandoffError;
 use crate::input::{ClientId, Email, MessageText};
 use crate::privacy::redact::redact;
-use crate::room::{Carried, Room};
+use crate::room::Room;
 
 pub(crate) use plan::{escalating_intent, plan, Plan};
 pub(crate) use understand::{retrieve, understand, Understood};
@@ -80,7 +80,7 @@ pub(crate) struct Turn {
     state: AppState,
     room: Arc<Room>,
     /// The room's turn lock, held until the turn is finished.
-    _lock: OwnedMutexGuard<Carried>,
+    _lock: OwnedMutexGuard<()>,
     understood: Understood,
     appended: Appended,
     contact: Option<Email>,
@@ -94,16 +94,16 @@ impl Turn {
         room: Arc<Room>,
         said: CustomerMessage,
     ) -> Result<Turn, TurnError> {
-        let mut lock = room.turn.clone().lock_owned().await;
+        let lock = room.turn.clone().lock_owned().await;
         let understood = understand(
             &state.understanding,
             &state.faq,
             said.text.as_str(),
-            lock.language.as_deref(),
+            room.language().as_deref(),
         )
         .await?;
-        if understood.language.is_some() {
-            lock.language.clone_from(&understood.language);
+        if let Some(language) = &understood.language {
+            room.set_language(language);
         }
         // The models saw the original; what is kept is masked.
         let text = redact(said.text.as_str(), state.config.redaction).into_owned();

@@ -225,7 +225,7 @@ fn the_labelled_test_split_replays_through_the_pipeline() {
 /// multilingual model) is told, in German, that it answers in English and
 /// that a person can help; those turns are not "unresolved", the language
 /// is stored with each message for agents, and asking for a person in
-/// German hands over.
+/// German hands over, with the queue's news in German.
 #[tokio::test]
 async fn a_visitor_in_another_language_is_offered_a_person_in_that_language() {
     let app = spawn_with(|c| c.models.multilingual = false).await;
@@ -260,7 +260,21 @@ async fn a_visitor_in_another_language_is_offered_a_person_in_that_language() {
     )
     .await;
     assert_eq!(status["status"], "queued");
+    // Nobody from the team is online here.
+    assert_eq!(status["agents_online"], false);
+    assert!(
+        status["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("Gerade ist niemand aus unserem Team online."),
+        "{status}"
+    );
     let events = events_of(&app, &conversation, "escalated").await;
     assert_eq!(events[0]["escalation"]["code"], "handoff_requested");
     assert_eq!(events[0]["escalation"]["scores"]["phrase"], "handoff:de");
+    // The timeline keeps the English sentence, for the team.
+    assert_eq!(
+        events[0]["escalation"]["message"],
+        "You asked for a person, so I'm bringing in someone from our team."
+    );
 }

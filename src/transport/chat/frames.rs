@@ -143,7 +143,10 @@ impl ChatSession {
             return flow;
         }
         match self.state.handoff.standing(&conversation).await {
-            Some(standing) => line.send_json(render::standing(&standing).to_json()),
+            Some(standing) => {
+                let language = self.joined.as_ref().and_then(|j| j.room.language());
+                line.send_json(render::standing(&standing, language.as_deref()).to_json())
+            }
             None => Flow::Continue,
         }
     }

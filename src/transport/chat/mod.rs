@@ -164,8 +164,10 @@ impl ChatSession {
                         return Flow::Continue;
                     }
                 }
-                let Some(json) = p.customer_frame(|e| render::event(e).map(|f| f.to_json().into()))
-                else {
+                let room = &joined.room;
+                let Some(json) = p.customer_frame(|e| {
+                    render::event(e, room.language().as_deref()).map(|f| f.to_json().into())
+                }) else {
                     return Flow::Continue;
                 };
                 if let Some(seq) = p.seq() {

@@ -9,14 +9,15 @@ use crate::protocol::ServerFrame;
 use crate::room::{Handover, HandoverKind, Place, PlaceNews, RoomEvent};
 
 /// The customer's frame for a room event, if they see it at all (not
-/// their own typing, not notes).
-pub(super) fn event(event: &RoomEvent) -> Option<ServerFrame> {
+/// their own typing, not notes); what the bot says of the queue in the
+/// customer's `language`.
+pub(super) fn event(event: &RoomEvent, language: Option<&str>) -> Option<ServerFrame> {
     match event {
         RoomEvent::Message(m) => Some(ServerFrame::message(m)),
         RoomEvent::Typing(Sender::Customer) => None,
         RoomEvent::Typing(from) => Some(ServerFrame::Typing { from: *from }),
         RoomEvent::Handover(h) => handover(h),
-        RoomEvent::Place(p) => Some(place(p)),
+        RoomEvent::Place(p) => Some(place(p, language)),
         RoomEvent::Note { .. }
         | RoomEvent::Labels(_)
         | RoomEvent::Viewers(_)
@@ -25,9 +26,9 @@ pub(super) fn event(event: &RoomEvent) -> Option<ServerFrame> {
 }
 
 /// The `status` frame for a customer joining while a person is involved.
-pub(super) fn standing(standing: &Standing) -> ServerFrame {
+pub(super) fn standing(standing: &Standing, language: Option<&str>) -> ServerFrame {
     match standing {
-        Standing::Queued(p) => place(p),
+        Standing::Queued(p) => place(p, language),
         Standing::WithAgent(agent) => {
             let name = agent.as_ref().map(|a| a.name.clone());
             status(
@@ -65,12 +66,12 @@ fn handover(h: &Handover) -> Option<ServerFrame> {
     Some(status(h.status, reason, agent_name))
 }
 
-fn place(p: &Place) -> ServerFrame {
+fn place(p: &Place, language: Option<&str>) -> ServerFrame {
     let reason = match (p.agents_online, p.news) {
-        (false, _) => copy::NOBODY_ONLINE.to_owned(),
-        (true, PlaceNews::Waiting(Some(code))) => copy::escalation(code).to_owned(),
-        (true, PlaceNews::Waiting(None)) => copy::WAITING.to_owned(),
-        (true, PlaceNews::Moved) => copy::moved_in_line(p.position.unwrap_or(0)),
+        (false, _) => copy::nobody_online(language).to_owned(),
+        (true, PlaceNews::Waiting(Some(code))) => copy::escalation_in(code, language).to_owned(),
+        (true, PlaceNews::Waiting(None)) => copy::waiting(language).to_owned(),
+        (true, PlaceNews::Moved) => copy::moved_in_line(p.position.unwrap_or(0), language),
     };
     ServerFrame::Status {
         status: ConversationStatus::Queued,
