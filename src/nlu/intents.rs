@@ -77,6 +77,11 @@ pub(crate) struct IntentDef {
     /// example `legal_threat`); `intent_needs_human` when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalation: Option<crate::crm::EscalationCode>,
+    /// Conversation rather than a question (a greeting, thanks, yes or
+    /// no): its reply may be given any number of times without the
+    /// customer counting as asking again.
+    #[serde(default)]
+    pub small_talk: bool,
 }
 
 /// The shipped `max_distance`; docs/configuration.md says how it was chosen.

@@ -111,6 +111,9 @@ pub(crate) fn plan(
         Decision::Intent { name, .. } => escalation::answer_key(None, Some(name)),
         Decision::Clarify { .. } => None,
     };
+    // Saying thanks or hello again is no question asked again.
+    let small_talk = matches!(decision, Decision::Intent { .. })
+        && replying_intent.is_some_and(|def| def.small_talk);
     let signals = TurnSignals {
         sentiment: analysis.map(|a| a.sentiment),
         intent: escalating
@@ -123,7 +126,7 @@ pub(crate) fn plan(
                 code: def.escalation.unwrap_or(EscalationCode::IntentNeedsHuman),
             }),
         resolved: answer.is_some(),
-        answer: answer.as_deref(),
+        answer: answer.as_deref().filter(|_| !small_talk),
         ping: escalation::is_ping(
             intent.map(|d| d.name.as_str()),
             text,
@@ -308,6 +311,7 @@ mod tests {
             escalate: false,
             handoff: false,
             escalation: None,
+            small_talk: true,
         };
         let mut u = understood(0.1, 0.0);
         u.language = Some("de".into());
@@ -351,6 +355,7 @@ mod tests {
             escalate: true,
             handoff: false,
             escalation,
+            small_talk: false,
         }
     }
 
@@ -383,6 +388,42 @@ mod tests {
         u.analysis = Some(reading("order_status", 0.8));
         u.sentences = vec![reading("sarcasm", 0.9), reading("fraud_report", 0.95)];
         assert_eq!(name(&u), Some(("fraud_report".into(), 0.95)));
+    }
+
+    #[test]
+    fn thanks_said_again_is_no_question_asked_again() {
+        let mut thanks = intent_def("thanks", None);
+        thanks.escalate = false;
+        thanks.responses = vec!["You're welcome!".into()];
+        thanks.small_talk = true;
+        let mut u = understood(0.1, 0.0);
+        u.analysis = Some(reading("thanks", 0.95));
+        let history = History {
+            answers: vec![Some("intent:thanks".into()), None],
+            customer_turns: 2,
+            ..Default::default()
+        };
+        let policy = (BotPolicy::default(), EscalationPolicy::default());
+        let reply = |def: &IntentDef| {
+            plan(
+                "thanks again",
+                &u,
+                Some(def),
+                None,
+                &history,
+                &policy.0,
+                &policy.1,
+            )
+        };
+        let p = reply(&thanks);
+        assert_eq!(p.reason, "intent_match");
+        assert_eq!(p.escalation, None);
+        // An intent that answers a question, given again: a person instead.
+        thanks.small_talk = false;
+        assert_eq!(
+            reply(&thanks).escalation.map(|t| t.code),
+            Some(EscalationCode::RepeatedQuestion)
+        );
     }
 
     #[test]
