@@ -8,6 +8,7 @@
 //! text, not copy; error messages belong to the errors that carry them.
 
 use crate::crm::EscalationCode;
+use crate::nlu::multilingual::LANGUAGES;
 
 /// The default of `bot.disclosure`, the first thing a customer reads.
 pub(crate) const DISCLOSURE: &str =
@@ -97,93 +98,130 @@ pub(crate) fn escalation(code: EscalationCode) -> &'static str {
     }
 }
 
+/// Where `language` stands among the languages the queue's sentences are
+/// translated into, those the multilingual model reads
+/// ([`LANGUAGES`]: German, French, Spanish, Italian, Dutch); `None` for
+/// English and any other.
+fn translated(language: Option<&str>) -> Option<usize> {
+    language.and_then(|l| LANGUAGES.iter().position(|t| *t == l))
+}
+
 /// [`escalation`] as told to a customer writing in `language` (German,
 /// French, Spanish, Italian or Dutch; English otherwise). The timeline
 /// keeps the English sentence, for the team.
 pub(crate) fn escalation_in(code: EscalationCode, language: Option<&str>) -> &'static str {
     use EscalationCode as C;
-    match (language.unwrap_or("en"), code) {
-        ("de", C::HandoffRequested) => "Sie möchten mit einer Person sprechen, deshalb hole ich jemanden aus unserem Team dazu.",
-        ("fr", C::HandoffRequested) => "Vous avez demandé à parler à une personne : je fais venir quelqu'un de notre équipe.",
-        ("es", C::HandoffRequested) => "Ha pedido hablar con una persona, así que le paso con alguien de nuestro equipo.",
-        ("it", C::HandoffRequested) => "Ha chiesto di parlare con una persona, quindi coinvolgo qualcuno del nostro team.",
-        ("nl", C::HandoffRequested) => "U wilt iemand spreken, dus ik haal iemand van ons team erbij.",
-        ("de", C::IntentNeedsHuman) => "Dafür braucht es eine Person aus unserem Team, ich hole jemanden dazu.",
-        ("fr", C::IntentNeedsHuman) => "Cela demande l'aide d'une personne de notre équipe, je fais venir quelqu'un.",
-        ("es", C::IntentNeedsHuman) => "Esto necesita a una persona de nuestro equipo, así que le paso con alguien.",
-        ("it", C::IntentNeedsHuman) => "Per questo serve una persona del nostro team, quindi ne coinvolgo una.",
-        ("nl", C::IntentNeedsHuman) => "Hiervoor is iemand van ons team nodig, dus ik haal iemand erbij.",
-        ("de", C::NegativeSentiment | C::NegativeTrend) => "Es tut mir leid, dass das so ärgerlich war. Ich hole eine Person aus unserem Team dazu.",
-        ("fr", C::NegativeSentiment | C::NegativeTrend) => "Je suis désolé que ce soit si frustrant. Je fais venir une personne de notre équipe.",
-        ("es", C::NegativeSentiment | C::NegativeTrend) => "Siento que esto haya sido tan frustrante. Le paso con una persona de nuestro equipo.",
-        ("it", C::NegativeSentiment | C::NegativeTrend) => "Mi dispiace che sia stato così frustrante. Coinvolgo una persona del nostro team.",
-        ("nl", C::NegativeSentiment | C::NegativeTrend) => "Het spijt me dat dit zo vervelend is. Ik haal iemand van ons team erbij.",
-        ("de", C::NotHelpful) => "Meine Antworten haben nicht geholfen, deshalb hole ich eine Person aus unserem Team dazu.",
-        ("fr", C::NotHelpful) => "Mes réponses ne vous ont pas aidé, je fais donc venir une personne de notre équipe.",
-        ("es", C::NotHelpful) => "Mis respuestas no le han ayudado, así que le paso con una persona de nuestro equipo.",
-        ("it", C::NotHelpful) => "Le mie risposte non l'hanno aiutata, quindi coinvolgo una persona del nostro team.",
-        ("nl", C::NotHelpful) => "Mijn antwoorden hebben niet geholpen, dus ik haal iemand van ons team erbij.",
-        ("de", C::Unresolved) => "Ich konnte Ihre Fragen nicht beantworten, deshalb hole ich eine Person aus unserem Team dazu.",
-        ("fr", C::Unresolved) => "Je n'ai pas pu répondre à vos questions, je fais donc venir une personne de notre équipe.",
-        ("es", C::Unresolved) => "No he podido responder a sus preguntas, así que le paso con una persona de nuestro equipo.",
-        ("it", C::Unresolved) => "Non sono riuscito a rispondere alle sue domande, quindi coinvolgo una persona del nostro team.",
-        ("nl", C::Unresolved) => "Ik kon uw vragen niet beantwoorden, dus ik haal iemand van ons team erbij.",
-        ("de", C::AgentTakeover) => "Eine Person aus unserem Team kommt in das Gespräch dazu.",
-        ("fr", C::AgentTakeover) => "Une personne de notre équipe rejoint la conversation.",
-        ("es", C::AgentTakeover) => "Una persona de nuestro equipo se une a la conversación.",
-        ("it", C::AgentTakeover) => "Una persona del nostro team si unisce alla conversazione.",
-        ("nl", C::AgentTakeover) => "Iemand van ons team neemt deel aan het gesprek.",
-        ("de", C::ChurnRisk | C::LegalThreat) => "Ich verstehe, dass das ernst ist, deshalb hole ich eine Person aus unserem Team dazu.",
-        ("fr", C::ChurnRisk | C::LegalThreat) => "Je comprends que c'est sérieux, je fais donc venir une personne de notre équipe.",
-        ("es", C::ChurnRisk | C::LegalThreat) => "Entiendo que esto es serio, así que le paso con una persona de nuestro equipo.",
-        ("it", C::ChurnRisk | C::LegalThreat) => "Capisco che è una cosa seria, quindi coinvolgo una persona del nostro team.",
-        ("nl", C::ChurnRisk | C::LegalThreat) => "Ik begrijp dat dit ernstig is, dus ik haal iemand van ons team erbij.",
-        ("de", C::SafetyIncident) => "Danke, dass Sie uns Bescheid geben. Sicherheit geht vor, deshalb hole ich sofort eine Person aus unserem Team dazu.",
-        ("fr", C::SafetyIncident) => "Merci de nous l'avoir signalé. La sécurité passe avant tout : je fais venir tout de suite une personne de notre équipe.",
-        ("es", C::SafetyIncident) => "Gracias por avisarnos. La seguridad es lo primero, así que le paso ahora mismo con una persona de nuestro equipo.",
-        ("it", C::SafetyIncident) => "Grazie per avercelo detto. La sicurezza viene prima di tutto, quindi coinvolgo subito una persona del nostro team.",
-        ("nl", C::SafetyIncident) => "Bedankt dat u het ons laat weten. Veiligheid gaat voor, dus ik haal meteen iemand van ons team erbij.",
-        ("de", C::FraudSuspected) => "Das sollte sich eine Person genau ansehen, ich hole jemanden dazu. Bitte teilen Sie hier keine Passwörter oder Kartennummern.",
-        ("fr", C::FraudSuspected) => "Cela mérite l'attention d'une personne, je fais venir quelqu'un. Merci de ne partager ici ni mot de passe ni numéro de carte.",
-        ("es", C::FraudSuspected) => "Esto necesita que lo revise una persona, así que le paso con alguien. Por favor, no comparta aquí contraseñas ni números de tarjeta.",
-        ("it", C::FraudSuspected) => "Questo richiede l'attenzione di una persona, quindi ne coinvolgo una. Per favore non condivida qui password o numeri di carta.",
-        ("nl", C::FraudSuspected) => "Hier moet iemand goed naar kijken, dus ik haal iemand erbij. Deel hier alstublieft geen wachtwoorden of kaartnummers.",
-        ("de", C::RepeatedQuestion) => "Entschuldigung, dass ich Ihnen immer dieselbe Antwort gebe. Ich hole eine Person aus unserem Team dazu.",
-        ("fr", C::RepeatedQuestion) => "Désolé de vous donner toujours la même réponse. Je fais venir une personne de notre équipe.",
-        ("es", C::RepeatedQuestion) => "Siento darle siempre la misma respuesta. Le paso con una persona de nuestro equipo.",
-        ("it", C::RepeatedQuestion) => "Mi scusi se le do sempre la stessa risposta. Coinvolgo una persona del nostro team.",
-        ("nl", C::RepeatedQuestion) => "Sorry dat ik steeds hetzelfde antwoord geef. Ik haal iemand van ons team erbij.",
-        ("de", C::CustomerWaiting) => "Ich bin da und hole eine Person aus unserem Team dazu, die Ihnen hilft.",
-        ("fr", C::CustomerWaiting) => "Je suis là, et je fais venir une personne de notre équipe pour vous aider.",
-        ("es", C::CustomerWaiting) => "Aquí estoy, y le paso con una persona de nuestro equipo para ayudarle.",
-        ("it", C::CustomerWaiting) => "Sono qui, e coinvolgo una persona del nostro team per aiutarla.",
-        ("nl", C::CustomerWaiting) => "Ik ben er, en ik haal iemand van ons team erbij om u te helpen.",
-        _ => escalation(code),
-    }
+    let Some(i) = translated(language) else {
+        return escalation(code);
+    };
+    // In the order of LANGUAGES.
+    let said: [&str; 5] = match code {
+        C::HandoffRequested => [
+            "Sie möchten mit einer Person sprechen, deshalb hole ich jemanden aus unserem Team dazu.",
+            "Vous avez demandé à parler à une personne : je fais venir quelqu'un de notre équipe.",
+            "Ha pedido hablar con una persona, así que le paso con alguien de nuestro equipo.",
+            "Ha chiesto di parlare con una persona, quindi coinvolgo qualcuno del nostro team.",
+            "U wilt iemand spreken, dus ik haal iemand van ons team erbij.",
+        ],
+        C::IntentNeedsHuman => [
+            "Dafür braucht es eine Person aus unserem Team, ich hole jemanden dazu.",
+            "Cela demande l'aide d'une personne de notre équipe, je fais venir quelqu'un.",
+            "Esto necesita a una persona de nuestro equipo, así que le paso con alguien.",
+            "Per questo serve una persona del nostro team, quindi ne coinvolgo una.",
+            "Hiervoor is iemand van ons team nodig, dus ik haal iemand erbij.",
+        ],
+        C::NegativeSentiment | C::NegativeTrend => [
+            "Es tut mir leid, dass das so ärgerlich war. Ich hole eine Person aus unserem Team dazu.",
+            "Je suis désolé que ce soit si frustrant. Je fais venir une personne de notre équipe.",
+            "Siento que esto haya sido tan frustrante. Le paso con una persona de nuestro equipo.",
+            "Mi dispiace che sia stato così frustrante. Coinvolgo una persona del nostro team.",
+            "Het spijt me dat dit zo vervelend is. Ik haal iemand van ons team erbij.",
+        ],
+        C::NotHelpful => [
+            "Meine Antworten haben nicht geholfen, deshalb hole ich eine Person aus unserem Team dazu.",
+            "Mes réponses ne vous ont pas aidé, je fais donc venir une personne de notre équipe.",
+            "Mis respuestas no le han ayudado, así que le paso con una persona de nuestro equipo.",
+            "Le mie risposte non l'hanno aiutata, quindi coinvolgo una persona del nostro team.",
+            "Mijn antwoorden hebben niet geholpen, dus ik haal iemand van ons team erbij.",
+        ],
+        C::Unresolved => [
+            "Ich konnte Ihre Fragen nicht beantworten, deshalb hole ich eine Person aus unserem Team dazu.",
+            "Je n'ai pas pu répondre à vos questions, je fais donc venir une personne de notre équipe.",
+            "No he podido responder a sus preguntas, así que le paso con una persona de nuestro equipo.",
+            "Non sono riuscito a rispondere alle sue domande, quindi coinvolgo una persona del nostro team.",
+            "Ik kon uw vragen niet beantwoorden, dus ik haal iemand van ons team erbij.",
+        ],
+        C::AgentTakeover => [
+            "Eine Person aus unserem Team kommt in das Gespräch dazu.",
+            "Une personne de notre équipe rejoint la conversation.",
+            "Una persona de nuestro equipo se une a la conversación.",
+            "Una persona del nostro team si unisce alla conversazione.",
+            "Iemand van ons team neemt deel aan het gesprek.",
+        ],
+        C::ChurnRisk | C::LegalThreat => [
+            "Ich verstehe, dass das ernst ist, deshalb hole ich eine Person aus unserem Team dazu.",
+            "Je comprends que c'est sérieux, je fais donc venir une personne de notre équipe.",
+            "Entiendo que esto es serio, así que le paso con una persona de nuestro equipo.",
+            "Capisco che è una cosa seria, quindi coinvolgo una persona del nostro team.",
+            "Ik begrijp dat dit ernstig is, dus ik haal iemand van ons team erbij.",
+        ],
+        C::SafetyIncident => [
+            "Danke, dass Sie uns Bescheid geben. Sicherheit geht vor, deshalb hole ich sofort eine Person aus unserem Team dazu.",
+            "Merci de nous l'avoir signalé. La sécurité passe avant tout : je fais venir tout de suite une personne de notre équipe.",
+            "Gracias por avisarnos. La seguridad es lo primero, así que le paso ahora mismo con una persona de nuestro equipo.",
+            "Grazie per avercelo detto. La sicurezza viene prima di tutto, quindi coinvolgo subito una persona del nostro team.",
+            "Bedankt dat u het ons laat weten. Veiligheid gaat voor, dus ik haal meteen iemand van ons team erbij.",
+        ],
+        C::FraudSuspected => [
+            "Das sollte sich eine Person genau ansehen, ich hole jemanden dazu. Bitte teilen Sie hier keine Passwörter oder Kartennummern.",
+            "Cela mérite l'attention d'une personne, je fais venir quelqu'un. Merci de ne partager ici ni mot de passe ni numéro de carte.",
+            "Esto necesita que lo revise una persona, así que le paso con alguien. Por favor, no comparta aquí contraseñas ni números de tarjeta.",
+            "Questo richiede l'attenzione di una persona, quindi ne coinvolgo una. Per favore non condivida qui password o numeri di carta.",
+            "Hier moet iemand goed naar kijken, dus ik haal iemand erbij. Deel hier alstublieft geen wachtwoorden of kaartnummers.",
+        ],
+        C::RepeatedQuestion => [
+            "Entschuldigung, dass ich Ihnen immer dieselbe Antwort gebe. Ich hole eine Person aus unserem Team dazu.",
+            "Désolé de vous donner toujours la même réponse. Je fais venir une personne de notre équipe.",
+            "Siento darle siempre la misma respuesta. Le paso con una persona de nuestro equipo.",
+            "Mi scusi se le do sempre la stessa risposta. Coinvolgo una persona del nostro team.",
+            "Sorry dat ik steeds hetzelfde antwoord geef. Ik haal iemand van ons team erbij.",
+        ],
+        C::CustomerWaiting => [
+            "Ich bin da und hole eine Person aus unserem Team dazu, die Ihnen hilft.",
+            "Je suis là, et je fais venir une personne de notre équipe pour vous aider.",
+            "Aquí estoy, y le paso con una persona de nuestro equipo para ayudarle.",
+            "Sono qui, e coinvolgo una persona del nostro team per aiutarla.",
+            "Ik ben er, en ik haal iemand van ons team erbij om u te helpen.",
+        ],
+    };
+    said[i]
 }
 
 /// Queued, with nobody from the team online.
 pub(crate) fn nobody_online(language: Option<&str>) -> &'static str {
-    match language.unwrap_or("en") {
-        "de" => "Gerade ist niemand aus unserem Team online. Hinterlassen Sie Ihre E-Mail-Adresse und eine Nachricht, dann melden wir uns bei Ihnen.",
-        "fr" => "Personne de notre équipe n'est en ligne pour le moment. Laissez votre e-mail et un message, nous vous répondrons.",
-        "es" => "Ahora mismo no hay nadie de nuestro equipo conectado. Deje su correo electrónico y un mensaje y le responderemos.",
-        "it" => "Al momento nessuno del nostro team è online. Lasci la sua e-mail e un messaggio e le risponderemo.",
-        "nl" => "Er is op dit moment niemand van ons team online. Laat uw e-mailadres en een bericht achter, dan nemen we contact met u op.",
-        _ => "No one from our team is online right now. Leave your email and a message and we will get back to you.",
-    }
+    translated(language).map_or(
+        "No one from our team is online right now. Leave your email and a message and we will get back to you.",
+        |i| [
+            "Gerade ist niemand aus unserem Team online. Hinterlassen Sie Ihre E-Mail-Adresse und eine Nachricht, dann melden wir uns bei Ihnen.",
+            "Personne de notre équipe n'est en ligne pour le moment. Laissez votre e-mail et un message, nous vous répondrons.",
+            "Ahora mismo no hay nadie de nuestro equipo conectado. Deje su correo electrónico y un mensaje y le responderemos.",
+            "Al momento nessuno del nostro team è online. Lasci la sua e-mail e un messaggio e le risponderemo.",
+            "Er is op dit moment niemand van ons team online. Laat uw e-mailadres en een bericht achter, dan nemen we contact met u op.",
+        ][i],
+    )
 }
 
 /// Queued, for a reason the customer was not told yet.
 pub(crate) fn waiting(language: Option<&str>) -> &'static str {
-    match language.unwrap_or("en") {
-        "de" => "Sie warten auf eine Person aus unserem Team.",
-        "fr" => "Vous attendez une personne de notre équipe.",
-        "es" => "Está esperando a una persona de nuestro equipo.",
-        "it" => "Sta aspettando una persona del nostro team.",
-        "nl" => "U wacht op iemand van ons team.",
-        _ => "You are waiting for a person from our team.",
-    }
+    translated(language).map_or("You are waiting for a person from our team.", |i| {
+        [
+            "Sie warten auf eine Person aus unserem Team.",
+            "Vous attendez une personne de notre équipe.",
+            "Está esperando a una persona de nuestro equipo.",
+            "Sta aspettando una persona del nostro team.",
+            "U wacht op iemand van ons team.",
+        ][i]
+    })
 }
 
 pub(crate) fn moved_in_line(position: usize, language: Option<&str>) -> String {
