@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc};
 
 use crate::crm::{AgentRef, ConversationId, ConversationStatus, EscalationCode, Message, Sender};
+use crate::nlu::multilingual::LANGUAGES;
 use crate::transcripts::Feed;
 
 /// Events a lagging socket may fall behind before it replays from the
@@ -134,11 +135,12 @@ pub(crate) struct Room {
     /// store the reply) so turns of a conversation never interleave.
     pub turn: Arc<tokio::sync::Mutex<()>>,
     /// The language of the customer's last message whose language was
-    /// detected, while the room is open (not stored): a message too short
-    /// to tell ("Danke!", "allô ?") is read in it, and what the customer
-    /// is told of the queue is said in it. Written by the turn holding
+    /// detected, if the multilingual model reads it (`None` for English),
+    /// while the room is open (not stored): a message too short to tell
+    /// ("Danke!", "allô ?") is read in it, and what the customer is told
+    /// of the queue is said in it. Written by the turn holding
     /// [`Room::turn`].
-    language: Mutex<Option<String>>,
+    language: Mutex<Option<&'static str>>,
     feed: Option<mpsc::Sender<Feed>>,
 }
 
@@ -170,20 +172,16 @@ impl Room {
         self.publish(RoomEvent::Typing(from));
     }
 
-    /// The customer's language, if a message of theirs told it.
-    pub(crate) fn language(&self) -> Option<String> {
-        self.language
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// The customer's language, if a message of theirs told it and it is
+    /// one the multilingual model reads.
+    pub(crate) fn language(&self) -> Option<&'static str> {
+        *self.language.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Remember the language of the customer's latest message.
     pub(crate) fn set_language(&self, language: &str) {
-        let mut current = self.language.lock().unwrap_or_else(|p| p.into_inner());
-        if current.as_deref() != Some(language) {
-            *current = Some(language.to_owned());
-        }
+        *self.language.lock().unwrap_or_else(|p| p.into_inner()) =
+            LANGUAGES.iter().copied().find(|l| *l == language);
     }
 }
 

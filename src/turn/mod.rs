@@ -99,7 +99,7 @@ impl Turn {
             &state.understanding,
             &state.faq,
             said.text.as_str(),
-            room.language().as_deref(),
+            room.language(),
         )
         .await?;
         if let Some(language) = &understood.language {

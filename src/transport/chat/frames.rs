@@ -145,7 +145,7 @@ impl ChatSession {
         match self.state.handoff.standing(&conversation).await {
             Some(standing) => {
                 let language = self.joined.as_ref().and_then(|j| j.room.language());
-                line.send_json(render::standing(&standing, language.as_deref()).to_json())
+                line.send_json(render::standing(&standing, language).to_json())
             }
             None => Flow::Continue,
         }

@@ -166,7 +166,7 @@ impl ChatSession {
                 }
                 let room = &joined.room;
                 let Some(json) = p.customer_frame(|e| {
-                    render::event(e, room.language().as_deref()).map(|f| f.to_json().into())
+                    render::event(e, room.language()).map(|f| f.to_json().into())
                 }) else {
                     return Flow::Continue;
                 };
