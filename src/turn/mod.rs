@@ -36,7 +36,8 @@ use crate::input::{ClientId, Email, MessageText};
 use crate::privacy::redact::redact;
 use crate::room::Room;
 
-pub(crate) use plan::{escalating_intent, plan, Plan};
+use plan::escalating_intent;
+pub(crate) use plan::{plan, Plan};
 pub(crate) use understand::{retrieve, understand, Understood};
 
 /// Why a turn stopped.
