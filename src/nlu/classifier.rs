@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::dot;
 use super::scope::Scope;
 
 /// First bytes of a classifier written by [`Classifier::to_bytes`]; a new
@@ -65,10 +66,6 @@ pub struct Prediction {
     pub probability: f32,
     pub similarity: f32,
     pub distance: f32,
-}
-
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 fn softmax_in_place(v: &mut [f32]) {

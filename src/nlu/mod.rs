@@ -386,7 +386,27 @@ pub(crate) fn sentences(text: &str) -> Vec<&str> {
     out.split_off(skip)
 }
 
-/// Cosine similarity of two unit vectors.
+/// Dot product, written so the compiler vectorises it (eight independent
+/// sums instead of one sequential chain).
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Cosine similarity of two unit vectors, summed in order (the FAQ
+/// ranking's figures were measured with this sum).
 pub(crate) fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

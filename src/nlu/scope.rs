@@ -121,7 +121,7 @@ impl Scope {
         let mut squared = 0.0f32;
         for (row, m) in mean.iter().enumerate() {
             let w = &self.whitening[row * (row + 1) / 2..][..row + 1];
-            let z: f32 = w.iter().zip(x).map(|(a, b)| a * b).sum();
+            let z = super::dot(w, &x[..=row]);
             squared += (z - m) * (z - m);
         }
         (squared / self.typical).sqrt()

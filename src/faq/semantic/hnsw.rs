@@ -22,28 +22,10 @@ mod search;
 use std::cmp::Ordering;
 
 use super::codes::Codes;
+pub(crate) use crate::nlu::dot;
 
 /// Links per node on the upper levels; twice as many on level 0.
 pub(crate) const M: usize = 16;
-
-/// Dot product, written so the compiler vectorises it (eight independent
-/// sums instead of one sequential chain).
-pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..8 {
-            acc[i] += x[i] * y[i];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
 
 /// A node found by a search: its slot and its similarity to the query.
 #[derive(Debug, Clone, Copy, PartialEq)]
