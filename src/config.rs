@@ -77,6 +77,12 @@ pub struct EscalationPolicy {
     pub repeated_answers: u32,
     /// Pings in a row ("anyone there?") that escalate.
     pub pings: u32,
+    /// Customer messages in a row that read as a tone intent (one whose
+    /// code is `negative_sentiment` or `negative_trend`: sarcasm) that
+    /// escalate, each at least `tone_min_probability` probable, in scope
+    /// or not.
+    pub tone_turns: u32,
+    pub tone_min_probability: f32,
     /// An intent flagged `escalate` or `handoff` counts for escalation
     /// also when the message (or one of its sentences) is out of scope for
     /// answering, if the intent is this probable...
@@ -94,7 +100,8 @@ impl EscalationPolicy {
             .trend_turns
             .max(self.unresolved_turns as usize)
             .max(self.repeated_answers as usize + 1)
-            .max(self.pings as usize);
+            .max(self.pings as usize)
+            .max(self.tone_turns as usize);
         4 * turns + 8
     }
 }
@@ -109,6 +116,8 @@ impl Default for EscalationPolicy {
             unresolved_turns: 3,
             repeated_answers: 1,
             pings: 2,
+            tone_turns: 2,
+            tone_min_probability: 0.5,
             intent_min_probability: 0.99,
             intent_min_similarity: 0.53,
         }
@@ -302,17 +311,19 @@ impl Config {
             self.escalation.trend_negative,
             self.escalation.intent_min_probability,
             self.escalation.intent_min_similarity,
+            self.escalation.tone_min_probability,
         ]
         .iter()
         .all(|v| (0.0..=1.0).contains(v))
         {
-            Some("escalation.strong_negative, strong_negative_answered, trend_negative, intent_min_probability and intent_min_similarity must be between 0 and 1")
+            Some("escalation.strong_negative, strong_negative_answered, trend_negative, intent_min_probability, intent_min_similarity and tone_min_probability must be between 0 and 1")
         } else if self.escalation.trend_turns == 0
             || self.escalation.unresolved_turns == 0
             || self.escalation.repeated_answers == 0
             || self.escalation.pings == 0
+            || self.escalation.tone_turns == 0
         {
-            Some("escalation.trend_turns, unresolved_turns, repeated_answers and pings must be positive")
+            Some("escalation.trend_turns, unresolved_turns, repeated_answers, pings and tone_turns must be positive")
         } else if self.handoff.agent_capacity == 0 {
             Some("handoff.agent_capacity must be positive")
         } else if matches!(&self.operator_token, Some(t) if t.len() < 16) {

@@ -14,15 +14,18 @@
 //!    `strong_negative_answered` when the bot has a confident answer);
 //! 5. a negative trend: the mean negative probability of the last
 //!    `trend_turns` customer messages;
-//! 6. `pings` messages in a row that only ask whether anyone is there;
-//! 7. the bot would give, once more, an answer it already gave
+//! 6. tone building: `tone_turns` customer messages in a row that read as
+//!    a tone intent (sarcasm), each below the bar that escalates one
+//!    message at once;
+//! 7. `pings` messages in a row that only ask whether anyone is there;
+//! 8. the bot would give, once more, an answer it already gave
 //!    `repeated_answers` times in the recent history;
-//! 8. a bot answer marked not helpful, and this turn unanswered too;
-//! 9. `unresolved_turns` turns in a row without a confident answer; a
-//!    reply that says, in the customer's language, that the bot answers
-//!    in English does not count.
+//! 9. a bot answer marked not helpful, and this turn unanswered too;
+//! 10. `unresolved_turns` turns in a row without a confident answer; a
+//!     reply that says, in the customer's language, that the bot answers
+//!     in English does not count.
 //!
-//! An agent taking over is the seventh reason; it comes from the console,
+//! An agent taking over is one more reason; it comes from the console,
 //! not from a turn. Handing a conversation back to the bot starts its
 //! history afresh, so it does not bounce straight back to the queue.
 
@@ -55,6 +58,20 @@ pub(crate) struct TurnSignals<'a> {
     pub threatens_to_leave: bool,
     /// The message threatens legal steps (`phrases`).
     pub threatens_legal_steps: bool,
+    /// The message reads as a tone intent (sarcasm), and so did the
+    /// customer messages just before it.
+    pub tone: Option<Tone<'a>>,
+}
+
+/// A tone intent read in this message and the ones just before it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Tone<'a> {
+    /// The intent this message reads as.
+    pub name: &'a str,
+    pub confidence: f32,
+    /// Customer messages in a row, this one included, that read as a tone
+    /// intent.
+    pub turns: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -158,6 +175,17 @@ pub(crate) fn assess(
                 });
             }
         }
+    }
+    if let Some(t) = turn.tone.filter(|t| t.turns >= policy.tone_turns) {
+        return Some(Trigger {
+            code: EscalationCode::NegativeTrend,
+            scores: EscalationScores {
+                intent: Some(t.name.to_owned()),
+                intent_confidence: Some(t.confidence),
+                trend_turns: Some(t.turns),
+                ..Default::default()
+            },
+        });
     }
     if turn.ping && history.pings + 1 >= policy.pings {
         return Some(Trigger {
@@ -332,6 +360,7 @@ mod tests {
                     not_helpful,
                     answers: answers.into_iter().map(|a| a.map(str::to_owned)).collect(),
                     pings,
+                    intents: Vec::new(),
                 },
             )
     }
@@ -392,6 +421,22 @@ mod tests {
             // Another answer never counts as a repeat.
             let other = TurnSignals { answer: Some("faq:warranty"), ..calm(true) };
             prop_assert_eq!(assess(&h, &other, &p), None);
+        }
+
+        #[test]
+        fn sarcasm_in_a_row_goes_to_a_person_at_the_limit_and_never_calms_things_down(h in arb_history(), turns in 1u32..5, limit in 1u32..5, s in arb_sentiment(), resolved: bool) {
+            let p = EscalationPolicy { tone_turns: limit, ..Default::default() };
+            let tone = Tone { name: "sarcasm", confidence: 0.6, turns };
+            let with = assess(&h, &TurnSignals { sentiment: s, resolved, tone: Some(tone), ..Default::default() }, &p);
+            let without = assess(&h, &TurnSignals { sentiment: s, resolved, ..Default::default() }, &p);
+            if turns >= limit {
+                prop_assert!(with.is_some());
+            } else {
+                prop_assert_eq!(&with, &without);
+            }
+            if without.is_some() {
+                prop_assert!(with.is_some());
+            }
         }
 
         #[test]

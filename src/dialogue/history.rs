@@ -53,6 +53,10 @@ pub(crate) struct History {
     pub customer_turns: u32,
     /// The latest customer messages that were pings, in a row.
     pub pings: u32,
+    /// The best intent of each earlier customer message, recognised or
+    /// only nearest, with its probability, oldest first; `None` for a
+    /// message that was not analysed.
+    pub intents: Vec<Option<(String, f32)>>,
 }
 
 impl History {
@@ -77,6 +81,12 @@ impl History {
                 EventKind::Message { message: m } => match m.from {
                     Sender::Customer => {
                         asked = None;
+                        let best = m.analysis.as_ref().and_then(|a| {
+                            let i = &a.intent;
+                            let name = i.name.as_ref().or(i.nearest.as_ref())?;
+                            Some((name.clone(), i.confidence))
+                        });
+                        h.intents.push(best);
                         if let Some(a) = &m.analysis {
                             h.negatives.push(a.sentiment.negative);
                             asked = a.intent.name.as_deref();

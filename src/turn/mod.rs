@@ -36,8 +36,7 @@ use crate::input::{ClientId, Email, MessageText};
 use crate::privacy::redact::redact;
 use crate::room::Room;
 
-use plan::escalating_intent;
-pub(crate) use plan::{plan, Plan};
+pub(crate) use plan::{plan, IntentSignals, Plan};
 pub(crate) use understand::{retrieve, understand, Understood};
 
 /// Why a turn stopped.
@@ -205,7 +204,8 @@ impl Turn {
             .analysis
             .as_ref()
             .and_then(|a| intents.get(a.intent.name.as_deref()?));
-        let escalating = escalating_intent(&self.understood, |name| intents.get(name), policy);
+        let escalating =
+            IntentSignals::read(&self.understood, &history, |name| intents.get(name), policy);
         let plan = plan(
             &customer.text,
             &self.understood,

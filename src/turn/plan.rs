@@ -5,7 +5,7 @@
 use crate::config::{BotPolicy, EscalationPolicy};
 use crate::copy;
 use crate::crm::{EscalationCode, NewMessage};
-use crate::dialogue::escalation::{self, History, IntentSignal, Trigger, TurnSignals};
+use crate::dialogue::escalation::{self, History, IntentSignal, Tone, Trigger, TurnSignals};
 use crate::dialogue::history::OTHER_LANGUAGE;
 use crate::dialogue::phrases;
 use crate::dialogue::{self, Decision, IntentCandidate, TurnInput};
@@ -21,6 +21,38 @@ pub(crate) struct Plan {
     pub reason: &'static str,
     pub reply: Option<NewMessage>,
     pub escalation: Option<Trigger>,
+}
+
+/// What the intents say about escalating one message: the intent that
+/// needs a person in it ([`escalating_intent`]) and the tone building up
+/// over the messages before it ([`tone_building`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct IntentSignals<'a> {
+    pub needs_person: Option<(&'a IntentDef, f32)>,
+    pub tone: Option<Tone<'a>>,
+}
+
+impl<'a> IntentSignals<'a> {
+    pub(crate) fn read(
+        understood: &Understood,
+        history: &History,
+        definition: impl Fn(&str) -> Option<&'a IntentDef> + Copy,
+        policy: &EscalationPolicy,
+    ) -> Self {
+        Self {
+            needs_person: escalating_intent(understood, definition, policy),
+            tone: tone_building(understood, history, definition, policy),
+        }
+    }
+}
+
+/// An intent that sets the tone rather than asks for something: one that
+/// raises negative sentiment (sarcasm).
+fn is_tone(def: &IntentDef) -> bool {
+    matches!(
+        def.escalation,
+        Some(EscalationCode::NegativeSentiment | EscalationCode::NegativeTrend)
+    )
 }
 
 /// The intent that needs a person (flagged `escalate` or `handoff`) in
@@ -49,12 +81,6 @@ pub(crate) fn escalating_intent<'a>(
         let def = definition(name)?;
         (def.escalate || def.handoff).then_some((def, m.confidence))
     };
-    let tone = |def: &IntentDef| {
-        matches!(
-            def.escalation,
-            Some(EscalationCode::NegativeSentiment | EscalationCode::NegativeTrend)
-        )
-    };
     understood
         .analysis
         .iter()
@@ -64,19 +90,51 @@ pub(crate) fn escalating_intent<'a>(
                 .sentences
                 .iter()
                 .filter_map(|a| needs_person(&a.intent))
-                .find(|(def, _)| !tone(def))
+                .find(|(def, _)| !is_tone(def))
         })
 }
 
+/// Tone building: the whole message reads as a tone intent, recognised
+/// or only nearest, at least `tone_min_probability` probable, and so did
+/// the customer messages just before it. Each may be too unsure to
+/// escalate alone; in a row they are sarcasm that builds. A message in
+/// another language counts only when the multilingual model read it.
+pub(crate) fn tone_building<'a>(
+    understood: &Understood,
+    history: &History,
+    definition: impl Fn(&str) -> Option<&'a IntentDef>,
+    policy: &EscalationPolicy,
+) -> Option<Tone<'a>> {
+    let tone = |name: &str, confidence: f32| {
+        definition(name).filter(|def| is_tone(def) && confidence >= policy.tone_min_probability)
+    };
+    let foreign = understood.language.as_deref().is_some_and(|l| l != "en");
+    if foreign && !understood.intent_across_languages {
+        return None;
+    }
+    let m = &understood.analysis.as_ref()?.intent;
+    let def = tone(m.name.as_deref().or(m.nearest.as_deref())?, m.confidence)?;
+    let before = history
+        .intents
+        .iter()
+        .rev()
+        .take_while(|i| matches!(i, Some((name, confidence)) if tone(name, *confidence).is_some()))
+        .count();
+    Some(Tone {
+        name: &def.name,
+        confidence: m.confidence,
+        turns: before as u32 + 1,
+    })
+}
+
 /// Plan the bot's reply. `intent` is the definition of the recognised
-/// intent, if the message was in scope; `escalating`, an intent that
-/// needs a person found in the message or one of its sentences, with its
-/// probability.
+/// intent, if the message was in scope; `escalating`, what the intents
+/// say about escalating ([`IntentSignals::read`]).
 pub(crate) fn plan(
     text: &str,
     understood: &Understood,
     intent: Option<&IntentDef>,
-    escalating: Option<(&IntentDef, f32)>,
+    escalating: IntentSignals<'_>,
     history: &History,
     bot: &BotPolicy,
     policy: &EscalationPolicy,
@@ -117,6 +175,7 @@ pub(crate) fn plan(
     let signals = TurnSignals {
         sentiment: analysis.map(|a| a.sentiment),
         intent: escalating
+            .needs_person
             .or(intent.map(|def| (def, confidence)))
             .map(|(def, confidence)| IntentSignal {
                 name: &def.name,
@@ -137,6 +196,7 @@ pub(crate) fn plan(
         says_asked_before: phrases::says_asked_before(text),
         threatens_to_leave: phrases::threatens_to_leave(text),
         threatens_legal_steps: phrases::threatens_legal_steps(text),
+        tone: escalating.tone,
     };
     let escalation = escalation::assess(history, &signals, policy);
     let mut reason = decision.reason();
@@ -231,7 +291,7 @@ mod tests {
             "How do I return an item?",
             u,
             None,
-            None,
+            IntentSignals::default(),
             history,
             &BotPolicy::default(),
             &EscalationPolicy::default(),
@@ -327,7 +387,7 @@ mod tests {
                 "Danke!",
                 u,
                 Some(&thanks),
-                None,
+                IntentSignals::default(),
                 &history,
                 &policy.0,
                 &policy.1,
@@ -391,6 +451,61 @@ mod tests {
     }
 
     #[test]
+    fn sarcasm_too_unsure_alone_escalates_when_it_builds_over_messages() {
+        let defs = [
+            intent_def("sarcasm", Some(EscalationCode::NegativeSentiment)),
+            intent_def("order_status", None),
+        ];
+        let find = |name: &str| defs.iter().find(|d| d.name == name);
+        let policy = EscalationPolicy::default();
+        // Out of scope, only nearest to sarcasm: too unsure to escalate alone.
+        let mut u = understood(0.1, 0.0);
+        let mut a = reading("sarcasm", 0.8);
+        a.intent.nearest = a.intent.name.take();
+        u.analysis = Some(a);
+        let code = |history: &History| {
+            let signals = IntentSignals::read(&u, history, find, &policy);
+            let p = plan(
+                "cool cool",
+                &u,
+                None,
+                signals,
+                history,
+                &BotPolicy::default(),
+                &policy,
+            );
+            p.escalation.map(|t| (t.code, t.scores.trend_turns))
+        };
+        let sarcastic = Some(("sarcasm".to_owned(), 0.7));
+        let first = History {
+            customer_turns: 1,
+            intents: vec![Some(("order_status".to_owned(), 0.9))],
+            ..Default::default()
+        };
+        assert_eq!(code(&first), None);
+        let second = History {
+            customer_turns: 2,
+            intents: vec![Some(("order_status".to_owned(), 0.9)), sarcastic.clone()],
+            ..Default::default()
+        };
+        assert_eq!(
+            code(&second),
+            Some((EscalationCode::NegativeTrend, Some(2)))
+        );
+        // Too unsure the first time, or broken by another message: calm.
+        let unsure = History {
+            intents: vec![Some(("sarcasm".to_owned(), 0.3))],
+            ..second.clone()
+        };
+        assert_eq!(code(&unsure), None);
+        let broken = History {
+            intents: vec![sarcastic, Some(("order_status".to_owned(), 0.9))],
+            ..second
+        };
+        assert_eq!(code(&broken), None);
+    }
+
+    #[test]
     fn thanks_said_again_is_no_question_asked_again() {
         let mut thanks = intent_def("thanks", None);
         thanks.escalate = false;
@@ -409,7 +524,7 @@ mod tests {
                 "thanks again",
                 &u,
                 Some(def),
-                None,
+                IntentSignals::default(),
                 &history,
                 &policy.0,
                 &policy.1,
