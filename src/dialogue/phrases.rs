@@ -8,7 +8,7 @@
 //!   wrapped in a long explanation is diluted in its embedding. A message
 //!   asks for a person when it names one (a member of staff, a human,
 //!   someone from customer service, an actual employee, someone with the
-//!   authority) and a way of talking to them or what they should do
+//!   authority, speaking to someone) and a way of talking to them or what they should do
 //!   (speak, chat with, connect, call back, go through this with, rather
 //!   than the bot) in the same language. Both are needed, so "the person
 //!   at the door", "I talked to my bank" or "is this an automated chat or
@@ -21,9 +21,13 @@
 //! - Threatening to leave ("I'm done with your shop", "I'll get it on
 //!   Amazon", "never ordering here again", "getting our gear at the shop
 //!   down the road"), in the present or future: "last time I ordered
-//!   from another shop" tells a story.
-//! - Threatening legal steps (a chargeback, a lawyer, consumer
-//!   protection, court).
+//!   from another shop" tells a story, and "I usually buy my gear at the
+//!   local store" or "pick up my order at the Bergen store" is no
+//!   threat: a named shop counts only after a verb of the future or in
+//!   progress.
+//! - Threatening legal steps (a chargeback, getting or passing it to a
+//!   lawyer, consumer protection, court); "my lawyer friend says" is
+//!   no threat.
 //! - Asking whether anyone is there, in German, French, Spanish, Italian
 //!   and Dutch ("Ist da jemand?", "allô ?", "¿hay alguien?"); the
 //!   `anyone_there` intent reads English.
@@ -47,7 +51,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         Language {
             code: "en",
             person: words(
-                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your|the) (?:team|staff|support|shop|store|company|customer service)|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:member|members) of (?:your |the )?staff|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your|the) (?:team|staff|support|shop|store|company|customer service)|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
             ),
             talk: words(
                 r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|(?:is|are) (?:there |they )?(?:available|around|online)|around today|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
@@ -105,13 +109,13 @@ static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
 
 static LEAVING: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"(?:i'?m|i am|we'?re|we are) done with (?:you|your|this|northwind)|never (?:order|ordering|buy|buying|shop|shopping)(?: \w+){0,3} (?:here|from you|with you|again)|(?:on|from|at) amazon\b|(?:go|going|switch|switching|move|moving|take|taking|get|getting|buy|buying|order|ordering|shop|shopping)\b(?: \w+){0,4} (?:elsewhere|somewhere else|(?:at|from|to|with) (?:another|other|a different|a competitor|your competitors?|the \w+ (?:shop|store))\b)|take my (?:business|money) elsewhere|last (?:order|euro|time i (?:order|buy|shop))\b|lost (?:a|me as a) customer|close my (?:customer )?account|want to (?:be|stay) (?:a|your) (?:\w+ )?customer|(?:move|moving|switch|switching) (?:our|my) (?:\w+ ){0,2}(?:orders?|business|account) to",
+        r"(?:i'?m|i am|we'?re|we are) done with (?:you|your|this|northwind)|never (?:order|ordering|buy|buying|shop|shopping)(?: \w+){0,3} (?:here|from you|with you|again)|(?:on|from|at) amazon\b|(?:go|going|switch|switching|move|moving|take|taking|get|getting|buy|buying|order|ordering|shop|shopping)\b(?: \w+){0,4} (?:elsewhere|somewhere else|(?:at|from|to|with) (?:another|other|a different|a competitor|your competitors?)\b)|(?:(?:will|'ll|gonna|going to) (?:\w+ )?(?:go|switch|move|take|get|buy|order|shop)|going|switching|moving|taking|getting|buying|ordering|shopping)\b(?: \w+){0,4} (?:at|from|to|with) the \w+ (?:shop|store)\b|take my (?:business|money) elsewhere|last (?:order|euro|time i (?:order|buy|shop))\b|lost (?:a|me as a) customer|close my (?:customer )?account|want to (?:be|stay) (?:a|your) (?:\w+ )?customer|(?:move|moving|switch|switching) (?:our|my) (?:\w+ ){0,2}(?:orders?|business|account) to",
     )
 });
 
 static LEGAL: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"charge ?back|(?:my|our|get|getting|hire|hiring|contact|contacting|call|calling|involve|involving|speak(?:ing)? (?:to|with)|talk(?:ing)? to|consult(?:ing)?|through)(?: (?:a|an|my|our))? (?:lawyer|solicitor|attorney)s?|(?:lawyer|solicitor|attorney)s? (?:will|is going to|are going to)|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)",
+        r"charge ?back|(?:get|getting|hire|hiring|contact|contacting|call|calling|involve|involving|speak(?:ing)? (?:to|with)|talk(?:ing)? to|consult(?:ing)?|through|(?:pass|passing|hand|handing|forward|forwarding|send|sending|give|giving) (?:this|it|the case|everything)(?: on| over)? to)(?: (?:a|an|my|our))? (?:lawyer|solicitor|attorney)s?|(?:my|our) (?:lawyer|solicitor|attorney)s? (?:has|have|is|are|will|'ll|says you|said you)|(?:lawyer|solicitor|attorney)s? (?:will|is going to|are going to)|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)",
     )
 });
 
@@ -222,6 +226,7 @@ mod tests {
                 "I need someone with the authority to approve an exception",
                 "en",
             ),
+            ("I need to speak to someone about this please", "en"),
         ] {
             assert_eq!(asks_for_person(text), Some(code), "{text}");
         }
@@ -241,6 +246,7 @@ mod tests {
             "The delivery person left it at the door.",
             "is this an automated chat or a person? doesn't matter either way",
             "a real person at the post office said it was sent back",
+            "my wife spoke to someone at the post office",
         ] {
             assert_eq!(asks_for_person(text), None, "{text}");
         }
@@ -284,6 +290,7 @@ mod tests {
         for text in [
             "we'll be getting our ski gear at the outdoor shop down the road",
             "I'm switching to another store for the rest of the gear",
+            "from now on we're buying our tents from the outdoor store in town",
             "not sure I want to be a Northwind customer at all after this",
             "the club is moving our group orders to a competitor",
         ] {
@@ -293,6 +300,8 @@ mod tests {
             "Can I order the tent again in green?",
             "last time I ordered a tent from another shop it took 5 weeks",
             "I bought the stove at another shop, do you sell the canisters?",
+            "I usually buy my gear at the local store but they don't have it",
+            "can I pick up my order at the Bergen store?",
         ] {
             assert!(!threatens_to_leave(text), "{text}");
         }
@@ -302,6 +311,10 @@ mod tests {
         assert!(threatens_legal_steps("My lawyer will write to you."));
         assert!(threatens_legal_steps("I'll get a lawyer involved"));
         assert!(threatens_legal_steps("talking to my solicitor tomorrow"));
+        assert!(threatens_legal_steps("I'm passing this on to my lawyer"));
+        assert!(!threatens_legal_steps(
+            "my lawyer friend says you have to show VAT on the invoice"
+        ));
         assert!(!threatens_legal_steps(
             "a lawyer friend of mine swears by your jackets"
         ));
