@@ -166,6 +166,15 @@ impl Faq {
         Ok(faq)
     }
 
+    /// Run `f`, a search or a read of a few entries, here on the caller's
+    /// task: a turn's search takes a tenth to a few tenths of a
+    /// millisecond, less than the two thread wake-ups a trip to the
+    /// blocking pool costs. Edits, imports and scans use
+    /// [`Faq::blocking`].
+    fn point<T>(&self, f: impl FnOnce(&Inner) -> Result<T, FaqError>) -> Result<T, FaqError> {
+        f(&self.inner)
+    }
+
     async fn blocking<T, F>(&self, f: F) -> Result<T, FaqError>
     where
         T: Send + 'static,
@@ -286,7 +295,7 @@ impl Faq {
         embedding: Option<Vec<f32>>,
         limit: usize,
     ) -> Result<Vec<ScoredEntry>, FaqError> {
-        self.blocking(move |inner| {
+        self.point(move |inner| {
             let hits = inner
                 .index
                 .search(&inner.corrected(&text), BM25_CANDIDATES.max(limit))?;
@@ -326,7 +335,6 @@ impl Faq {
             }
             Ok(out)
         })
-        .await
     }
 
     /// Create or update every draft (by id) in one index commit.

@@ -287,7 +287,7 @@ impl Faq {
         embedding: Vec<f32>,
         limit: usize,
     ) -> Result<Vec<ScoredEntry>, FaqError> {
-        self.blocking(move |inner| {
+        self.point(move |inner| {
             let Some(s) = inner.multilingual.get() else {
                 return Ok(Vec::new());
             };
@@ -312,6 +312,5 @@ impl Faq {
             out.truncate(limit);
             Ok(out)
         })
-        .await
     }
 }
