@@ -11,15 +11,18 @@
 #   benches/compare.sh --models /work/bench/old/models \
 #       old=/work/bench/old/frontdesk new=target/release/frontdesk peer=python
 #
-# For every server and every connection count the server is started on a
+# For every connection count the servers run one after another (in
+# reverse order every second round, so that a machine that drifts faster
+# or slower during the run favours none of them); each is started on a
 # free port with a fresh data directory (frontdesk with the benchmark
 # configuration of docs/benchmarks.md: raised rate and connection limits),
 # its time from spawn to `/readyz` 200 and its resident memory at rest are
 # recorded, then, once the machine is quiet, `loadgen --connections C` runs
 # with `--server-pid`, and the server is stopped. The CPU use of the whole
 # machine during each run is recorded too. Prints a Markdown table and the
-# ratios new/peer and new/old (when servers of those names ran), and
-# writes the same to --out.
+# ratios new/peer and new/old (when servers of those names ran; with
+# several rounds, of the medians, with each round's ratio), and writes the
+# same to --out.
 #
 # Options:
 #   --loadgen PATH        loadgen binary (default target/release/loadgen)
@@ -28,6 +31,7 @@
 #                         300, 150, 60, 40 for 1, 8, 32, 64 as in
 #                         docs/benchmarks.md, else 60)
 #   --duration SECS       upper bound of each loadgen run (default 60)
+#   --rounds N            run everything N times, interleaved (default 1)
 #   --models DIR          models directory for every server (default: each
 #                         server's own default); NAME=SERVER,models=DIR
 #                         overrides it for one server
@@ -47,6 +51,7 @@ loadgen="$root/target/release/loadgen"
 connections="1 8 32 64"
 messages=""
 duration=60
+rounds=1
 models=""
 peer_python="/tmp/peer-venv/bin/python"
 out=""
@@ -64,6 +69,7 @@ while [[ $# -gt 0 ]]; do
         --connections) connections="$2"; shift 2 ;;
         --messages) messages="$2"; shift 2 ;;
         --duration) duration="$2"; shift 2 ;;
+        --rounds) rounds="$2"; shift 2 ;;
         --models) models="$2"; shift 2 ;;
         --peer-python) peer_python="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
@@ -165,20 +171,25 @@ stop_server() {
 
 rss_mib() { awk '/^VmRSS:/{printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo ""; }
 
-for spec in "${servers[@]}"; do
-    name="${spec%%=*}"
-    rest="${spec#*=}"
-    server="${rest%%,*}"
-    mdir="$models"
-    if [[ "$rest" == *,models=* ]]; then mdir="${rest#*,models=}"; fi
-    if [[ "$server" != python && ! -x "$server" ]]; then
-        log "$name: $server is not an executable; skipped"; continue
+for round in $(seq 1 "$rounds"); do
+for c in $connections; do
+    order=("${servers[@]}")
+    if (( round % 2 == 0 )); then
+        order=(); for ((i=${#servers[@]}-1; i>=0; i--)); do order+=("${servers[i]}"); done
     fi
-    for c in $connections; do
+    for spec in "${order[@]}"; do
+        name="${spec%%=*}"
+        rest="${spec#*=}"
+        server="${rest%%,*}"
+        mdir="$models"
+        if [[ "$rest" == *,models=* ]]; then mdir="${rest#*,models=}"; fi
+        if [[ "$server" != python && ! -x "$server" ]]; then
+            log "$name: $server is not an executable; skipped"; continue
+        fi
         m="${messages:-$(default_messages "$c")}"
         port="$(free_port)"
-        data="$work/$name-$c-data"
-        logf="$work/$name-$c.log"
+        data="$work/$name-$c-$round-data"
+        logf="$work/$name-$c-$round.log"
         rm -rf "$data"
         t0=$(date +%s.%N)
         start_server "$name" "$server" "$mdir" "$port" "$data" "$logf"
@@ -199,15 +210,16 @@ for spec in "${servers[@]}"; do
         rest_rss=$(rss_mib "$server_pid")
         log "$name: ready in ${ready} s, RSS ${rest_rss} MiB; loadgen --connections $c --messages $m (idle before: ${quiet} %)"
         read -r b1 i1 < <(cpu_sample)
-        lg="$work/$name-$c.loadgen"
+        lg="$work/$name-$c-$round.loadgen"
         "$loadgen" --url "ws://127.0.0.1:$port/v1/chat" --connections "$c" --messages "$m" \
             --duration-secs "$duration" --server-pid "$server_pid" >"$lg" 2>&1 || log "$name: loadgen failed"
         read -r b2 i2 < <(cpu_sample)
         machine=$(busy_pct "$b1" "$i1" "$b2" "$i2")
         stop_server
         cat "$lg" >&2
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "$m" "$ready" "$rest_rss" "$machine" "$quiet" "$lg" >>"$results"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$c" "$m" "$ready" "$rest_rss" "$machine" "$quiet" "$lg" "$round" >>"$results"
     done
+done
 done
 
 python3 - "$results" "$out" "$(uname -n) $(nproc) cores" <<'EOF'
@@ -216,7 +228,7 @@ import re, sys
 results, out, machine = sys.argv[1], sys.argv[2], sys.argv[3]
 rows = []
 for line in open(results):
-    name, conns, msgs, ready, rest, cpu, quiet, path = line.rstrip("\n").split("\t")
+    name, conns, msgs, ready, rest, cpu, quiet, path, rnd = line.rstrip("\n").split("\t")
     text = open(path, errors="replace").read()
     def num(pattern, default=None):
         m = re.search(pattern, text, re.M)
@@ -230,7 +242,7 @@ for line in open(results):
     if not re.search(r"^errors: none$", text, re.M) and not errors:
         errors["loadgen_output"] = 1
     rows.append(dict(
-        name=name, conns=int(conns), msgs=int(msgs), ready=float(ready),
+        name=name, conns=int(conns), msgs=int(msgs), ready=float(ready), round=int(rnd),
         rest=float(rest) if rest else None, cpu=cpu, quiet=quiet,
         turns=num(r"^turns: (\d+) in"), tps=num(r"turns: \d+ in [\d.]+ s = ([\d.]+) turns/s"),
         handed=num(r"^conversations handed to the agent queue: (\d+)"),
@@ -244,30 +256,48 @@ def f(v, d=1):
 
 lines = [f"Machine: {machine}. loadgen per row: `--connections C --messages M`; "
          "fresh server and data directory per row.", "",
-         "| server | conns | msgs/conn | turns | turns/s | ack p50 / p99 (ms) | reply p50 / p99 (ms) | handed over | errors | ready (s) | RSS rest / peak (MiB) | server CPU (% of a core) | machine CPU (idle before) |",
-         "|---|---:|---:|---:|---:|---|---|---:|---|---:|---|---:|---|"]
+         "| server | round | conns | msgs/conn | turns | turns/s | ack p50 / p99 (ms) | reply p50 / p99 (ms) | handed over | errors | ready (s) | RSS rest / peak (MiB) | server CPU (% of a core) | machine CPU (idle before) |",
+         "|---|---:|---:|---:|---:|---:|---|---|---:|---|---:|---|---:|---|"]
 for r in rows:
     errs = ", ".join(f"{k} {v}" for k, v in r["errors"].items()) or "0"
     lines.append(
-        f"| {r['name']} | {r['conns']} | {r['msgs']} | {f(r['turns'], 0)} | **{f(r['tps'])}** | "
+        f"| {r['name']} | {r['round']} | {r['conns']} | {r['msgs']} | {f(r['turns'], 0)} | **{f(r['tps'])}** | "
         f"{f(r['ack'][0])} / {f(r['ack'][1])} | {f(r['reply'][0])} / {f(r['reply'][1])} | "
         f"{f(r['handed'], 0)} | {errs} | {r['ready']:.2f} | {f(r['rest'])} / {f(r['peak'])} | "
         f"{f(r['server_cpu'], 0)} | {r['cpu']} % ({r['quiet']} % idle) |")
 
-by = {(r["name"], r["conns"]): r for r in rows}
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+# (name, conns) -> the runs of every round, in round order.
+runs = {}
+for r in sorted(rows, key=lambda r: r["round"]):
+    runs.setdefault((r["name"], r["conns"]), []).append(r)
 names = {r["name"] for r in rows}
+rounds = max(r["round"] for r in rows) if rows else 1
 for a, b in (("new", "peer"), ("new", "old"), ("old", "peer")):
     if a in names and b in names and not (a == "old" and "new" in names):
-        lines += ["", f"Ratio {a}/{b}:", "",
+        head = f"Ratio {a}/{b}" + (f", of the medians of {rounds} rounds (each round's ratio of turns/s in brackets)" if rounds > 1 else "")
+        lines += ["", head + ":", "",
                   "| conns | turns/s | reply p50 | reply p99 | peak RSS |", "|---:|---:|---:|---:|---:|"]
         for c in sorted({r["conns"] for r in rows}):
-            x, y = by.get((a, c)), by.get((b, c))
+            x, y = runs.get((a, c)), runs.get((b, c))
             if not x or not y:
                 continue
             def ratio(p, q):
                 return f"{p / q:.2f}×" if p is not None and q else "–"
-            lines.append(f"| {c} | {ratio(x['tps'], y['tps'])} | {ratio(x['reply'][0], y['reply'][0])} | "
-                         f"{ratio(x['reply'][1], y['reply'][1])} | {ratio(x['peak'], y['peak'])} |")
+            def med(rs, key, i=None):
+                return median([r[key] if i is None else r[key][i] for r in rs])
+            tps = ratio(med(x, "tps"), med(y, "tps"))
+            if rounds > 1:
+                each = ", ".join(ratio(p["tps"], q["tps"]) for p, q in zip(x, y))
+                tps += f" ({each})"
+            lines.append(f"| {c} | {tps} | {ratio(med(x, 'reply', 0), med(y, 'reply', 0))} | "
+                         f"{ratio(med(x, 'reply', 1), med(y, 'reply', 1))} | {ratio(med(x, 'peak'), med(y, 'peak'))} |")
 text = "\n".join(lines) + "\n"
 sys.stdout.write(text)
 open(out, "w").write(text)
