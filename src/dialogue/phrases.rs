@@ -131,6 +131,11 @@ pub(crate) fn asks_if_anyone_is_there(text: &str) -> bool {
     PING.is_match(text)
 }
 
+/// Whether `text` is a question: it ends with a question mark.
+pub(crate) fn is_question(text: &str) -> bool {
+    text.trim_end().ends_with(['?', '？'])
+}
+
 /// Whether `text` threatens legal steps.
 pub(crate) fn threatens_legal_steps(text: &str) -> bool {
     LEGAL.is_match(text)
@@ -230,6 +235,14 @@ mod tests {
         ] {
             assert_eq!(asks_for_person(text), Some(code), "{text}");
         }
+    }
+
+    #[test]
+    fn a_question_ends_with_a_question_mark() {
+        assert!(is_question("Can I bring my dog to the store? "));
+        assert!(is_question("¿Hay alguien ahí?"));
+        assert!(!is_question("tracking says Monday. cool cool"));
+        assert!(!is_question("is it 30 days from delivery"));
     }
 
     #[test]

@@ -175,6 +175,9 @@ async fn describe_turns(app: &Application, id: ConversationId) -> anyhow::Result
                     a.intent.similarity,
                     a.sentiment.negative
                 );
+                if let Some(best) = a.faq.first() {
+                    let _ = write!(line, ", faq {} ({:.2})", best.id, best.confidence);
+                }
             }
             if let Some(reply) = messages
                 .iter()

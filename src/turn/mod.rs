@@ -204,8 +204,13 @@ impl Turn {
             .analysis
             .as_ref()
             .and_then(|a| intents.get(a.intent.name.as_deref()?));
-        let escalating =
-            IntentSignals::read(&self.understood, &history, |name| intents.get(name), policy);
+        let escalating = IntentSignals::read(
+            &customer.text,
+            &self.understood,
+            &history,
+            |name| intents.get(name),
+            policy,
+        );
         let plan = plan(
             &customer.text,
             &self.understood,

@@ -34,6 +34,7 @@ pub(crate) struct IntentSignals<'a> {
 
 impl<'a> IntentSignals<'a> {
     pub(crate) fn read(
+        text: &str,
         understood: &Understood,
         history: &History,
         definition: impl Fn(&str) -> Option<&'a IntentDef> + Copy,
@@ -41,7 +42,7 @@ impl<'a> IntentSignals<'a> {
     ) -> Self {
         Self {
             needs_person: escalating_intent(understood, definition, policy),
-            tone: tone_building(understood, history, definition, policy),
+            tone: tone_building(text, understood, history, definition, policy),
         }
     }
 }
@@ -94,12 +95,16 @@ pub(crate) fn escalating_intent<'a>(
         })
 }
 
-/// Tone building: the whole message reads as a tone intent, recognised
-/// or only nearest, at least `tone_min_probability` probable, and so did
-/// the customer messages just before it. Each may be too unsure to
-/// escalate alone; in a row they are sarcasm that builds. A message in
-/// another language counts only when the multilingual model read it.
+/// Tone building: the whole message, a remark rather than a question,
+/// reads as a tone intent, recognised or only nearest, at least
+/// `tone_min_probability` probable, and so did the customer messages
+/// just before it. Each may be too unsure to escalate alone; in a row
+/// they are sarcasm that builds. A question asked twice that happens to
+/// read as sarcasm ("Can I bring my dog to the store?", 0.53) is no tone.
+/// A message in another language counts only when the multilingual model
+/// read it.
 pub(crate) fn tone_building<'a>(
+    text: &str,
     understood: &Understood,
     history: &History,
     definition: impl Fn(&str) -> Option<&'a IntentDef>,
@@ -109,7 +114,7 @@ pub(crate) fn tone_building<'a>(
         definition(name).filter(|def| is_tone(def) && confidence >= policy.tone_min_probability)
     };
     let foreign = understood.language.as_deref().is_some_and(|l| l != "en");
-    if foreign && !understood.intent_across_languages {
+    if (foreign && !understood.intent_across_languages) || phrases::is_question(text) {
         return None;
     }
     let m = &understood.analysis.as_ref()?.intent;
@@ -464,7 +469,7 @@ mod tests {
         a.intent.nearest = a.intent.name.take();
         u.analysis = Some(a);
         let code = |history: &History| {
-            let signals = IntentSignals::read(&u, history, find, &policy);
+            let signals = IntentSignals::read("cool cool", &u, history, find, &policy);
             let p = plan(
                 "cool cool",
                 &u,
@@ -492,6 +497,9 @@ mod tests {
             code(&second),
             Some((EscalationCode::NegativeTrend, Some(2)))
         );
+        // A question that reads as sarcasm is no tone.
+        let asked = IntentSignals::read("can I bring my dog?", &u, &second, find, &policy);
+        assert_eq!(asked.tone, None);
         // Too unsure the first time, or broken by another message: calm.
         let unsure = History {
             intents: vec![Some(("sarcasm".to_owned(), 0.3))],
