@@ -53,10 +53,10 @@ pub(crate) struct History {
     pub customer_turns: u32,
     /// The latest customer messages that were pings, in a row.
     pub pings: u32,
-    /// The best intent of each earlier customer message that is a remark
-    /// rather than a question, recognised or only nearest, with its
-    /// probability, oldest first; `None` for a question or a message that
-    /// was not analysed (what the tone rule reads).
+    /// The best intent of each earlier customer message that asks nothing
+    /// (a remark), recognised or only nearest, with its probability,
+    /// oldest first; `None` for a message that asks something or was not
+    /// analysed (what the tone rule reads).
     pub intents: Vec<Option<(String, f32)>>,
 }
 
@@ -82,7 +82,7 @@ impl History {
                 EventKind::Message { message: m } => match m.from {
                     Sender::Customer => {
                         asked = None;
-                        let remark = !super::phrases::is_question(&m.text);
+                        let remark = !super::phrases::asks_something(&m.text);
                         let best = m.analysis.as_ref().filter(|_| remark).and_then(|a| {
                             let i = &a.intent;
                             let name = i.name.as_ref().or(i.nearest.as_ref())?;

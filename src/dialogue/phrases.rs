@@ -131,9 +131,9 @@ pub(crate) fn asks_if_anyone_is_there(text: &str) -> bool {
     PING.is_match(text)
 }
 
-/// Whether `text` is a question: it ends with a question mark.
-pub(crate) fn is_question(text: &str) -> bool {
-    text.trim_end().ends_with(['?', '？'])
+/// Whether `text` asks something: it holds a question mark.
+pub(crate) fn asks_something(text: &str) -> bool {
+    text.contains(['?', '？'])
 }
 
 /// Whether `text` threatens legal steps.
@@ -238,11 +238,14 @@ mod tests {
     }
 
     #[test]
-    fn a_question_ends_with_a_question_mark() {
-        assert!(is_question("Can I bring my dog to the store? "));
-        assert!(is_question("¿Hay alguien ahí?"));
-        assert!(!is_question("tracking says Monday. cool cool"));
-        assert!(!is_question("is it 30 days from delivery"));
+    fn asking_something_takes_a_question_mark() {
+        assert!(asks_something("Can I bring my dog to the store?"));
+        assert!(asks_something("¿Hay alguien ahí?"));
+        assert!(asks_something(
+            "or does the warehouse sleep on weekends? :)"
+        ));
+        assert!(!asks_something("tracking says Monday. cool cool"));
+        assert!(!asks_something("is it 30 days from delivery"));
     }
 
     #[test]

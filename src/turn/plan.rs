@@ -95,8 +95,8 @@ pub(crate) fn escalating_intent<'a>(
         })
 }
 
-/// Tone building: the whole message, a remark rather than a question,
-/// reads as a tone intent, recognised or only nearest, at least
+/// Tone building: the whole message, a remark that asks nothing (no
+/// question mark), reads as a tone intent, recognised or only nearest, at least
 /// `tone_min_probability` probable, and so did the customer messages
 /// just before it. Each may be too unsure to escalate alone; in a row
 /// they are sarcasm that builds. A question asked twice that happens to
@@ -114,7 +114,7 @@ pub(crate) fn tone_building<'a>(
         definition(name).filter(|def| is_tone(def) && confidence >= policy.tone_min_probability)
     };
     let foreign = understood.language.as_deref().is_some_and(|l| l != "en");
-    if (foreign && !understood.intent_across_languages) || phrases::is_question(text) {
+    if (foreign && !understood.intent_across_languages) || phrases::asks_something(text) {
         return None;
     }
     let m = &understood.analysis.as_ref()?.intent;
