@@ -3,6 +3,7 @@
 //! negativity, the bot's answers, the streak of unanswered turns, pings.
 
 use crate::crm::{EventKind, Sender, TimelineEvent};
+use crate::nlu::IntentMatch;
 
 /// The reason of the bot's reply that says, in the customer's language,
 /// that it answers in English and a person can help (`turn::plan`).
@@ -23,6 +24,18 @@ pub(crate) fn is_ping(intent: Option<&str>, text: &str, earlier_customer_turns: 
         Some("greeting") if began && (bare || text.contains('?')) => true,
         _ => began && super::phrases::asks_if_anyone_is_there(text),
     }
+}
+
+/// The best intent of a customer message that asks nothing (holds no
+/// question mark), recognised or only nearest, with its probability: what
+/// the tone rule reads (`turn::signals`). Sarcasm that builds is a run of
+/// remarks; a question asked twice that reads as sarcasm is not.
+pub(crate) fn remark_intent<'m>(text: &str, intent: &'m IntentMatch) -> Option<(&'m str, f32)> {
+    if super::phrases::asks_something(text) {
+        return None;
+    }
+    let name = intent.name.as_deref().or(intent.nearest.as_deref())?;
+    Some((name, intent.confidence))
 }
 
 /// What a confident answer was, to tell when the bot repeats itself:
@@ -82,12 +95,11 @@ impl History {
                 EventKind::Message { message: m } => match m.from {
                     Sender::Customer => {
                         asked = None;
-                        let remark = !super::phrases::asks_something(&m.text);
-                        let best = m.analysis.as_ref().filter(|_| remark).and_then(|a| {
-                            let i = &a.intent;
-                            let name = i.name.as_ref().or(i.nearest.as_ref())?;
-                            Some((name.clone(), i.confidence))
-                        });
+                        let best = m
+                            .analysis
+                            .as_ref()
+                            .and_then(|a| remark_intent(&m.text, &a.intent))
+                            .map(|(name, confidence)| (name.to_owned(), confidence));
                         h.intents.push(best);
                         if let Some(a) = &m.analysis {
                             h.negatives.push(a.sentiment.negative);

@@ -8,7 +8,8 @@
 //! 2. [`Turn::finish`] does the rest: a message left for the team with an
 //!    email is recorded as such; otherwise, while the bot owns the
 //!    conversation, [`plan`] decides the reply and any escalation from the
-//!    conversation's history, and the turn stores the reply, publishes it
+//!    conversation's history and what the intents say about escalating
+//!    ([`IntentSignals`]), and the turn stores the reply, publishes it
 //!    and hands the conversation to the queue if it must.
 //!
 //! The lock is held from begin to finish, so the bot's reply always
@@ -17,6 +18,7 @@
 //! and acknowledged, without analysis, and the bot falls back to BM25.
 
 mod plan;
+mod signals;
 pub(crate) mod understand;
 
 use std::sync::Arc;
@@ -36,7 +38,8 @@ use crate::input::{ClientId, Email, MessageText};
 use crate::privacy::redact::redact;
 use crate::room::Room;
 
-pub(crate) use plan::{plan, IntentSignals, Plan};
+pub(crate) use plan::{plan, Plan};
+pub(crate) use signals::IntentSignals;
 pub(crate) use understand::{retrieve, understand, Understood};
 
 /// Why a turn stopped.

@@ -108,7 +108,8 @@ fn dot(a: &[i8], b: &[i8]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faq::semantic::hnsw::{dot as dot_f32, tests::random_unit};
+    use crate::faq::semantic::hnsw::tests::random_unit;
+    use crate::nlu::dot as dot_f32;
 
     #[test]
     fn codes_keep_the_similarity_to_within_a_hundredth() {

@@ -22,7 +22,7 @@ mod search;
 use std::cmp::Ordering;
 
 use super::codes::Codes;
-pub(crate) use crate::nlu::dot;
+use crate::nlu::dot;
 
 /// Links per node on the upper levels; twice as many on level 0.
 pub(crate) const M: usize = 16;

@@ -328,7 +328,7 @@ impl Semantic {
     pub(crate) fn similarity(&self, id: &str, query: &[f32]) -> Option<f32> {
         let state = self.read();
         let slots = state.by_entry.get(id)?;
-        // `cosine`, not `hnsw::dot`: the same figure the ranking always had.
+        // `cosine`, not `nlu::dot`: the same figure the ranking always had.
         slots
             .iter()
             .map(|&s| cosine(query, state.graph.vector(s)))
