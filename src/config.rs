@@ -77,11 +77,12 @@ pub struct EscalationPolicy {
     pub repeated_answers: u32,
     /// Pings in a row ("anyone there?") that escalate.
     pub pings: u32,
-    /// Customer messages in a row that read as a tone intent (one whose
-    /// code is `negative_sentiment` or `negative_trend`: sarcasm) that
-    /// escalate, each at least `tone_min_probability` probable, in scope
-    /// or not.
+    /// Customer messages in a row, remarks that ask nothing, that read as
+    /// a tone intent (one whose code is `negative_sentiment` or
+    /// `negative_trend`: sarcasm) and escalate.
     pub tone_turns: u32,
+    /// How probable the tone intent must be, as each such message's best
+    /// match in scope or not, to count.
     pub tone_min_probability: f32,
     /// An intent flagged `escalate` or `handoff` counts for escalation
     /// also when the message (or one of its sentences) is out of scope for
