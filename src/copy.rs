@@ -90,7 +90,7 @@ pub(crate) fn escalation(code: EscalationCode) -> &'static str {
             "This needs a careful look from a person, so I'm bringing one in. Please don't share passwords or card numbers here."
         }
         EscalationCode::RepeatedQuestion => {
-            "I'm sorry I keep giving you the same answer. I'm bringing in a person from our team."
+            "I'm sorry your question still isn't answered. I'm bringing in a person from our team."
         }
         EscalationCode::CustomerWaiting => {
             "I'm here, and I'm bringing in a person from our team to help you."
@@ -180,11 +180,11 @@ pub(crate) fn escalation_in(code: EscalationCode, language: Option<&str>) -> &'s
             "Hier moet iemand goed naar kijken, dus ik haal iemand erbij. Deel hier alstublieft geen wachtwoorden of kaartnummers.",
         ],
         C::RepeatedQuestion => [
-            "Entschuldigung, dass ich Ihnen immer dieselbe Antwort gebe. Ich hole eine Person aus unserem Team dazu.",
-            "Désolé de vous donner toujours la même réponse. Je fais venir une personne de notre équipe.",
-            "Siento darle siempre la misma respuesta. Le paso con una persona de nuestro equipo.",
-            "Mi scusi se le do sempre la stessa risposta. Coinvolgo una persona del nostro team.",
-            "Sorry dat ik steeds hetzelfde antwoord geef. Ik haal iemand van ons team erbij.",
+            "Entschuldigung, dass Ihre Frage noch nicht beantwortet ist. Ich hole eine Person aus unserem Team dazu.",
+            "Désolé que votre question reste sans réponse. Je fais venir une personne de notre équipe.",
+            "Siento que su pregunta siga sin respuesta. Le paso con una persona de nuestro equipo.",
+            "Mi scusi se la sua domanda non ha ancora una risposta. Coinvolgo una persona del nostro team.",
+            "Sorry dat uw vraag nog niet beantwoord is. Ik haal iemand van ons team erbij.",
         ],
         C::CustomerWaiting => [
             "Ich bin da und hole eine Person aus unserem Team dazu, die Ihnen hilft.",

@@ -185,8 +185,9 @@ pub(crate) enum EscalationCode {
     /// Orders or payments the customer did not make, a taken-over
     /// account, phishing in the shop's name.
     FraudSuspected,
-    /// The customer asks again what the bot already answered: it would
-    /// give the same answer once more, or they say they asked before.
+    /// The customer asks again what the bot did not settle: it would
+    /// give the same answer once more, they say they asked before, or they
+    /// ask again in other words after a reply that missed the question.
     RepeatedQuestion,
     /// The customer pings ("anyone there?") several times in a row.
     CustomerWaiting,

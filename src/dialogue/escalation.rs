@@ -20,8 +20,12 @@
 //! 7. `pings` messages in a row that only ask whether anyone is there;
 //! 8. the bot would give, once more, an answer it already gave
 //!    `repeated_answers` times in the recent history;
-//! 9. a bot answer marked not helpful, and this turn unanswered too;
-//! 10. `unresolved_turns` turns in a row without a confident answer; a
+//! 9. the customer asks again in other words, or says the reply missed
+//!    the question ("I mean the vents under the arms", "yes or no",
+//!    "that's the returns page", `phrases`), after an earlier reply, and
+//!    this turn is unanswered too;
+//! 10. a bot answer marked not helpful, and this turn unanswered too;
+//! 11. `unresolved_turns` turns in a row without a confident answer; a
 //!     reply that says, in the customer's language, that the bot answers
 //!     in English does not count.
 //!
@@ -54,6 +58,9 @@ pub(crate) struct TurnSignals<'a> {
     pub other_language: bool,
     /// The message says the customer asked before (`phrases`).
     pub says_asked_before: bool,
+    /// The message asks again in other words, or says the reply missed
+    /// its question (`phrases`).
+    pub restates_question: bool,
     /// The message threatens to stop being a customer (`phrases`).
     pub threatens_to_leave: bool,
     /// The message threatens legal steps (`phrases`).
@@ -208,10 +215,26 @@ pub(crate) fn assess(
             });
         }
     }
-    if turn.resolved || turn.other_language {
+    if turn.resolved {
         return None;
     }
     let streak = history.unresolved_streak + 1;
+    // Asked again, in any language, after a reply that did not settle it:
+    // waiting for the streak to reach its limit would make the customer
+    // ask a third time.
+    if turn.restates_question && history.customer_turns > 0 {
+        return Some(Trigger {
+            code: EscalationCode::RepeatedQuestion,
+            scores: EscalationScores {
+                phrase: Some("restated".into()),
+                unresolved_turns: Some(streak),
+                ..Default::default()
+            },
+        });
+    }
+    if turn.other_language {
+        return None;
+    }
     if history.not_helpful {
         return Some(Trigger {
             code: EscalationCode::NotHelpful,
@@ -321,6 +344,38 @@ mod tests {
         let t = assess(&stuck, &calm(false), &p).unwrap();
         assert_eq!(t.code, EscalationCode::Unresolved);
         assert_eq!(t.scores.unresolved_turns, Some(3));
+    }
+
+    #[test]
+    fn asking_again_in_other_words_goes_to_a_person_unless_answered_now() {
+        let p = EscalationPolicy::default();
+        let again = TurnSignals {
+            restates_question: true,
+            ..calm(false)
+        };
+        let after_a_reply = History {
+            customer_turns: 1,
+            answers: vec![Some("faq:warranty".into())],
+            ..Default::default()
+        };
+        let t = assess(&after_a_reply, &again, &p).unwrap();
+        assert_eq!(t.code, EscalationCode::RepeatedQuestion);
+        assert_eq!(t.scores.phrase.as_deref(), Some("restated"));
+        assert_eq!(t.scores.unresolved_turns, Some(1));
+        // In another language too, where the reply said it answers in
+        // English.
+        let foreign = TurnSignals {
+            other_language: true,
+            ..again
+        };
+        assert!(assess(&after_a_reply, &foreign, &p).is_some());
+        // Answered now, or nothing asked before: nothing was restated.
+        let answered = TurnSignals {
+            resolved: true,
+            ..again
+        };
+        assert_eq!(assess(&after_a_reply, &answered, &p), None);
+        assert_eq!(assess(&History::default(), &again, &p), None);
     }
 
     #[test]
@@ -449,6 +504,22 @@ mod tests {
             // A message that is not a ping never counts as waiting.
             let t = assess(&h, &calm(resolved), &p);
             prop_assert!(t.is_none_or(|t| t.code != EscalationCode::CustomerWaiting));
+        }
+
+        #[test]
+        fn asking_again_unanswered_always_escalates_and_never_calms_things_down(h in arb_history(), s in arb_sentiment(), other_language: bool) {
+            let p = EscalationPolicy::default();
+            let turn = TurnSignals { sentiment: s, other_language, ..Default::default() };
+            let without = assess(&h, &turn, &p);
+            let with = assess(&h, &TurnSignals { restates_question: true, ..turn }, &p);
+            if h.customer_turns > 0 {
+                prop_assert!(with.is_some());
+            } else {
+                prop_assert_eq!(&with, &without);
+            }
+            if without.is_some() {
+                prop_assert!(with.is_some());
+            }
         }
 
         #[test]

@@ -18,19 +18,30 @@
 //!   question", "the same link both times"; "for the third time" and "that
 //!   does not answer my question" in German, French, Spanish, Italian and
 //!   Dutch too).
+//! - Asking again in other words because the reply did not settle it:
+//!   pushing for a plain answer ("yes or no", "does it fit or not"),
+//!   saying what the question meant ("I mean the vents", "I was asking
+//!   if", "just want to know where it goes"), or that the reply missed it
+//!   ("that's the returns page", "it doesn't say", "but not whether",
+//!   "fine, but …"). The escalation rule reads it only after a reply
+//!   that was no answer, so "ok but do you have it in blue?" after an
+//!   answer is a new question.
 //! - Threatening to leave ("I'm done with your shop", "I'll get it on
 //!   Amazon", "never ordering here again", "getting our gear at the shop
 //!   down the road"), in the present or future: "last time I ordered
 //!   from another shop" tells a story, and "I usually buy my gear at the
 //!   local store" or "pick up my order at the Bergen store" is no
 //!   threat: a named shop counts only after a verb of the future or in
-//!   progress.
+//!   progress. A pause with its reason ("my last order for a while,
+//!   moving abroad") is no threat either.
 //! - Threatening legal steps (a chargeback, getting or passing it to a
 //!   lawyer, consumer protection, court); "my lawyer friend says" is
 //!   no threat.
 //! - Asking whether anyone is there, in German, French, Spanish, Italian
 //!   and Dutch ("Ist da jemand?", "allô ?", "¿hay alguien?"); the
-//!   `anyone_there` intent reads English.
+//!   `anyone_there` intent reads English. A message that opens with a
+//!   drawn-out greeting ("hellooo, it's going to get packed") is a ping
+//!   too, once the conversation has begun.
 
 use std::sync::LazyLock;
 
@@ -51,10 +62,10 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         Language {
             code: "en",
             person: words(
-                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your|the) (?:team|staff|support|shop|store|company|customer service)|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your|the) (?:team|staff|support|shop|store|company|customer service)|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
             ),
             talk: words(
-                r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|(?:is|are) (?:there |they )?(?:available|around|online)|around today|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
+                r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
             ),
         },
         Language {
@@ -63,7 +74,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
                 r"mitarbeiter(?:in|innen)?\b|menschen?\b|echte[nm]? person|berater(?:in)?\b|kundenservice|kundendienst|support-?team|jemand(?:em|en)?\b|ansprechpartner(?:in)?\b|kolleg(?:e|in|en)\b",
             ),
             talk: words(
-                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückruf\w*|rückruf|anruf(?:en|t)\b|ruft mich|meldet sich|sich (?:bei mir )?meldet|telefonieren|kontakt",
+                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückruf\w*|rückruf|anruf(?:en|t)\b|ruft mich|meldet sich|sich (?:bei mir )?meldet|telefonieren|kontakt|am telefon|an den apparat",
             ),
         },
         Language {
@@ -72,7 +83,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
                 r"humain|vraie personne|personne réelle|une personne\b|quelqu'un|quelqu’un|conseill(?:er|ère)|agent\b|service client|opérat(?:eur|rice)",
             ),
             talk: words(
-                r"parler|discuter|joindre|contacter|mettre en (?:relation|contact)|rappeler|passer",
+                r"parler|discuter|joindre|contacter|mettre en (?:relation|contact)|rappeler|passer|au téléphone",
             ),
         },
         Language {
@@ -81,7 +92,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
                 r"persona\b|humano|agente\b|alguien|asesor(?:a)?\b|operador(?:a)?\b|atención al cliente|compañer[oa]",
             ),
             talk: words(
-                r"hablar|atender|atienda|comunicar|pasar con|pásame|contactar|llamar|chatear",
+                r"hablar|atender|atienda|comunicar|pasar con|pásame|contactar|llamar|chatear|al teléfono",
             ),
         },
         Language {
@@ -89,14 +100,18 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             person: words(
                 r"persona\b|operat(?:ore|rice)|umano|qualcuno|consulente|servizio clienti|collega",
             ),
-            talk: words(r"parlare|chattare|contattare|passare|richiamare|mettere in contatto"),
+            talk: words(
+                r"parlare|chattare|contattare|passare|richiamare|mettere in contatto|al telefono",
+            ),
         },
         Language {
             code: "nl",
             person: words(
                 r"medewerker|een mens\b|echt persoon|persoon\b|iemand|klantenservice|collega",
             ),
-            talk: words(r"spreken|praten|chatten|doorverbinden|terugbellen|bellen|contact"),
+            talk: words(
+                r"spreken|praten|chatten|doorverbinden|terugbellen|bellen|contact|aan de lijn|aan de telefoon",
+            ),
         },
     ]
 });
@@ -107,6 +122,18 @@ static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+static RESTATED: LazyLock<Regex> = LazyLock::new(|| {
+    words(
+        r"yes or no\b|or (?:not|no)\s*(?:[?!.]|$)|i mean\b|what i mean|i(?:'?m| am| was) (?:asking|wondering) (?:about|if|whether|what|how|where|when|why|for)\b|my question (?:is|was)\b|i asked (?:about|if|whether|what|how|where|when|why|for)\b|to be clear\b|in other words\b|let me (?:rephrase|put it|ask (?:it|that) (?:another|differently))|rephras|(?:ask|put) (?:it |this |that )?(?:differently|another way)|^(?:fine|ok(?:ay)?|right|yes|yeah|sure|sorry)[,.]? but\b|(?:that|this|it) (?:doesn't|does not|didn't|did not) (?:explain|say|tell|help|cover)\b|(?:doesn't|does not) say\b|but not whether|that'?s (?:just )?the (?:\w+ ){0,2}(?:page|link|process|faq)\b|(?:just|all i|i only|i just|i still) (?:want|need|wanted) to know|still (?:don't|do not) know|simple question|straight answer|just tell me\b|ja oder nein|oui ou non|s[ií] o no\b|ja of nee|(?:oder nicht|ou pas|o no|of niet)\s*(?:[?!.]|$)",
+    )
+});
+
+/// A pause with its reason is no threat: "my last order with you for a
+/// while, moving abroad".
+static LEAVING_FOR_A_WHILE: LazyLock<Regex> = LazyLock::new(|| {
+    words(r"for a while\b|(?:moving|relocating|emigrating) (?:abroad|overseas|away)\b")
+});
+
 static LEAVING: LazyLock<Regex> = LazyLock::new(|| {
     words(
         r"(?:i'?m|i am|we'?re|we are) done with (?:you|your|this|northwind)|never (?:order|ordering|buy|buying|shop|shopping)(?: \w+){0,3} (?:here|from you|with you|again)|(?:on|from|at) amazon\b|(?:go|going|switch|switching|move|moving|take|taking|get|getting|buy|buying|order|ordering|shop|shopping)\b(?: \w+){0,4} (?:elsewhere|somewhere else|(?:at|from|to|with) (?:another|other|a different|a competitor|your competitors?)\b)|(?:(?:will|'ll|gonna|going to) (?:\w+ )?(?:go|switch|move|take|get|buy|order|shop)|going|switching|moving|taking|getting|buying|ordering|shopping)\b(?: \w+){0,4} (?:at|from|to|with) the \w+ (?:shop|store)\b|take my (?:business|money) elsewhere|last (?:order|euro|time i (?:order|buy|shop))\b|lost (?:a|me as a) customer|close my (?:customer )?account|want to (?:be|stay) (?:a|your) (?:\w+ )?customer|(?:move|moving|switch|switching) (?:our|my) (?:\w+ ){0,2}(?:orders?|business|account) to",
@@ -115,18 +142,18 @@ static LEAVING: LazyLock<Regex> = LazyLock::new(|| {
 
 static LEGAL: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"charge ?back|(?:get|getting|hire|hiring|contact|contacting|call|calling|involve|involving|speak(?:ing)? (?:to|with)|talk(?:ing)? to|consult(?:ing)?|through|(?:pass|passing|hand|handing|forward|forwarding|send|sending|give|giving) (?:this|it|the case|everything)(?: on| over)? to)(?: (?:a|an|my|our))? (?:lawyer|solicitor|attorney)s?|(?:my|our) (?:lawyer|solicitor|attorney)s? (?:has|have|is|are|will|'ll|says you|said you)|(?:lawyer|solicitor|attorney)s? (?:will|is going to|are going to)|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)",
+        r"charge ?back|(?:get|getting|hire|hiring|contact|contacting|call|calling|involve|involving|speak(?:ing)? (?:to|with)|talk(?:ing)? to|consult(?:ing)?|through|(?:pass|passing|hand|handing|forward|forwarding|send|sending|give|giving) (?:this|it|the case|everything)(?: on| over)? to)(?: (?:a|an|my|our))? (?:lawyer|solicitor|attorney)s?|(?:my|our) (?:lawyer|solicitor|attorney)s? (?:has|have|is|are|will|'ll|says you|said you)|(?:lawyer|solicitor|attorney)s? (?:will|is going to|are going to)|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)|anwalt|anwältin|gericht\b|rechtliche schritte|verklagen|avocat|tribunal\b|porter plainte|médiateur de la consommation|mise en demeure|association de consommateurs|abogad[oa]|juzgado|demandar|oficina (?:municipal )?de consumo|avvocat[oa]|giudice|associazione (?:dei )?consumatori|vie legali|advocaat|rechter\b|rechtbank|geschillencommissie|consumentenbond|juridische stappen",
     )
 });
 
 static PING: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
+        r"^(?:hel+o{2,}|hey{2,}|hi{3,}|hal+o{2,})\b|ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
     )
 });
 
 /// Whether `text` asks, in one of the five other languages, whether
-/// anyone is there.
+/// anyone is there, or opens with a drawn-out greeting.
 pub(crate) fn asks_if_anyone_is_there(text: &str) -> bool {
     PING.is_match(text)
 }
@@ -146,9 +173,15 @@ pub(crate) fn says_asked_before(text: &str) -> bool {
     ASKED_BEFORE.is_match(text)
 }
 
+/// Whether `text` asks again in other words, or says the reply missed
+/// the question.
+pub(crate) fn restates_question(text: &str) -> bool {
+    RESTATED.is_match(text)
+}
+
 /// Whether `text` threatens to stop being a customer.
 pub(crate) fn threatens_to_leave(text: &str) -> bool {
-    LEAVING.is_match(text)
+    LEAVING.is_match(text) && !LEAVING_FOR_A_WHILE.is_match(text)
 }
 
 /// The language of a request for a person in `text`, if it is one.
@@ -232,6 +265,12 @@ mod tests {
                 "en",
             ),
             ("I need to speak to someone about this please", "en"),
+            (
+                "I'd rather sort this out with staff, it's a long story",
+                "en",
+            ),
+            ("is there a real person on duty tonight?", "en"),
+            ("Graag een medewerker aan de lijn, dank u.", "nl"),
         ] {
             assert_eq!(asks_for_person(text), Some(code), "{text}");
         }
@@ -263,6 +302,7 @@ mod tests {
             "is this an automated chat or a person? doesn't matter either way",
             "a real person at the post office said it was sent back",
             "my wife spoke to someone at the post office",
+            "when does the Oslo shop open? I'd like to talk to the staff there",
         ] {
             assert_eq!(asks_for_person(text), None, "{text}");
         }
@@ -318,6 +358,8 @@ mod tests {
             "I bought the stove at another shop, do you sell the canisters?",
             "I usually buy my gear at the local store but they don't have it",
             "can I pick up my order at the Bergen store?",
+            "this is my last order for a while, the baby is due in May",
+            "last order before we're moving abroad, can it arrive by Friday?",
         ] {
             assert!(!threatens_to_leave(text), "{text}");
         }
@@ -336,5 +378,52 @@ mod tests {
         ));
         assert!(!threatens_legal_steps("I'm a lawyer and hike on weekends"));
         assert!(!threatens_legal_steps("Can I pay by bank transfer?"));
+        for text in [
+            "Sonst schalte ich meinen Anwalt ein.",
+            "J'irai au tribunal s'il le faut.",
+            "Voy a poner una reclamación en la oficina de consumo.",
+            "Mi rivolgo a un avvocato.",
+            "Ik stap naar de geschillencommissie.",
+        ] {
+            assert!(threatens_legal_steps(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn asking_again_in_other_words() {
+        for text in [
+            "I mean the hood. can it be taken off or not?",
+            "so does the Skarven fit two people, yes or no",
+            "fine, but when does the money actually arrive?",
+            "that's the shipping page, it doesn't say anything about Iceland",
+            "you told me the weight, but not whether it packs small",
+            "im asking when the new pair ships",
+            "i just want to know who pays the customs",
+            "let me ask differently: is the stove allowed on a plane?",
+            "Also passt das nun oder nicht? Die Antwort war unklar.",
+            "Est-ce que c'est étanche, oui ou non ?",
+        ] {
+            assert!(restates_question(text), "{text}");
+        }
+        for text in [
+            "ok, and how long does delivery to Sweden take?",
+            "what about the Trailhead shoes?",
+            "thanks, that helped",
+            "is the jacket warm enough for Norway?",
+            "meine Bestellung ist noch nicht da",
+            "ok so up to 7 days, I'll wait then",
+        ] {
+            assert!(!restates_question(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_drawn_out_greeting_is_a_ping() {
+        assert!(asks_if_anyone_is_there(
+            "hellooo, the parcel is about to leave"
+        ));
+        assert!(asks_if_anyone_is_there("heyyy?"));
+        assert!(!asks_if_anyone_is_there("hello, where is my order?"));
+        assert!(!asks_if_anyone_is_there("hi, do you ship to Malta?"));
     }
 }

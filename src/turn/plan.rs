@@ -91,6 +91,7 @@ pub(crate) fn plan(
         asks_for_person: phrases::asks_for_person(text),
         other_language: other_language.is_some() && answer.is_none(),
         says_asked_before: phrases::says_asked_before(text),
+        restates_question: phrases::restates_question(text),
         threatens_to_leave: phrases::threatens_to_leave(text),
         threatens_legal_steps: phrases::threatens_legal_steps(text),
         tone: escalating.tone,

@@ -133,6 +133,17 @@ async fn each_trigger_escalates_with_its_code() {
     assert_eq!(events[0]["escalation"]["code"], "repeated_question");
     assert_eq!(events[0]["escalation"]["scores"]["repeated_answers"], 1);
 
+    // Asked again in other words after a reply that was no answer.
+    let (mut chat, welcome) = app.conversation().await;
+    let (_, reply) = chat.ask("a0", "qwzx blorp fnargle?").await;
+    assert!(reply["faq_id"].is_null(), "{reply}");
+    let status = escalate(&mut chat, "a1", "I mean the blorp. does it fnargle or not?").await;
+    assert_eq!(status["status"], "queued");
+    let events = events_of(&app, &id(&welcome, "conversation_id"), "escalated").await;
+    assert_eq!(events[0]["escalation"]["code"], "repeated_question");
+    assert_eq!(events[0]["escalation"]["scores"]["phrase"], "restated");
+    assert_eq!(events[0]["escalation"]["scores"]["unresolved_turns"], 2);
+
     // Unresolved: the third turn in a row without an answer.
     let (mut chat, welcome) = app.conversation().await;
     for (i, text) in ["qwzx blorp fnargle", "zorp quax vlim", "gribble snarf wup"]
