@@ -12,7 +12,8 @@
 //!   (speak, chat with, connect, call back, go through this with, rather
 //!   than the bot) in the same language. Both are needed, so "the person
 //!   at the door", "I talked to my bank" or "is this an automated chat or
-//!   a person?" do not match.
+//!   a person?" do not match. A message that is only such a name
+//!   ("representative", "a human please") asks for one too.
 //! - Saying one asked before or was not answered ("this is the third
 //!   time I ask", "as I said", "Again:", "that doesn't answer my
 //!   question", "the same link both times"; "for the third time" and "that
@@ -62,10 +63,10 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         Language {
             code: "en",
             person: words(
-                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your|the) (?:team|staff|support|shop|store|company|customer service)|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your |the )?(?:team|staff|support|shop|store|company|customer service)|your colleagues?\b|(?:speak|talk|chat) (?:to|with) (?:the|your) (?:\w+ )?team\b|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
             ),
             talk: words(
-                r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
+                r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|contact me\b|get in touch|deal with\b|put (?:a |an |some )?(?:real |actual |live )?(?:person|human|agent)s? on\b|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
             ),
         },
         Language {
@@ -114,6 +115,15 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             ),
         },
     ]
+});
+
+/// A message that is only the name of a person to talk to:
+/// "representative", "a human please", "live agent".
+static BARE_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\W*(?:an? )?(?:real |live |actual )?(?:human|person|agent|representative|rep|operator)(?: please| pls| now)?\W*$",
+    )
+    .expect("valid pattern")
 });
 
 static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
@@ -186,6 +196,9 @@ pub(crate) fn threatens_to_leave(text: &str) -> bool {
 
 /// The language of a request for a person in `text`, if it is one.
 pub(crate) fn asks_for_person(text: &str) -> Option<&'static str> {
+    if BARE_REQUEST.is_match(text) {
+        return Some("en");
+    }
     LANGUAGES
         .iter()
         .find(|l| l.person.is_match(text) && l.talk.is_match(text))
@@ -271,6 +284,16 @@ mod tests {
             ),
             ("is there a real person on duty tonight?", "en"),
             ("Graag een medewerker aan de lijn, dank u.", "nl"),
+            ("representative", "en"),
+            ("A real person please!", "en"),
+            (
+                "could somebody from customer service contact me today?",
+                "en",
+            ),
+            ("enough links, put a human on", "en"),
+            ("can one of your colleagues look at my order?", "en"),
+            ("I'd rather deal with a person here", "en"),
+            ("let me talk to the returns team", "en"),
         ] {
             assert_eq!(asks_for_person(text), Some(code), "{text}");
         }
@@ -303,6 +326,11 @@ mod tests {
             "a real person at the post office said it was sent back",
             "my wife spoke to someone at the post office",
             "when does the Oslo shop open? I'd like to talk to the staff there",
+            "the staff at the Bergen shop were lovely, is the jacket online too?",
+            "does your team test the tents in storms?",
+            "can you contact me when the XL is back in stock?",
+            "how do I contact you if the parcel doesn't arrive?",
+            "is the agent for DHL in Norway Posten?",
         ] {
             assert_eq!(asks_for_person(text), None, "{text}");
         }
