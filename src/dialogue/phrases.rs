@@ -24,9 +24,9 @@
 //!   saying what the question meant ("I mean the vents", "I was asking
 //!   if", "just want to know where it goes"), or that the reply missed it
 //!   ("that's the returns page", "it doesn't say", "but not whether",
-//!   "fine, but …"). The escalation rule reads it only after a reply
-//!   that was no answer, so "ok but do you have it in blue?" after an
-//!   answer is a new question.
+//!   "fine, but …"). The escalation rule reads it only after the first
+//!   message and when the bot cannot answer this one either: an "ok but
+//!   do you have it in blue?" that the bot answers is a new question.
 //! - Threatening to leave ("I'm done with your shop", "I'll get it on
 //!   Amazon", "never ordering here again", "getting our gear at the shop
 //!   down the road"), in the present or future: "last time I ordered
