@@ -15,7 +15,7 @@ const RESOLVED: [&str; 2] = ["faq_match", "intent_match"];
 /// A message that only asks whether anyone is there: the intent for it,
 /// or, after the conversation began, a greeting with a question mark or
 /// of one or two words ("helloo"), or the words for it in another
-/// language.
+/// language or a drawn-out greeting (`phrases`).
 pub(crate) fn is_ping(intent: Option<&str>, text: &str, earlier_customer_turns: u32) -> bool {
     let began = earlier_customer_turns > 0;
     let bare = text.split_whitespace().count() <= 2;
