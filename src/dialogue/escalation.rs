@@ -11,7 +11,8 @@
 //! 3. threatening legal steps or to leave, or saying one asked before, in
 //!    so many words (`phrases`);
 //! 4. one strongly negative message (`strong_negative`, or the higher
-//!    `strong_negative_answered` when the bot has a confident answer);
+//!    `strong_negative_answered` when the bot has a confident answer or
+//!    the customer blames themselves, `phrases`);
 //! 5. a negative trend: the mean negative probability of the last
 //!    `trend_turns` customer messages;
 //! 6. tone building: `tone_turns` customer messages in a row that read as
@@ -63,6 +64,9 @@ pub(crate) struct TurnSignals<'a> {
     pub restates_question: bool,
     /// The message threatens to stop being a customer (`phrases`).
     pub threatens_to_leave: bool,
+    /// The message blames the customer, not the shop (`phrases`): "my
+    /// fault, I typed the wrong house number".
+    pub blames_self: bool,
     /// The message threatens legal steps (`phrases`).
     pub threatens_legal_steps: bool,
     /// The message reads as a tone intent (sarcasm), and so did the
@@ -150,10 +154,11 @@ pub(crate) fn assess(
     }
     if let Some(s) = &turn.sentiment {
         // A strongly negative message the bot can answer is usually a
-        // problem with a known remedy (late, damaged, the wrong size):
-        // the answer comes first, and anger that persists is caught by
-        // the trend.
-        let threshold = match turn.resolved {
+        // problem with a known remedy (late, damaged, the wrong size), and
+        // one that blames the customer ("I hate when I order the wrong
+        // size, my own fault") is not about the shop: the answer comes
+        // first, and anger that persists is caught by the trend.
+        let threshold = match turn.resolved || turn.blames_self {
             true => policy.strong_negative_answered,
             false => policy.strong_negative,
         };
@@ -377,6 +382,27 @@ mod tests {
         };
         assert_eq!(assess(&after_a_reply, &answered, &p), None);
         assert_eq!(assess(&History::default(), &again, &p), None);
+    }
+
+    #[test]
+    fn blaming_oneself_needs_the_higher_bar() {
+        let p = EscalationPolicy::default();
+        let between = (p.strong_negative + p.strong_negative_answered) / 2.0;
+        let upset = |negative: f32, blames_self: bool| TurnSignals {
+            sentiment: Some(sentiment(negative)),
+            blames_self,
+            ..calm(false)
+        };
+        let code = |t: &TurnSignals<'_>| assess(&History::default(), t, &p).map(|t| t.code);
+        assert_eq!(
+            code(&upset(between, false)),
+            Some(EscalationCode::NegativeSentiment)
+        );
+        assert_eq!(code(&upset(between, true)), None);
+        assert_eq!(
+            code(&upset(p.strong_negative_answered, true)),
+            Some(EscalationCode::NegativeSentiment)
+        );
     }
 
     #[test]

@@ -38,6 +38,10 @@
 //! - Threatening legal steps (a chargeback, getting or passing it to a
 //!   lawyer, consumer protection, court); "my lawyer friend says" is
 //!   no threat.
+//! - Blaming oneself ("my fault, I typed the wrong house number", "my
+//!   own fault this time", "silly me", "I picked the wrong size"): the
+//!   strong words of such a message are about the customer, not the shop.
+//!   "Not my fault" is the opposite.
 //! - Asking whether anyone is there, in German, French, Spanish, Italian
 //!   and Dutch ("Ist da jemand?", "allô ?", "¿hay alguien?"); the
 //!   `anyone_there` intent reads English. A message that opens with a
@@ -156,6 +160,18 @@ static LEGAL: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+static SELF_BLAME: LazyLock<Regex> = LazyLock::new(|| {
+    words(
+        r"(?:my|our) (?:own )?(?:fault|mistake|bad)\b|(?:mistake|error) on my part|silly me|stupid me|i (?:messed|screwed) up|i (?:typed|entered|picked|chose|selected|ordered|put in|gave you) the wrong|meine schuld|mein fehler|ma faute|culpa m[ií]a|colpa mia|mijn (?:fout|schuld)",
+    )
+});
+
+static NOT_SELF_BLAME: LazyLock<Regex> = LazyLock::new(|| {
+    words(
+        r"(?:not|n't|no|nicht|pas|non è|niet) (?:\w+ )?(?:my|our|meine?|ma|mia|mijn) (?:own )?(?:fault|mistake|schuld|fehler|faute|colpa|fout)|no fault of (?:my|our)|no es culpa m[ií]a",
+    )
+});
+
 static PING: LazyLock<Regex> = LazyLock::new(|| {
     words(
         r"^(?:hel+o{2,}|hey{2,}|hi{3,}|hal+o{2,})\b|ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
@@ -187,6 +203,11 @@ pub(crate) fn says_asked_before(text: &str) -> bool {
 /// the question.
 pub(crate) fn restates_question(text: &str) -> bool {
     RESTATED.is_match(text)
+}
+
+/// Whether `text` blames the customer, not the shop, for what went wrong.
+pub(crate) fn blames_self(text: &str) -> bool {
+    SELF_BLAME.is_match(text) && !NOT_SELF_BLAME.is_match(text)
 }
 
 /// Whether `text` threatens to stop being a customer.
@@ -442,6 +463,29 @@ mod tests {
             "ok so up to 7 days, I'll wait then",
         ] {
             assert!(!restates_question(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn blaming_oneself() {
+        for text in [
+            "my fault, I typed the wrong house number on the order",
+            "I hate when I order the wrong size AGAIN, my own fault this time",
+            "silly me, I picked the wrong colour. can I still change it?",
+            "I messed up the address",
+            "Mein Fehler, ich habe die falsche Größe bestellt.",
+            "C'est ma faute, j'ai mis la mauvaise adresse.",
+        ] {
+            assert!(blames_self(text), "{text}");
+        }
+        for text in [
+            "it's not my fault your courier lost the parcel",
+            "this was no fault of my own, the box arrived crushed",
+            "you sent the wrong size",
+            "I hate this jacket, the zip broke after a week",
+            "Das ist nicht meine Schuld, das Paket kam beschädigt an.",
+        ] {
+            assert!(!blames_self(text), "{text}");
         }
     }
 

@@ -93,6 +93,7 @@ pub(crate) fn plan(
         says_asked_before: phrases::says_asked_before(text),
         restates_question: phrases::restates_question(text),
         threatens_to_leave: phrases::threatens_to_leave(text),
+        blames_self: phrases::blames_self(text),
         threatens_legal_steps: phrases::threatens_legal_steps(text),
         tone: escalating.tone,
     };

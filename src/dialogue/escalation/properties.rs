@@ -1,6 +1,7 @@
 //! Properties every escalation keeps, over random histories and
 //! sentiments: asking for a person always escalates, more negative never
-//! calms things down, and each rule fires exactly at its limit.
+//! calms things down, blaming oneself only raises a bar, and each rule
+//! fires exactly at its limit.
 
 use proptest::prelude::*;
 
@@ -79,6 +80,20 @@ proptest! {
         let at = |n: f32| assess(&h, &TurnSignals { sentiment: Some(sentiment(n)), resolved, ..Default::default() }, &p);
         if at(low).is_some() {
             prop_assert!(at(high).is_some());
+        }
+    }
+
+    #[test]
+    fn blaming_oneself_never_adds_an_escalation_and_never_hides_a_very_negative_one(h in arb_history(), n in 0.0f32..=1.0, resolved: bool) {
+        let p = EscalationPolicy::default();
+        let turn = TurnSignals { sentiment: Some(sentiment(n)), resolved, ..Default::default() };
+        let without = assess(&h, &turn, &p);
+        let with = assess(&h, &TurnSignals { blames_self: true, ..turn }, &p);
+        if with.is_some() {
+            prop_assert!(without.is_some());
+        }
+        if n >= p.strong_negative_answered {
+            prop_assert!(with.is_some());
         }
     }
 
