@@ -106,6 +106,9 @@ def session_options() -> ort.SessionOptions:
     o.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     o.add_session_config_entry("session.intra_op.allow_spinning", "0")
     o.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    # As frontdesk's sessions: without the skip-layer-norm fusion, which is
+    # slower for one short text and changes the scores in the last digits.
+    o.add_session_config_entry("optimization.disable_specified_optimizers", "SkipLayerNormFusion")
     return o
 
 
