@@ -1,0 +1,191 @@
+//! Asking for a person, in English and the five other languages the
+//! widget meets: a message that names one (a member of staff, a human,
+//! someone from customer service) and a way of talking to them or what
+//! they should do (speak, call back, go through this with), both in the
+//! same language, or a message that is only such a name
+//! ("representative", "a human please").
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::words;
+
+struct Language {
+    code: &'static str,
+    person: Regex,
+    talk: Regex,
+}
+
+static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
+    vec![
+        Language {
+            code: "en",
+            person: words(
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your |the )?(?:team|staff|support|shop|store|company|customer service)|your colleagues?\b|(?:speak|talk|chat) (?:to|with) (?:the|your) (?:\w+ )?team\b|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
+            ),
+            talk: words(
+                r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|contact me\b|get in touch|deal with\b|put (?:a |an |some )?(?:real |actual |live )?(?:person|human|agent)s? on\b|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
+            ),
+        },
+        Language {
+            code: "de",
+            person: words(
+                r"mitarbeiter(?:in|innen)?\b|menschen?\b|echte[nm]? person|berater(?:in)?\b|kundenservice|kundendienst|support-?team|jemand(?:em|en)?\b|ansprechpartner(?:in)?\b|kolleg(?:e|in|en)\b",
+            ),
+            talk: words(
+                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückruf\w*|rückruf|anruf(?:en|t)\b|ruft mich|meldet sich|sich (?:bei mir )?meldet|telefonieren|kontakt|am telefon|an den apparat",
+            ),
+        },
+        Language {
+            code: "fr",
+            person: words(
+                r"humain|vraie personne|personne réelle|une personne\b|quelqu'un|quelqu’un|conseill(?:er|ère)|agent\b|service client|opérat(?:eur|rice)",
+            ),
+            talk: words(
+                r"parler|discuter|joindre|contacter|mettre en (?:relation|contact)|rappeler|passer|au téléphone",
+            ),
+        },
+        Language {
+            code: "es",
+            person: words(
+                r"persona\b|humano|agente\b|alguien|asesor(?:a)?\b|operador(?:a)?\b|atención al cliente|compañer[oa]",
+            ),
+            talk: words(
+                r"hablar|atender|atienda|comunicar|pasar con|pásame|contactar|llamar|chatear|al teléfono",
+            ),
+        },
+        Language {
+            code: "it",
+            person: words(
+                r"persona\b|operat(?:ore|rice)|umano|qualcuno|consulente|servizio clienti|collega",
+            ),
+            talk: words(
+                r"parlare|chattare|contattare|passare|richiamare|mettere in contatto|al telefono",
+            ),
+        },
+        Language {
+            code: "nl",
+            person: words(
+                r"medewerker|een mens\b|echt persoon|persoon\b|iemand|klantenservice|collega",
+            ),
+            talk: words(
+                r"spreken|praten|chatten|doorverbinden|terugbellen|bellen|contact|aan de lijn|aan de telefoon",
+            ),
+        },
+    ]
+});
+
+/// A message that is only the name of a person to talk to:
+/// "representative", "a human please", "live agent".
+static BARE_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\W*(?:an? )?(?:real |live |actual )?(?:human|person|agent|representative|rep|operator)(?: please| pls| now)?\W*$",
+    )
+    .expect("valid pattern")
+});
+
+/// The language of a request for a person in `text`, if it is one.
+pub(crate) fn asks_for_person(text: &str) -> Option<&'static str> {
+    if BARE_REQUEST.is_match(text) {
+        return Some("en");
+    }
+    LANGUAGES
+        .iter()
+        .find(|l| l.person.is_match(text) && l.talk.is_match(text))
+        .map(|l| l.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_for_a_person_in_five_languages() {
+        for (text, code) in [
+            ("Kann ich bitte mit einem Menschen sprechen?", "de"),
+            ("Bitte verbinden Sie mich mit dem Kundenservice.", "de"),
+            (
+                "Mir wäre lieber, wenn mich jemand aus Ihrem Team zurückruft.",
+                "de",
+            ),
+            ("Je voudrais parler à un conseiller, s'il vous plaît.", "fr"),
+            ("Puis-je discuter avec quelqu'un de votre équipe ?", "fr"),
+            ("¿Puedo hablar con una persona real?", "es"),
+            ("Quiero que me atienda un agente, por favor", "es"),
+            ("Vorrei parlare con un operatore.", "it"),
+            ("Posso chattare con qualcuno del servizio clienti?", "it"),
+            ("Kan ik met een medewerker praten?", "nl"),
+            ("Ik wil graag iemand spreken van de klantenservice", "nl"),
+            (
+                "it's hard to explain to a bot, is anyone from the team around today?",
+                "en",
+            ),
+            (
+                "Could I speak with someone on your team rather than the assistant?",
+                "en",
+            ),
+            (
+                "who do I talk to if I want an actual employee to check my refund?",
+                "en",
+            ),
+            (
+                "can a human untangle this for me rather than the automated thing",
+                "en",
+            ),
+            (
+                "I'd feel better going through this with somebody from your team",
+                "en",
+            ),
+            (
+                "I need someone with the authority to approve an exception",
+                "en",
+            ),
+            ("I need to speak to someone about this please", "en"),
+            (
+                "I'd rather sort this out with staff, it's a long story",
+                "en",
+            ),
+            ("is there a real person on duty tonight?", "en"),
+            ("Graag een medewerker aan de lijn, dank u.", "nl"),
+            ("representative", "en"),
+            ("A real person please!", "en"),
+            (
+                "could somebody from customer service contact me today?",
+                "en",
+            ),
+            ("enough links, put a human on", "en"),
+            ("can one of your colleagues look at my order?", "en"),
+            ("I'd rather deal with a person here", "en"),
+            ("let me talk to the returns team", "en"),
+        ] {
+            assert_eq!(asks_for_person(text), Some(code), "{text}");
+        }
+    }
+
+    #[test]
+    fn naming_a_person_or_talking_alone_is_not_a_request() {
+        for text in [
+            "Wo ist meine Bestellung?",
+            "Mein Mann hat die Jacke bestellt, die Größe passt nicht.",
+            "Le colis est arrivé abîmé.",
+            "¿Cuánto tarda el envío a España?",
+            "Il pacco non è ancora arrivato.",
+            "Mijn bestelling is te laat.",
+            "How long does shipping take?",
+            "I talked to my bank and they said the payment went through.",
+            "The delivery person left it at the door.",
+            "is this an automated chat or a person? doesn't matter either way",
+            "a real person at the post office said it was sent back",
+            "my wife spoke to someone at the post office",
+            "when does the Oslo shop open? I'd like to talk to the staff there",
+            "the staff at the Bergen shop were lovely, is the jacket online too?",
+            "does your team test the tents in storms?",
+            "can you contact me when the XL is back in stock?",
+            "how do I contact you if the parcel doesn't arrive?",
+            "is the agent for DHL in Norway Posten?",
+        ] {
+            assert_eq!(asks_for_person(text), None, "{text}");
+        }
+    }
+}
