@@ -22,10 +22,10 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         Language {
             code: "en",
             person: words(
-                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your |the )?(?:team|staff|support|shop|store|company|customer service)|your colleagues?\b|(?:speak|talk|chat) (?:to|with) (?:the|your) (?:\w+ )?team\b|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:any|some|real|actual) humans\b|human (?:being|help|support|assistance)\b|support (?:people|folks|humans)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your |the )?(?:\w+ )?(?:team|staff|support|shop|store|company|customer service|department)|(?:a|an|your|the) (?:customer )?(?:rep|representative|advisor|adviser|operator)\b|your colleagues?\b|(?:speak|talk|chat) (?:to|with) (?:the|your) (?:\w+ )?team\b|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
             ),
             talk: words(
-                r"talk\b|speak\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|transfer me|put me through|contact me\b|get in touch|deal with\b|put (?:a |an |some )?(?:real |actual |live )?(?:person|human|agent)s? on\b|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
+                r"talk\b|speak\b|escalate\b|reach\b|(?:pass|hand) me (?:on |over )?to\b|working (?:today|now|right now|tonight|at the moment)\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|(?:put|get) me in touch|transfer me|put me through|contact me\b|get in touch|deal with\b|put (?:a |an |some )?(?:real |actual |live )?(?:person|human|agent)s? on\b|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
             ),
         },
         Language {
@@ -58,10 +58,10 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         Language {
             code: "it",
             person: words(
-                r"persona\b|operat(?:ore|rice)|umano|qualcuno|consulente|servizio clienti|collega",
+                r"persona\b|operat(?:ore|rice)|umano|qualcuno|consulente|servizio clienti|collega|in carne e ossa",
             ),
             talk: words(
-                r"parlare|chattare|contattare|passare|richiamare|mettere in contatto|al telefono",
+                r"parlare|chattare|contattare|passare|richiamare|mettere in contatto|al telefono|in carne e ossa",
             ),
         },
         Language {
@@ -76,19 +76,48 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
     ]
 });
 
-/// A message that is only the name of a person to talk to:
-/// "representative", "a human please", "live agent".
-static BARE_REQUEST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\W*(?:an? )?(?:real |live |actual )?(?:human|person|agent|representative|rep|operator)(?: please| pls| now)?\W*$",
-    )
-    .expect("valid pattern")
+/// Requests that need no second part: a message that is only the name of
+/// a person to talk to ("representative", "a human please", "need human
+/// help"), or a request to be called back, which only a person can do.
+static ALONE: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
+    let alone = |code, pattern: &str| {
+        (
+            code,
+            Regex::new(&format!("(?i){pattern}")).expect("valid pattern"),
+        )
+    };
+    vec![
+        alone(
+            "en",
+            r"^\W*(?:(?:i )?(?:need|want)|get me|give me)?\s*(?:an? )?(?:real |live |actual )?(?:human|person|agent|representative|rep|operator)(?: help| assistance| support| being)?(?: please| pls| now)?\W*$|(?:^|[.!?]\s*)(?:please |pls |kindly )?(?:call|ring|phone) me\b|\b(?:can|could|would|will) (?:you|someone|somebody|one of you)(?: please)? (?:call|ring|phone) me\b|\bgive me a (?:call|ring)\b",
+        ),
+        alone(
+            "de",
+            r"\b(?:rufen sie|ruft) mich (?:bitte )?(?:\w+ )?(?:zurück|an)\b|\bruf mich (?:bitte )?(?:zurück|an)\b|^\W*(?:ich (?:will|möchte|brauche) )?(?:einen |eine )?(?:menschen|mitarbeiter(?:in)?|echte person)(?: bitte)?\W*$",
+        ),
+        alone(
+            "fr",
+            r"\brappelez[- ]moi\b|\b(?:pouvez|pourriez)[- ]vous me (?:rappeler|téléphoner|appeler)\b|^\W*(?:je (?:veux|voudrais) )?(?:un |une )?(?:humain|conseiller|conseillère|vraie personne)(?: svp| s'il vous plaît)?\W*$",
+        ),
+        alone(
+            "es",
+            r"\bllám(?:ame|enme|eme)\b|\bme (?:puede|pueden|podría|podrían) (?:llamar|devolver la llamada)\b|\b(?:puede|pueden|podría|podrían) llamarme\b|^\W*(?:necesito|quiero) (?:un |una )?(?:humano|persona|agente)(?: real)?(?: por favor)?\W*$",
+        ),
+        alone(
+            "it",
+            r"\brichiamatemi\b|\bmi (?:può|potete|potreste|potrebbe) (?:ri)?chiamare\b|\b(?:può|potete) (?:ri)?chiamarmi\b|^\W*(?:voglio|vorrei) (?:un |una )?(?:operatore|operatrice|persona|umano)(?: per favore)?\W*$",
+        ),
+        alone(
+            "nl",
+            r"\bbel (?:me|mij) (?:terug|op)\b|\b(?:mag ik|ik wil|graag) een (?:mens|medewerker)\b",
+        ),
+    ]
 });
 
 /// The language of a request for a person in `text`, if it is one.
 pub(crate) fn asks_for_person(text: &str) -> Option<&'static str> {
-    if BARE_REQUEST.is_match(text) {
-        return Some("en");
+    if let Some((code, _)) = ALONE.iter().find(|(_, r)| r.is_match(text)) {
+        return Some(code);
     }
     LANGUAGES
         .iter()
@@ -158,6 +187,23 @@ mod tests {
             ("can one of your colleagues look at my order?", "en"),
             ("I'd rather deal with a person here", "en"),
             ("let me talk to the returns team", "en"),
+            ("any humans working today?", "en"),
+            ("Please pass me on to your support people", "en"),
+            ("Hand me over to one of your colleagues, thanks", "en"),
+            ("Please escalate my case to a person", "en"),
+            ("need human help", "en"),
+            ("May I chat with a representative regarding a refund?", "en"),
+            (
+                "can you put me in touch with someone in your returns department",
+                "en",
+            ),
+            ("Can you call me back about order 55120?", "en"),
+            ("Bitte rufen Sie mich zurück", "de"),
+            ("necesito un humano", "es"),
+            ("¿Me pueden llamar mañana?", "es"),
+            ("c'è qualcuno in carne e ossa?", "it"),
+            ("Mi potete richiamare?", "it"),
+            ("mag ik een mens?", "nl"),
         ] {
             assert_eq!(asks_for_person(text), Some(code), "{text}");
         }
@@ -184,6 +230,17 @@ mod tests {
             "can you contact me when the XL is back in stock?",
             "how do I contact you if the parcel doesn't arrive?",
             "is the agent for DHL in Norway Posten?",
+            "the courier said someone would call me, when will that be?",
+            "My brother will talk to you about his own order later",
+            "Can a person other than me pick up the parcel?",
+            "how do I change the name on my account to my partner's",
+            "I'll call my bank and get back to you",
+            "The delivery driver called me but I missed it",
+            "Kann eine andere Person das Paket annehmen?",
+            "Meine Frau ruft später wegen ihrer eigenen Bestellung an",
+            "¿Cómo se puede llamar a la tienda de Madrid?",
+            "Quante persone entrano nella tenda?",
+            "Is de tent geschikt voor twee personen?",
         ] {
             assert_eq!(asks_for_person(text), None, "{text}");
         }
