@@ -8,8 +8,8 @@
 //! 2. an intent flagged `escalate`, with the code it names (churn,
 //!    legal threats, safety incidents, fraud, "I asked three times") or
 //!    `intent_needs_human`;
-//! 3. threatening legal steps or to leave, or saying one asked before, in
-//!    so many words (`phrases`);
+//! 3. threatening legal steps, reporting fraud, threatening to leave, or
+//!    saying one asked before, in so many words (`phrases`);
 //! 4. one strongly negative message (`strong_negative`, or the higher
 //!    `strong_negative_answered` when the bot has a confident answer or
 //!    the customer blames themselves, `phrases`);
@@ -69,6 +69,8 @@ pub(crate) struct TurnSignals<'a> {
     pub blames_self: bool,
     /// The message threatens legal steps (`phrases`).
     pub threatens_legal_steps: bool,
+    /// The message reports fraud (`phrases`).
+    pub reports_fraud: bool,
     /// The message reads as a tone intent (sarcasm), and so did the
     /// customer messages just before it.
     pub tone: Option<Tone<'a>>,
@@ -142,6 +144,9 @@ pub(crate) fn assess(
     }
     if turn.threatens_legal_steps {
         return Some(phrase(EscalationCode::LegalThreat, "legal".into()));
+    }
+    if turn.reports_fraud {
+        return Some(phrase(EscalationCode::FraudSuspected, "fraud".into()));
     }
     if turn.threatens_to_leave {
         return Some(phrase(EscalationCode::ChurnRisk, "leaving".into()));

@@ -35,6 +35,8 @@
 //!   threat: a named shop counts only after a verb of the future or in
 //!   progress. A pause with its reason ("my last order for a while,
 //!   moving abroad") is no threat either.
+//! - Reporting fraud: an account or card someone else used, an order or
+//!   charge the customer never made (`fraud`).
 //! - Threatening legal steps (a chargeback, getting or passing it to a
 //!   lawyer, consumer protection, court); "my lawyer friend says" is
 //!   no threat.
@@ -42,9 +44,9 @@
 //!   own fault this time", "silly me", "I picked the wrong size"): the
 //!   strong words of such a message are about the customer, not the shop.
 //!   "Not my fault" is the opposite.
-//! - Asking whether anyone is there, in German, French, Spanish, Italian
-//!   and Dutch ("Ist da jemand?", "allô ?", "¿hay alguien?"); the
-//!   `anyone_there` intent reads English. A message that opens with a
+//! - Asking whether anyone is there ("anyone home?", "is this thing
+//!   on?", "Ist da jemand?", "allô ?", "¿hay alguien?"), where the
+//!   `anyone_there` intent, which reads English, is unsure. A message that opens with a
 //!   drawn-out greeting ("hellooo, it's going to get packed") is a ping
 //!   too, once the conversation has begun.
 
@@ -52,8 +54,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+mod fraud;
 mod person;
 
+pub(crate) use fraud::reports_fraud;
 pub(crate) use person::asks_for_person;
 
 /// A case-insensitive pattern of alternatives that start at a word.
@@ -105,12 +109,12 @@ static NOT_SELF_BLAME: LazyLock<Regex> = LazyLock::new(|| {
 
 static PING: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"^(?:hel+o{2,}|hey{2,}|hi{3,}|hal+o{2,})\b|ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
+        r"^(?:hel+o{2,}|hey{2,}|hi{3,}|hal+o{2,})\b|(?:is )?(?:any|some)(?:one|body) (?:there|here|home|around|reading|listening|awake|alive)\b|is this (?:thing|chat) (?:on|working|live)\b|are you (?:still )?there\b|did my message (?:go through|arrive)|is (?:anyone|anybody|someone|somebody) (?:going to|gonna) (?:answer|reply|respond)|ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
     )
 });
 
-/// Whether `text` asks, in one of the five other languages, whether
-/// anyone is there, or opens with a drawn-out greeting.
+/// Whether `text` asks whether anyone is there, or opens with a
+/// drawn-out greeting.
 pub(crate) fn asks_if_anyone_is_there(text: &str) -> bool {
     PING.is_match(text)
 }

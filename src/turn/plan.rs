@@ -95,6 +95,7 @@ pub(crate) fn plan(
         threatens_to_leave: phrases::threatens_to_leave(text),
         blames_self: phrases::blames_self(text),
         threatens_legal_steps: phrases::threatens_legal_steps(text),
+        reports_fraud: phrases::reports_fraud(text),
         tone: escalating.tone,
     };
     let escalation = escalation::assess(history, &signals, policy);

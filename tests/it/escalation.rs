@@ -61,6 +61,11 @@ async fn each_trigger_escalates_with_its_code() {
             "intent",
         ),
         (
+            "Me han cobrado un pedido que yo no hice, creo que me robaron la tarjeta",
+            "fraud_suspected",
+            "phrase",
+        ),
+        (
             "If the money isn't back by Friday I'll do a chargeback with my bank.",
             "legal_threat",
             "phrase",

@@ -106,6 +106,14 @@ proptest! {
     }
 
     #[test]
+    fn reporting_fraud_in_so_many_words_always_escalates_as_fraud(h in arb_history(), s in arb_sentiment(), resolved: bool, blames_self: bool) {
+        let turn = TurnSignals { sentiment: s, resolved, blames_self, reports_fraud: true, ..Default::default() };
+        let t = assess(&h, &turn, &EscalationPolicy::default()).unwrap();
+        prop_assert_eq!(t.code, EscalationCode::FraudSuspected);
+        prop_assert_eq!(t.scores.phrase, Some("fraud".to_owned()));
+    }
+
+    #[test]
     fn the_same_answer_goes_to_a_person_exactly_after_the_limit(given in 0u32..6, limit in 1u32..5, other_before: bool) {
         let mut answers: Vec<Option<String>> = Vec::new();
         if other_before {
