@@ -201,7 +201,9 @@ impl Application {
 
     /// Serve until `signal` completes, then shut down in order: stop
     /// accepting, close every socket with a close frame, wait for them
-    /// (bounded), save the FAQ's vector graph, flush the store.
+    /// (bounded), save the FAQ's vector graph, wait (bounded) for
+    /// background work to let go of the store, flush it: once this
+    /// returns, the database is closed.
     pub async fn run_until(
         self,
         signal: impl Future<Output = ()> + Send + 'static,
@@ -252,6 +254,10 @@ impl Application {
         }
         if let Err(e) = faq.save_vectors().await {
             tracing::warn!(error = %e, "cannot save the faq vector graph");
+        }
+        drop(faq);
+        if !store.sole_handle(DRAIN).await {
+            tracing::warn!("background work still holds the store; it closes when that ends");
         }
         tokio::task::spawn_blocking(move || store.flush()).await??;
         tracing::info!("stopped");

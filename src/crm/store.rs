@@ -258,6 +258,22 @@ impl Store {
         Ok(self.commit.durable().await?)
     }
 
+    /// Wait, at most `limit`, until this is the only handle left, so that
+    /// dropping it closes the database (and frees its lock) at once;
+    /// whether it is. Background tasks hold the store only for a moment
+    /// (a [`WeakStore`] upgraded for one step), so at shutdown this is
+    /// quick.
+    pub(crate) async fn sole_handle(&self, limit: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while Arc::strong_count(&self.trees) > 1 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        true
+    }
+
     /// Make every write made so far durable on this thread; for blocking
     /// callers and shutdown.
     pub fn flush(&self) -> Result<(), StoreError> {
