@@ -109,14 +109,19 @@ static NOT_SELF_BLAME: LazyLock<Regex> = LazyLock::new(|| {
 
 static PING: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"^(?:hel+o{2,}|hey{2,}|hi{3,}|hal+o{2,})\b|(?:is )?(?:any|some)(?:one|body) (?:there|here|home|around|reading|listening|awake|alive)\b|is this (?:thing|chat) (?:on|working|live)\b|are you (?:still )?there\b|did my message (?:go through|arrive)|is (?:anyone|anybody|someone|somebody) (?:going to|gonna) (?:answer|reply|respond)|ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
+        r"^(?:hel+o{2,}|hey{2,}|hi{3,}|hal+o{2,})\b|(?:is )?(?:any|some)(?:one|body) (?:(?:still|actually|even) )?(?:there|here|home|around|reading(?: this)?|listening|awake|alive)\W*$|is this (?:thing|chat) (?:on|working|live)\b|are you (?:still )?there\W*$|did my message (?:go through|arrive)|is (?:anyone|anybody|someone|somebody) (?:going to|gonna) (?:answer|reply|respond)|ist (?:da |hier )?(?:jemand|wer)\b|(?:hallo|haa+llo+|halloo+|hallöchen)\s*\?|bekomme ich (?:noch |hier )?(?:eine |irgendeine )?antwort|antwortet (?:hier |mir )?(?:noch )?(?:jemand|wer|keiner|niemand)|il y a quelqu['’]un|quelqu['’]un (?:est )?(?:là|la)\b|vous êtes (?:là|toujours là)|all[oô]+\s*\?|(?:bonjour|coucou|hello)\s*\?\?|personne ne (?:répond|me répond)|hay alguien|alguien (?:ahí|ahi|me (?:lee|responde|contesta))|(?:hola|oiga)\s*\?|nadie (?:responde|contesta)|c['’]è qualcuno|qualcuno (?:c['’]è|mi (?:risponde|legge))|(?:pronto|ciao|ehi)\s*\?|nessuno (?:risponde|mi risponde)|is (?:daar|er) (?:nog )?iemand|(?:hallo|hoi)\s*\?|krijg ik (?:nog )?(?:een |wel )?antwoord|reageert (?:er )?(?:nog )?(?:iemand|niemand)",
     )
 });
 
-/// Whether `text` asks whether anyone is there, or opens with a
-/// drawn-out greeting.
+/// Whether `text` asks whether anyone is there, opens with a drawn-out
+/// greeting, or is only dots or question marks ("...", "??").
 pub(crate) fn asks_if_anyone_is_there(text: &str) -> bool {
+    let text = text.trim();
     PING.is_match(text)
+        || (!text.is_empty()
+            && text
+                .chars()
+                .all(|c| matches!(c, '.' | '…' | '?' | '？' | ' ')))
 }
 
 /// Whether `text` asks something: it holds a question mark.
@@ -332,5 +337,26 @@ mod tests {
         assert!(asks_if_anyone_is_there("heyyy?"));
         assert!(!asks_if_anyone_is_there("hello, where is my order?"));
         assert!(!asks_if_anyone_is_there("hi, do you ship to Malta?"));
+    }
+
+    #[test]
+    fn asking_in_english_or_only_dots_is_a_ping() {
+        for text in [
+            "anyone home?",
+            "is this thing on?",
+            "are you still there?",
+            "...",
+            " ?? ",
+            "…",
+        ] {
+            assert!(asks_if_anyone_is_there(text), "{text}");
+        }
+        for text in [
+            "",
+            "is anyone there able to tell me the return address?!",
+            "ok.",
+        ] {
+            assert!(!asks_if_anyone_is_there(text), "{text}");
+        }
     }
 }
