@@ -13,7 +13,8 @@
 //!   than the bot) in the same language. Both are needed, so "the person
 //!   at the door", "I talked to my bank" or "is this an automated chat or
 //!   a person?" do not match. A message that is only such a name
-//!   ("representative", "a human please") asks for one too (`person`).
+//!   ("representative", "a human please") or asks to be called back
+//!   asks for one too (`person`).
 //! - Saying one asked before or was not answered ("this is the third
 //!   time I ask", "as I said", "Again:", "that doesn't answer my
 //!   question", "the same link both times"; "for the third time" and "that
@@ -46,9 +47,10 @@
 //!   "Not my fault" is the opposite.
 //! - Asking whether anyone is there ("anyone home?", "is this thing
 //!   on?", "Ist da jemand?", "allô ?", "¿hay alguien?"), where the
-//!   `anyone_there` intent, which reads English, is unsure. A message that opens with a
-//!   drawn-out greeting ("hellooo, it's going to get packed") is a ping
-//!   too, once the conversation has begun.
+//!   `anyone_there` intent, which reads English, is unsure. A message
+//!   that opens with a drawn-out greeting ("hellooo, it's going to get
+//!   packed") or is only dots is a ping too, once the conversation has
+//!   begun.
 
 use std::sync::LazyLock;
 

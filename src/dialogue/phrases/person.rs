@@ -3,7 +3,8 @@
 //! someone from customer service) and a way of talking to them or what
 //! they should do (speak, call back, go through this with), both in the
 //! same language, or a message that is only such a name
-//! ("representative", "a human please").
+//! ("representative", "a human please", "need human help"), or a
+//! request to be called back.
 
 use std::sync::LazyLock;
 
@@ -15,6 +16,11 @@ struct Language {
     code: &'static str,
     person: Regex,
     talk: Regex,
+    /// Requests that need no second part: a message that is only the
+    /// name of a person to talk to ("representative", "a human please",
+    /// "need human help"), or a request to be called back, which only a
+    /// person can do.
+    alone: Regex,
 }
 
 static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
@@ -27,6 +33,9 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             talk: words(
                 r"talk\b|speak\b|escalate\b|reach\b|(?:pass|hand) me (?:on |over )?to\b|working (?:today|now|right now|tonight|at the moment)\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|(?:put|get) me in touch|transfer me|put me through|contact me\b|get in touch|deal with\b|put (?:a |an |some )?(?:real |actual |live )?(?:person|human|agent)s? on\b|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
             ),
+            alone: case_insensitive(
+                r"^\W*(?:(?:i )?(?:need|want)|get me|give me)?\s*(?:an? )?(?:real |live |actual )?(?:human|person|agent|representative|rep|operator)(?: help| assistance| support| being)?(?: please| pls| now)?\W*$|(?:^|[.!?]\s*)(?:please |pls |kindly )?(?:call|ring|phone) me\b|\b(?:can|could|would|will) (?:you|someone|somebody|one of you)(?: please)? (?:call|ring|phone) me\b|\bgive me a (?:call|ring)\b",
+            ),
         },
         Language {
             code: "de",
@@ -35,6 +44,9 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             ),
             talk: words(
                 r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückruf\w*|rückruf|anruf(?:en|t)\b|ruft mich|meldet sich|sich (?:bei mir )?meldet|telefonieren|kontakt|am telefon|an den apparat",
+            ),
+            alone: case_insensitive(
+                r"\b(?:rufen sie|ruft) mich (?:bitte )?(?:\w+ )?(?:zurück|an)\b|\bruf mich (?:bitte )?(?:zurück|an)\b|^\W*(?:ich (?:will|möchte|brauche) )?(?:einen |eine )?(?:menschen|mitarbeiter(?:in)?|echte person)(?: bitte)?\W*$",
             ),
         },
         Language {
@@ -45,6 +57,9 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             talk: words(
                 r"parler|discuter|joindre|contacter|mettre en (?:relation|contact)|rappeler|passer|au téléphone",
             ),
+            alone: case_insensitive(
+                r"\brappelez[- ]moi\b|\b(?:pouvez|pourriez)[- ]vous me (?:rappeler|téléphoner|appeler)\b|^\W*(?:je (?:veux|voudrais) )?(?:un |une )?(?:humain|conseiller|conseillère|vraie personne)(?: svp| s'il vous plaît)?\W*$",
+            ),
         },
         Language {
             code: "es",
@@ -53,6 +68,9 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             ),
             talk: words(
                 r"hablar|atender|atienda|comunicar|pasar con|pásame|contactar|llamar|chatear|al teléfono",
+            ),
+            alone: case_insensitive(
+                r"\bllám(?:ame|enme|eme)\b|\bme (?:puede|pueden|podría|podrían) (?:llamar|devolver la llamada)\b|\b(?:puede|pueden|podría|podrían) llamarme\b|^\W*(?:necesito|quiero) (?:un |una )?(?:humano|persona|agente)(?: real)?(?: por favor)?\W*$",
             ),
         },
         Language {
@@ -63,6 +81,9 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             talk: words(
                 r"parlare|chattare|contattare|passare|richiamare|mettere in contatto|al telefono|in carne e ossa",
             ),
+            alone: case_insensitive(
+                r"\brichiamatemi\b|\bmi (?:può|potete|potreste|potrebbe) (?:ri)?chiamare\b|\b(?:può|potete) (?:ri)?chiamarmi\b|^\W*(?:voglio|vorrei) (?:un |una )?(?:operatore|operatrice|persona|umano)(?: per favore)?\W*$",
+            ),
         },
         Language {
             code: "nl",
@@ -72,56 +93,28 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
             talk: words(
                 r"spreken|praten|chatten|doorverbinden|terugbellen|bellen|contact|aan de lijn|aan de telefoon",
             ),
+            alone: case_insensitive(
+                r"\bbel (?:me|mij) (?:terug|op)\b|\b(?:mag ik|ik wil|graag) een (?:mens|medewerker)\b",
+            ),
         },
     ]
 });
 
-/// Requests that need no second part: a message that is only the name of
-/// a person to talk to ("representative", "a human please", "need human
-/// help"), or a request to be called back, which only a person can do.
-static ALONE: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    let alone = |code, pattern: &str| {
-        (
-            code,
-            Regex::new(&format!("(?i){pattern}")).expect("valid pattern"),
-        )
-    };
-    vec![
-        alone(
-            "en",
-            r"^\W*(?:(?:i )?(?:need|want)|get me|give me)?\s*(?:an? )?(?:real |live |actual )?(?:human|person|agent|representative|rep|operator)(?: help| assistance| support| being)?(?: please| pls| now)?\W*$|(?:^|[.!?]\s*)(?:please |pls |kindly )?(?:call|ring|phone) me\b|\b(?:can|could|would|will) (?:you|someone|somebody|one of you)(?: please)? (?:call|ring|phone) me\b|\bgive me a (?:call|ring)\b",
-        ),
-        alone(
-            "de",
-            r"\b(?:rufen sie|ruft) mich (?:bitte )?(?:\w+ )?(?:zurück|an)\b|\bruf mich (?:bitte )?(?:zurück|an)\b|^\W*(?:ich (?:will|möchte|brauche) )?(?:einen |eine )?(?:menschen|mitarbeiter(?:in)?|echte person)(?: bitte)?\W*$",
-        ),
-        alone(
-            "fr",
-            r"\brappelez[- ]moi\b|\b(?:pouvez|pourriez)[- ]vous me (?:rappeler|téléphoner|appeler)\b|^\W*(?:je (?:veux|voudrais) )?(?:un |une )?(?:humain|conseiller|conseillère|vraie personne)(?: svp| s'il vous plaît)?\W*$",
-        ),
-        alone(
-            "es",
-            r"\bllám(?:ame|enme|eme)\b|\bme (?:puede|pueden|podría|podrían) (?:llamar|devolver la llamada)\b|\b(?:puede|pueden|podría|podrían) llamarme\b|^\W*(?:necesito|quiero) (?:un |una )?(?:humano|persona|agente)(?: real)?(?: por favor)?\W*$",
-        ),
-        alone(
-            "it",
-            r"\brichiamatemi\b|\bmi (?:può|potete|potreste|potrebbe) (?:ri)?chiamare\b|\b(?:può|potete) (?:ri)?chiamarmi\b|^\W*(?:voglio|vorrei) (?:un |una )?(?:operatore|operatrice|persona|umano)(?: per favore)?\W*$",
-        ),
-        alone(
-            "nl",
-            r"\bbel (?:me|mij) (?:terug|op)\b|\b(?:mag ik|ik wil|graag) een (?:mens|medewerker)\b",
-        ),
-    ]
-});
+/// A case-insensitive pattern, anchored as it says (`^`, `\b`).
+fn case_insensitive(pattern: &str) -> Regex {
+    Regex::new(&format!("(?i){pattern}")).expect("valid pattern")
+}
 
 /// The language of a request for a person in `text`, if it is one.
 pub(crate) fn asks_for_person(text: &str) -> Option<&'static str> {
-    if let Some((code, _)) = ALONE.iter().find(|(_, r)| r.is_match(text)) {
-        return Some(code);
-    }
     LANGUAGES
         .iter()
-        .find(|l| l.person.is_match(text) && l.talk.is_match(text))
+        .find(|l| l.alone.is_match(text))
+        .or_else(|| {
+            LANGUAGES
+                .iter()
+                .find(|l| l.person.is_match(text) && l.talk.is_match(text))
+        })
         .map(|l| l.code)
 }
 
