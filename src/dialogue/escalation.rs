@@ -8,9 +8,11 @@
 //! 2. an intent flagged `escalate`, with the code it names (churn,
 //!    legal threats, safety incidents, fraud, "I asked three times") or
 //!    `intent_needs_human`;
-//! 3. threatening legal steps, reporting fraud, threatening to leave, or
-//!    saying one asked before, in so many words (`phrases`);
-//! 4. one strongly negative message (`strong_negative`, or the higher
+//! 3. reporting harm, threatening legal steps, reporting fraud,
+//!    threatening to leave, or saying one asked before, in so many words
+//!    (`phrases`);
+//! 4. anger in so many words in a language the sentiment model does not
+//!    read (`phrases`), or one strongly negative message (`strong_negative`, or the higher
 //!    `strong_negative_answered` when the bot has a confident answer or
 //!    the customer blames themselves, `phrases`);
 //! 5. a negative trend: the mean negative probability of the last
@@ -71,6 +73,13 @@ pub(crate) struct TurnSignals<'a> {
     pub threatens_legal_steps: bool,
     /// The message reports fraud (`phrases`).
     pub reports_fraud: bool,
+    /// The message reports that a product hurt someone or put them in
+    /// danger (`phrases`).
+    pub reports_harm: bool,
+    /// The language in which the message says, in so many words, that
+    /// the customer is angry: one the sentiment model does not read
+    /// (`phrases`).
+    pub angry_in_words: Option<&'static str>,
     /// The message reads as a tone intent (sarcasm), and so did the
     /// customer messages just before it.
     pub tone: Option<Tone<'a>>,
@@ -142,6 +151,9 @@ pub(crate) fn assess(
             scores: intent_scores(i),
         });
     }
+    if turn.reports_harm {
+        return Some(phrase(EscalationCode::SafetyIncident, "safety".into()));
+    }
     if turn.threatens_legal_steps {
         return Some(phrase(EscalationCode::LegalThreat, "legal".into()));
     }
@@ -156,6 +168,16 @@ pub(crate) fn assess(
             EscalationCode::RepeatedQuestion,
             "asked_before".into(),
         ));
+    }
+    if let Some(language) = turn.angry_in_words {
+        return Some(Trigger {
+            code: EscalationCode::NegativeSentiment,
+            scores: EscalationScores {
+                phrase: Some(format!("anger:{language}")),
+                negative: turn.sentiment.map(|s| s.negative),
+                ..Default::default()
+            },
+        });
     }
     if let Some(s) = &turn.sentiment {
         // A strongly negative message the bot can answer is usually a

@@ -14,14 +14,17 @@ const RESOLVED: [&str; 2] = ["faq_match", "intent_match"];
 
 /// A message that only asks whether anyone is there: the intent for it,
 /// or, after the conversation began, a greeting with a question mark or
-/// of one or two words ("helloo"), or the words for it in another
-/// language or a drawn-out greeting (`phrases`).
+/// of one or two words ("helloo"), asking whether this is a bot or a
+/// person (the first time it is curiosity, later it checks whether a
+/// person is there), or the words for it in another language or a
+/// drawn-out greeting (`phrases`).
 pub(crate) fn is_ping(intent: Option<&str>, text: &str, earlier_customer_turns: u32) -> bool {
     let began = earlier_customer_turns > 0;
     let bare = text.split_whitespace().count() <= 2;
     match intent {
         Some("anyone_there") => true,
         Some("greeting") if began && (bare || text.contains('?')) => true,
+        Some("bot_or_person") if began => true,
         _ => began && super::phrases::asks_if_anyone_is_there(text),
     }
 }

@@ -28,19 +28,19 @@
 //!   "fine, but …"). The escalation rule reads it only after the first
 //!   message and when the bot cannot answer this one either: an "ok but
 //!   do you have it in blue?" that the bot answers is a new question.
-//! - Threatening to leave ("I'm done with your shop", "I'll get it on
-//!   Amazon", "never ordering here again", "getting our gear at the shop
-//!   down the road"), in the present or future: "last time I ordered
-//!   from another shop" tells a story, and "I usually buy my gear at the
-//!   local store" or "pick up my order at the Bergen store" is no
-//!   threat: a named shop counts only after a verb of the future or in
-//!   progress. A pause with its reason ("my last order for a while,
-//!   moving abroad") is no threat either.
+//! - Threatening to leave, in six languages ("I'm done with your shop",
+//!   "I'll get it on Amazon", "never ordering here again", "Ich bestelle
+//!   ab jetzt woanders"), in the present or future, not a story or a
+//!   pause with its reason (`leaving`).
 //! - Reporting fraud: an account or card someone else used, an order or
 //!   charge the customer never made (`fraud`).
+//! - Reporting harm: a product that caught fire, leaked gas or hurt
+//!   someone (`harm`).
+//! - Anger in so many words in the five languages besides English, which
+//!   the sentiment model does not read (`anger`).
 //! - Threatening legal steps (a chargeback, getting or passing it to a
-//!   lawyer, consumer protection, court); "my lawyer friend says" is
-//!   no threat.
+//!   lawyer, consumer protection, a data protection authority, court);
+//!   "my lawyer friend says" is no threat.
 //! - Blaming oneself ("my fault, I typed the wrong house number", "my
 //!   own fault this time", "silly me", "I picked the wrong size"): the
 //!   strong words of such a message are about the customer, not the shop.
@@ -56,10 +56,16 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+mod anger;
 mod fraud;
+mod harm;
+mod leaving;
 mod person;
 
+pub(crate) use anger::angry_in_words;
 pub(crate) use fraud::reports_fraud;
+pub(crate) use harm::reports_harm;
+pub(crate) use leaving::threatens_to_leave;
 pub(crate) use person::asks_for_person;
 
 /// A case-insensitive pattern of alternatives that start at a word.
@@ -69,7 +75,7 @@ fn words(list: &str) -> Regex {
 
 static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|umpteenth) time (?:i|i'm|i am|that i|asking|now)|as i(?:'ve| have)? (?:already )?(?:said|wrote|written|mentioned|explained)|i(?:'ve| have)? already (?:asked|said|told|explained|written)|(?:asked|told) you (?:twice|three times|several times|before)|one more time|once more\b|how many times|like i said|as i said|again:|(?:that|this|it) (?:doesn't|does not|didn't|did not) answer (?:my|the) question|not what i (?:asked|was asking)|(?:got|get|getting|sent me|keep getting) the same (?:answer|reply|link|faq)|(?:yesterday|earlier|this morning|last week) and again|por (?:segunda|tercera|cuarta) vez|(?:eso|esto) no responde a mi pregunta|zum (?:zweiten|dritten|vierten) mal|(?:das|dies) beantwortet meine frage nicht|ich habe (?:schon|bereits) gefragt|pour la (?:deuxième|troisième|quatrième) fois|(?:ça|cela) ne répond pas à ma question|je l'ai déjà demandé|per la (?:seconda|terza|quarta) volta|non risponde alla mia domanda|l'ho già chiesto|voor de (?:tweede|derde|vierde) keer|dat beantwoordt mijn vraag niet|ik heb (?:het )?al gevraagd",
+        r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th|umpteenth) time (?:i|i'm|i am|that i|asking|now)|as i(?:'ve| have)? (?:already )?(?:said|wrote|written|mentioned|explained)|i(?:'ve| have)? already (?:asked|said|told|explained|written|wrote|emailed|e-mailed|messaged|contacted|called|rang|complained|reported|sent)|(?:asked|wrote|written|emailed|e-mailed|messaged|contacted you|called you|complained|reported (?:it|this)|chased (?:it|this|you)) (?:\w+ ){0,3}(?:twice|three times|four times|several times|multiple times|(?:a )?(?:few|couple of|number of) times)|(?:asked|told) you (?:twice|three times|several times|before)|one more time|once more\b|how many times|like i said|as i said|again:|(?:that|this|it) (?:doesn't|does not|didn't|did not) answer (?:my|the) question|not what i (?:asked|was asking)|(?:got|get|getting|sent me|keep getting) the same (?:answer|reply|link|faq)|(?:yesterday|earlier|this morning|last week) and again|por (?:segunda|tercera|cuarta) vez|(?:eso|esto) no responde a mi pregunta|zum (?:zweiten|dritten|vierten) mal|(?:das|dies) beantwortet meine frage nicht|ich habe (?:schon|bereits) gefragt|pour la (?:deuxième|troisième|quatrième) fois|(?:ça|cela) ne répond pas à ma question|je l'ai déjà demandé|per la (?:seconda|terza|quarta) volta|non risponde alla mia domanda|l'ho già chiesto|voor de (?:tweede|derde|vierde) keer|dat beantwoordt mijn vraag niet|ik heb (?:het )?al gevraagd",
     )
 });
 
@@ -79,21 +85,9 @@ static RESTATED: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
-/// A pause with its reason is no threat: "my last order with you for a
-/// while, moving abroad".
-static LEAVING_FOR_A_WHILE: LazyLock<Regex> = LazyLock::new(|| {
-    words(r"for a while\b|(?:moving|relocating|emigrating) (?:abroad|overseas|away)\b")
-});
-
-static LEAVING: LazyLock<Regex> = LazyLock::new(|| {
-    words(
-        r"(?:i'?m|i am|we'?re|we are) done with (?:you|your|this|northwind)|never (?:order|ordering|buy|buying|shop|shopping)(?: \w+){0,3} (?:here|from you|with you|again)|(?:on|from|at) amazon\b|(?:go|going|switch|switching|move|moving|take|taking|get|getting|buy|buying|order|ordering|shop|shopping)\b(?: \w+){0,4} (?:elsewhere|somewhere else|(?:at|from|to|with) (?:another|other|a different|a competitor|your competitors?)\b)|(?:(?:will|'ll|gonna|going to) (?:\w+ )?(?:go|switch|move|take|get|buy|order|shop)|going|switching|moving|taking|getting|buying|ordering|shopping)\b(?: \w+){0,4} (?:at|from|to|with) the \w+ (?:shop|store)\b|take my (?:business|money) elsewhere|last (?:order|euro|time i (?:order|buy|shop))\b|lost (?:a|me as a) customer|close my (?:customer )?account|want to (?:be|stay) (?:a|your) (?:\w+ )?customer|(?:move|moving|switch|switching) (?:our|my) (?:\w+ ){0,2}(?:orders?|business|account) to",
-    )
-});
-
 static LEGAL: LazyLock<Regex> = LazyLock::new(|| {
     words(
-        r"charge ?back|(?:get|getting|hire|hiring|contact|contacting|call|calling|involve|involving|speak(?:ing)? (?:to|with)|talk(?:ing)? to|consult(?:ing)?|through|(?:pass|passing|hand|handing|forward|forwarding|send|sending|give|giving) (?:this|it|the case|everything)(?: on| over)? to)(?: (?:a|an|my|our))? (?:lawyer|solicitor|attorney)s?|(?:my|our) (?:lawyer|solicitor|attorney)s? (?:has|have|is|are|will|'ll|says you|said you)|(?:lawyer|solicitor|attorney)s? (?:will|is going to|are going to)|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)|anwalt|anwältin|gericht\b|rechtliche schritte|verklagen|avocat|tribunal\b|porter plainte|médiateur de la consommation|mise en demeure|association de consommateurs|abogad[oa]|juzgado|demandar|oficina (?:municipal )?de consumo|avvocat[oa]|giudice|associazione (?:dei )?consumatori|vie legali|advocaat|rechter\b|rechtbank|geschillencommissie|consumentenbond|juridische stappen",
+        r"charge ?back|(?:get|getting|hire|hiring|contact|contacting|call|calling|involve|involving|speak(?:ing)? (?:to|with)|talk(?:ing)? to|consult(?:ing)?|through|(?:pass|passing|hand|handing|forward|forwarding|send|sending|give|giving) (?:this|it|the case|everything)(?: on| over)? to)(?: (?:a|an|my|our))? (?:lawyer|solicitor|attorney)s?|(?:my|our) (?:lawyer|solicitor|attorney)s? (?:has|have|is|are|will|'ll|says you|said you)|(?:lawyer|solicitor|attorney)s? (?:will|is going to|are going to)|\bsue\b|suing|small claims|court\b|consumer (?:protection|rights|centre|center|organi[sz]ation)|verbraucherzentrale|data protection (?:authority|office|regulator|commissioner)|information commissioner|\bthe ico\b|datenschutzbehörde|datenschutzaufsicht|(?:landes)?datenschutzbeauftragten?|\bcnil\b|\baepd\b|agencia (?:española )?de protección de datos|garante (?:della |per la )?(?:privacy|protezione)|autoriteit persoonsgegevens|trading standards|legal (?:action|steps)|report (?:you|this|your \w+) to the (?:police|authorities)|anwalt|anwältin|gericht\b|rechtliche schritte|verklagen|avocat|tribunal\b|porter plainte|médiateur de la consommation|mise en demeure|association de consommateurs|abogad[oa]|juzgado|demandar|oficina (?:municipal )?de consumo|avvocat[oa]|giudice|associazione (?:dei )?consumatori|vie legali|advocaat|rechter\b|rechtbank|geschillencommissie|consumentenbond|juridische stappen",
     )
 });
 
@@ -152,11 +146,6 @@ pub(crate) fn blames_self(text: &str) -> bool {
     SELF_BLAME.is_match(text) && !NOT_SELF_BLAME.is_match(text)
 }
 
-/// Whether `text` threatens to stop being a customer.
-pub(crate) fn threatens_to_leave(text: &str) -> bool {
-    LEAVING.is_match(text) && !LEAVING_FOR_A_WHILE.is_match(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +195,8 @@ mod tests {
             "As I've said twice now: the boots were returned.",
             "One more time: when is the XL back?",
             "I already told you the order number.",
+            "I already wrote about this twice: my discount code wasn't applied.",
+            "I've emailed you three times about the refund.",
             "Again: the gloves went back by mistake.",
             "That doesn't answer my question.",
             "I got the same FAQ link both times.",
@@ -220,6 +211,7 @@ mod tests {
             "Can I order the same jacket again?",
             "I'm asking about the delivery time to Spain.",
             "Is this the second time you ship to Norway this year?",
+            "the driver called twice but I was out, can he come again?",
         ] {
             assert!(!says_asked_before(text), "{text}");
         }
@@ -231,6 +223,8 @@ mod tests {
             "I'll get the same stuff on Amazon tomorrow.",
             "I will never order from you again.",
             "That's the last euro Northwind gets from me... last order, really",
+            "that was my last order with you",
+            "This is the last time I order from Northwind.",
         ] {
             assert!(threatens_to_leave(text), "{text}");
         }
@@ -251,6 +245,9 @@ mod tests {
             "can I pick up my order at the Bergen store?",
             "this is my last order for a while, the baby is due in May",
             "last order before we're moving abroad, can it arrive by Friday?",
+            "Where can I download the invoice for my last order?",
+            "my last order arrived with a dented box but everything is fine",
+            "can I reorder the socks from my last order?",
         ] {
             assert!(!threatens_to_leave(text), "{text}");
         }

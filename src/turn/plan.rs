@@ -96,6 +96,8 @@ pub(crate) fn plan(
         blames_self: phrases::blames_self(text),
         threatens_legal_steps: phrases::threatens_legal_steps(text),
         reports_fraud: phrases::reports_fraud(text),
+        reports_harm: phrases::reports_harm(text),
+        angry_in_words: phrases::angry_in_words(text),
         tone: escalating.tone,
     };
     let escalation = escalation::assess(history, &signals, policy);

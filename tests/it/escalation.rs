@@ -85,6 +85,11 @@ async fn each_trigger_escalates_with_its_code() {
             "repeated_question",
             "phrase",
         ),
+        (
+            "Ich bin echt sauer. Seit zwei Wochen warte ich auf mein Paket, eine Frechheit!",
+            "negative_sentiment",
+            "phrase",
+        ),
     ];
     for (text, code, score) in cases {
         let (mut chat, welcome) = app.conversation().await;
@@ -99,10 +104,11 @@ async fn each_trigger_escalates_with_its_code() {
         );
     }
 
-    // Calm conversations stay with the bot: a problem stated plainly and
-    // thanks, and strong words about the customer's own mistake (negative
+    // Calm conversations stay with the bot: asking whether this is a bot,
+    // a problem stated plainly and thanks, and strong words about the customer's own mistake (negative
     // 0.96 by the model, at the bar for one message).
-    let calm: [&[&str]; 2] = [
+    let calm: [&[&str]; 3] = [
+        &["are you a bot or a person? doesn't matter, I just want to know if you ship to Norway"],
         &[
             "My order arrived late and the box was a bit dented, the tent inside is fine.",
             "Thanks, that's all!",

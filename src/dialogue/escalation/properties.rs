@@ -114,6 +114,22 @@ proptest! {
     }
 
     #[test]
+    fn reporting_harm_in_so_many_words_always_escalates_as_a_safety_incident(h in arb_history(), s in arb_sentiment(), resolved: bool, blames_self: bool, reports_fraud: bool) {
+        let turn = TurnSignals { sentiment: s, resolved, blames_self, reports_fraud, reports_harm: true, ..Default::default() };
+        let t = assess(&h, &turn, &EscalationPolicy::default()).unwrap();
+        prop_assert_eq!(t.code, EscalationCode::SafetyIncident);
+        prop_assert_eq!(t.scores.phrase, Some("safety".to_owned()));
+    }
+
+    #[test]
+    fn anger_in_words_the_model_cannot_read_always_escalates(h in arb_history(), s in arb_sentiment(), resolved: bool, blames_self: bool, lang in prop::sample::select(vec!["de", "fr", "es", "it", "nl"])) {
+        let turn = TurnSignals { sentiment: s, resolved, blames_self, angry_in_words: Some(lang), ..Default::default() };
+        let t = assess(&h, &turn, &EscalationPolicy::default()).unwrap();
+        prop_assert_eq!(t.code, EscalationCode::NegativeSentiment);
+        prop_assert_eq!(t.scores.phrase, Some(format!("anger:{lang}")));
+    }
+
+    #[test]
     fn the_same_answer_goes_to_a_person_exactly_after_the_limit(given in 0u32..6, limit in 1u32..5, other_before: bool) {
         let mut answers: Vec<Option<String>> = Vec::new();
         if other_before {
