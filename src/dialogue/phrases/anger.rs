@@ -29,28 +29,28 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
     vec![
         language(
             "de",
-            r"(?:ich bin|bin) (?:\w+ )?(?:sauer|stinksauer|wütend|verärgert|empört|stocksauer|fassungslos)|stinksauer|frechheit|unverschämt|zumutung|(?:ein|der) witz\b|skandal|inakzeptabel|unakzeptabel|mir reicht'?s|mir reicht es|die nase (?:gestrichen )?voll|verarsch",
-            r"(?:nicht|kein(?:e|en)?) (?:\w+ )?(?:sauer|wütend|verärgert|böse)",
+            r"(?:ich bin|bin) (?:\S+ )?(?:sauer|stinksauer|wütend|verärgert|empört|stocksauer|fassungslos)|stinksauer|frechheit|unverschämt|zumutung|(?:ein|der) witz\b|skandal|inakzeptabel|unakzeptabel|mir reicht'?s|mir reicht es|die nase (?:gestrichen )?voll|verarsch",
+            r"(?:nicht|kein(?:e|en)?) (?:\S+ )?(?:sauer|wütend|verärgert|böse)",
         ),
         language(
             "fr",
-            r"(?:je suis|suis) (?:\w+ )?(?:furieu[sx]e?|en colère|énervée?|excédée?|outrée?|scandalisée?|hors de moi)|inadmissible|inacceptable|scandal|c['’]est une honte|quelle honte|honteu[sx]|j['’]en ai marre|ras[- ]le[- ]bol|vous (?:vous )?(?:moquez|foutez) de|c['’]est (?:du )?n['’]importe quoi",
-            r"(?:pas|ne suis pas) (?:\w+ )?(?:fâchée?|en colère|énervée?|furieu[sx]e?)",
+            r"(?:je suis|suis) (?:\S+ )?(?:furieu[sx]e?|en colère|énervée?|excédée?|outrée?|scandalisée?|hors de moi)|inadmissible|inacceptable|scandal|c['’]est une honte|quelle honte|honteu[sx]|j['’]en ai marre|ras[- ]le[- ]bol|vous (?:vous )?(?:moquez|foutez) de|c['’]est (?:du )?n['’]importe quoi",
+            r"(?:pas|ne suis pas) (?:\S+ )?(?:fâchée?|en colère|énervée?|furieu[sx]e?)",
         ),
         language(
             "es",
-            r"(?:estoy|estamos) (?:\w+ )?(?:hart[oa]s?|furios[oa]s?|enfadad[oa]s?|cabread[oa]s?|indignad[oa]s?|molest[oa]s?)|(?:es una|qué) vergüenza|vergonzoso|inaceptable|inadmisible|indignante|tomadura de pelo|tomando el pelo|(?:es un|qué) escándalo|escandaloso",
-            r"no (?:estoy |estamos )?(?:\w+ )?(?:hart[oa]|furios[oa]|enfadad[oa]|cabread[oa]|molest[oa])",
+            r"(?:estoy|estamos) (?:\S+ )?(?:hart[oa]s?|furios[oa]s?|enfadad[oa]s?|cabread[oa]s?|indignad[oa]s?|molest[oa]s?)|(?:es una|qué) vergüenza|vergonzoso|inaceptable|inadmisible|indignante|tomadura de pelo|tomando el pelo|(?:es un|qué) escándalo|escandaloso",
+            r"no (?:estoy |estamos )?(?:\S+ )?(?:hart[oa]|furios[oa]|enfadad[oa]|cabread[oa]|molest[oa])",
         ),
         language(
             "it",
-            r"(?:sono|siamo) (?:\w+ )?(?:arrabbiat[oaie]|furios[oaie]|furibond[oaie]|stuf[oaie]|indignat[oaie]|incazzat[oaie])|(?:è una|che) vergogna|vergognoso|inaccettabile|inammissibile|scandalo|scandaloso|prendendo in giro|presa in giro|ne ho abbastanza",
-            r"non (?:sono |siamo )?(?:\w+ )?(?:arrabbiat|furios|stuf|incazzat)",
+            r"(?:sono|siamo) (?:\S+ )?(?:arrabbiat[oaie]|furios[oaie]|furibond[oaie]|stuf[oaie]|indignat[oaie]|incazzat[oaie])|(?:è una|che) vergogna|vergognoso|inaccettabile|inammissibile|scandalo|scandaloso|prendendo in giro|presa in giro|ne ho abbastanza",
+            r"non (?:sono |siamo )?(?:\S+ )?(?:arrabbiat|furios|stuf|incazzat)",
         ),
         language(
             "nl",
-            r"(?:ik ben|ben) (?:\w+ )?(?:boos|woedend|kwaad|pissig|razend|het zat|het spuugzat)|schandalig|schande\b|onacceptabel|onaanvaardbaar|(?:dit is|is dit|echt|gewoon|te) belachelijk|ik heb er genoeg van",
-            r"niet (?:\w+ )?(?:boos|kwaad|woedend|pissig)",
+            r"(?:ik ben|ben) (?:\S+ )?(?:boos|woedend|kwaad|pissig|razend|het zat|het spuugzat)|schandalig|schande\b|onacceptabel|onaanvaardbaar|(?:dit is|is dit|echt|gewoon|te) belachelijk|ik heb er genoeg van",
+            r"niet (?:\S+ )?(?:boos|kwaad|woedend|pissig)",
         ),
     ]
 });

@@ -29,17 +29,17 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
     vec![
         language(
             r"hack(?:ed|ing)\b|phishing|scammed\b|identity theft|(?:money|euros?|eur|pounds|dollars|€) (?:are |is |has |have |went )?(?:gone|disappeared|missing|taken) (?:from|out of) my (?:account|card|bank)|ask(?:ed|ing)? (?:me )?for my (?:bank |card |online banking )?(?:login|password|pin|card details|card number)|stolen (?:card|credit card|identity|account|details)|unauthori[sz]ed (?:order|charge|payment|purchase|transaction|access|login|use)|(?:someone|somebody|a stranger) (?:has )?(?:used|is using|uses|took|stole|got into|logged into|changed) (?:my|our) (?:card|credit card|account|gift card|details|identity|password|email|login)",
-            r"(?:never|didn't|did not|haven't|have not|hadn't|wasn't me|not me)\b(?: \w+){0,2} (?:made|placed|place|make|ordered|order|bought|buy|authori[sz]ed?|spent|spend|used|use)\b",
-            r"(?:on|from|to|in) my (?:\w+ )?(?:account|card|statement|bank)|charged|charge\b|debited|payment|balance",
+            r"(?:never|didn't|did not|haven't|have not|hadn't|wasn't me|not me)\b(?: \S+){0,2} (?:made|placed|place|make|ordered|order|bought|buy|authori[sz]ed?|spent|spend|used|use)\b",
+            r"(?:on|from|to|in) my (?:\S+ )?(?:account|card|statement|bank)|charged|charge\b|debited|payment|balance",
         ),
         language(
             r"gehackt|betrüger|betrügerisch|betrugsversuch|ist das (?:ein )?betrug|phishing|identitätsdiebstahl|(?:karte|kreditkarte|daten|konto) (?:wurde |wurden )?gestohlen|jemand (?:hat )?(?:meine|mein) (?:karte|kreditkarte|konto|gutschein|daten|passwort) (?:benutzt|verwendet|geändert|missbraucht)|jemand (?:benutzt|verwendet|nutzt) (?:meine|mein) (?:karte|kreditkarte|konto|gutschein|daten)",
-            r"(?:nicht|nie|niemals)\b(?: \w+){0,2} (?:bestellt|gemacht|getätigt|gekauft|autorisiert|genehmigt)",
+            r"(?:nicht|nie|niemals)\b(?: \S+){0,2} (?:bestellt|gemacht|getätigt|gekauft|autorisiert|genehmigt)",
             r"konto|karte|kreditkarte|abgebucht|belastet|abbuchung|zahlung",
         ),
         language(
             r"piraté|fraude|frauduleu|phishing|hameçonnage|usurpation d'identité|(?:carte|compte|identité) (?:a été |m'a été )?volée?|quelqu['’]un (?:a utilisé|utilise) (?:ma|mon) (?:carte|compte)",
-            r"(?:je n['’]ai|j['’]ai) (?:rien|pas|jamais)\b(?: \w+){0,2} (?:commandé|acheté|passé|autorisé|fait)",
+            r"(?:je n['’]ai|j['’]ai) (?:rien|pas|jamais)\b(?: \S+){0,2} (?:commandé|acheté|passé|autorisé|fait)",
             r"compte|carte|débité|prélevé|prélèvement|paiement",
         ),
         language(
@@ -54,7 +54,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         ),
         language(
             r"gehackt|fraude|oplichting|phishing|identiteitsfraude|(?:kaart|account|pas) (?:is )?gestolen|iemand (?:heeft|gebruikt) mijn (?:kaart|account|pas|gegevens)",
-            r"(?:niet|nooit)\b(?: \w+){0,2} (?:besteld|geplaatst|gekocht|gedaan|goedgekeurd)",
+            r"(?:niet|nooit)\b(?: \S+){0,2} (?:besteld|geplaatst|gekocht|gedaan|goedgekeurd)",
             r"account|rekening|kaart|afgeschreven|betaling",
         ),
     ]

@@ -28,7 +28,7 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
         Language {
             code: "en",
             person: words(
-                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:any|some|real|actual) humans\b|human (?:being|help|support|assistance)\b|support (?:people|folks|humans)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your |the )?(?:\w+ )?(?:team|staff|support|shop|store|company|customer service|department)|(?:a|an|your|the) (?:customer )?(?:rep|representative|advisor|adviser|operator)\b|your colleagues?\b|(?:speak|talk|chat) (?:to|with) (?:the|your) (?:\w+ )?team\b|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
+                r"(?:a|an|some) (?:real |actual |live )?(?:person|human|agent|employee|staff member|team member)\b|(?:any|some|real|actual) humans\b|human (?:being|help|support|assistance)\b|support (?:people|folks|humans)\b|(?:real|actual|live) (?:person|human|people|employee|staff)|(?:someone|somebody|anyone|anybody) (?:from|on|in|at) (?:your |the )?(?:\S+ )?(?:team|staff|support|shop|store|company|customer service|department)|(?:a|an|your|the) (?:customer )?(?:rep|representative|advisor|adviser|operator)\b|your colleagues?\b|(?:speak|talk|chat) (?:to|with) (?:the|your) (?:\S+ )?team\b|(?:someone|somebody) (?:with|who has) (?:the )?(?:authority|power)|(?:speak|talk|chat) (?:to|with) (?:someone|somebody)\b|(?:member|members) of (?:your |the )?staff|(?:with|to) (?:your |some )?(?:staff|support staff|support team)\b|a colleague|customer (?:service|support|care) (?:rep|representative|agent|team|department)|a (?:manager|supervisor)\b",
             ),
             talk: words(
                 r"talk\b|speak\b|escalate\b|reach\b|(?:pass|hand) me (?:on |over )?to\b|working (?:today|now|right now|tonight|at the moment)\b|chat(?:ting)? (?:to|with)\b|explain\b|call me\b|call back|callback|ring me\b|phone me\b|connect me|(?:put|get) me in touch|transfer me|put me through|contact me\b|get in touch|deal with\b|put (?:a |an |some )?(?:real |actual |live )?(?:person|human|agent)s? on\b|(?:is|are) (?:there |they )?(?:available|around|online)|around today|on (?:shift|duty)\b|(?:rather than|instead of) (?:the |a |an |this )?(?:bot|assistant|automated|automatic|robot|machine|chatbot)|go(?:ing)? through (?:this|it|that) with|look(?:ing)? (?:at|into) (?:this|it|my)\b|approve\b|sort (?:this|it) out|untangle|check (?:my|this|it)\b",
@@ -43,10 +43,10 @@ static LANGUAGES: LazyLock<Vec<Language>> = LazyLock::new(|| {
                 r"mitarbeiter(?:in|innen)?\b|menschen?\b|echte[nm]? person|berater(?:in)?\b|kundenservice|kundendienst|support-?team|jemand(?:em|en)?\b|ansprechpartner(?:in)?\b|kolleg(?:e|in|en)\b",
             ),
             talk: words(
-                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückruf\w*|rückruf|anruf(?:en|t)\b|ruft mich|meldet sich|sich (?:bei mir )?meldet|telefonieren|kontakt|am telefon|an den apparat",
+                r"sprechen|reden|chatten|verbinden|durchstellen|weiterleiten|zurückruf[a-zäöüß]*|rückruf|anruf(?:en|t)\b|ruft mich|meldet sich|sich (?:bei mir )?meldet|telefonieren|kontakt|am telefon|an den apparat",
             ),
             alone: case_insensitive(
-                r"\b(?:rufen sie|ruft) mich (?:bitte )?(?:\w+ )?(?:zurück|an)\b|\bruf mich (?:bitte )?(?:zurück|an)\b|^\W*(?:ich (?:will|möchte|brauche) )?(?:einen |eine )?(?:menschen|mitarbeiter(?:in)?|echte person)(?: bitte)?\W*$",
+                r"\b(?:rufen sie|ruft) mich (?:bitte )?(?:\S+ )?(?:zurück|an)\b|\bruf mich (?:bitte )?(?:zurück|an)\b|^\W*(?:ich (?:will|möchte|brauche) )?(?:einen |eine )?(?:menschen|mitarbeiter(?:in)?|echte person)(?: bitte)?\W*$",
             ),
         },
         Language {
