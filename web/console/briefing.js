@@ -8,6 +8,13 @@ const Briefing = (() => {
   const { h, s } = FD;
   /** Scores that are probabilities read as percentages. */
   const PROBABILITIES = new Set(['negative', 'neutral', 'positive', 'trend', 'confidence', 'intent_confidence']);
+  /** What the customer's words said, when they escalated
+   * (`scores.phrase`; docs/protocol.md, "Escalation"). */
+  const PHRASES = {
+    handoff: 'asks for a person', safety: 'reports harm', fraud: 'reports fraud', legal: 'threatens legal steps',
+    leaving: 'threatens to leave', asked_before: 'says they asked before', restated: 'asks again in other words',
+    anger: 'angry words',
+  };
 
   /** One message of the transcript; text direction and links from the text. */
   function message(m) {
@@ -84,9 +91,25 @@ const Briefing = (() => {
       .filter(([, v]) => v !== null && v !== undefined);
     if (scores.length) {
       box.append(h('ul', { class: 'scores', 'aria-label': 'Scores' },
-        scores.map(([k, v]) => h('li', { 'data-testid': 'score', text: k.replace(/_/g, ' ') + ': ' + score(k, v) }))));
+        scores.map(([k, v]) => h('li', {
+          'data-testid': 'score',
+          text: k === 'phrase' ? 'in words: ' + phrase(v) : k.replace(/_/g, ' ') + ': ' + score(k, v),
+        }))));
     }
     if (e.at) box.append(h('p', { class: 'muted small', text: 'at ' + FD.clock(e.at) }));
+  }
+  /** A phrase score in words: "anger:de" reads "angry words (German)". */
+  function phrase(v) {
+    const [kind, code] = String(v).split(':');
+    const what = PHRASES[kind] || kind.replace(/_/g, ' ');
+    return code ? what + ' (' + languageName(code) + ')' : what;
+  }
+  function languageName(code) {
+    try {
+      return new Intl.DisplayNames(['en'], { type: 'language' }).of(code) || code;
+    } catch {
+      return code;
+    }
   }
   function score(key, v) {
     if (typeof v !== 'number') return String(v).replace(/_/g, ' ');

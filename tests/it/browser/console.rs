@@ -280,6 +280,48 @@ async fn an_faq_edit_in_the_console_is_answered_in_the_widget() {
     assert_eq!(seq, 4);
 }
 
+/// Why a conversation escalated reads in words: a German customer whose
+/// angry words escalated it shows "in words: angry words (German)" beside
+/// the reason.
+#[tokio::test]
+async fn an_escalation_by_the_customers_words_says_so_in_words() {
+    let app = spawn_app().await;
+    let token = app.agent_token("Alex").await;
+    let browser = open_console(&app, &token, "").await;
+    let mut chat = app.chat().await;
+    chat.send(json!({"type": "hello", "customer": {"name": "Jonas Weber"}}))
+        .await;
+    let welcome = chat.recv_type("welcome").await;
+    let angry = "Ich bin echt sauer. Seit zwei Wochen warte ich auf mein Paket, eine Frechheit!";
+    escalate(&mut chat, "m1", angry).await;
+    let conversation = id(&welcome, "conversation_id");
+    click_in_row(&browser, &conversation, "claim").await;
+    in_view(&browser, &conversation).await;
+    let reason = browser
+        .wait_for(
+            "the escalation reason",
+            "return document.querySelector('[data-testid=reason-code]')?.textContent;",
+            vec![],
+        )
+        .await;
+    assert_eq!(reason, "negative_sentiment");
+    let scores = browser
+        .wait_for(
+            "the escalation's scores",
+            "const s = [...document.querySelectorAll('[data-testid=score]')].map((e) => e.textContent); \
+             return s.length ? s : null;",
+            vec![],
+        )
+        .await;
+    assert!(
+        scores
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s == "in words: angry words (German)")),
+        "{scores}"
+    );
+    browser.assert_no_csp_violations().await;
+}
+
 #[tokio::test]
 async fn an_angry_visitor_is_escalated_and_an_agent_answers_from_the_console() {
     let app = spawn_app().await;
