@@ -280,6 +280,17 @@ async fn an_faq_edit_in_the_console_is_answered_in_the_widget() {
     assert_eq!(seq, 4);
 }
 
+/// The escalation reason code of the conversation in view, once shown.
+async fn reason_code(browser: &Browser) -> Value {
+    browser
+        .wait_for(
+            "the escalation reason",
+            "return document.querySelector('[data-testid=reason-code]')?.textContent;",
+            vec![],
+        )
+        .await
+}
+
 /// Why a conversation escalated reads in words: a German customer whose
 /// angry words escalated it shows "in words: angry words (German)" beside
 /// the reason.
@@ -297,13 +308,7 @@ async fn an_escalation_by_the_customers_words_says_so_in_words() {
     let conversation = id(&welcome, "conversation_id");
     click_in_row(&browser, &conversation, "claim").await;
     in_view(&browser, &conversation).await;
-    let reason = browser
-        .wait_for(
-            "the escalation reason",
-            "return document.querySelector('[data-testid=reason-code]')?.textContent;",
-            vec![],
-        )
-        .await;
+    let reason = reason_code(&browser).await;
     assert_eq!(reason, "negative_sentiment");
     let scores = browser
         .wait_for(
@@ -383,13 +388,7 @@ async fn an_angry_visitor_is_escalated_and_an_agent_answers_from_the_console() {
             vec![conversation.clone(), json!(angry)],
         )
         .await;
-    let reason = browser
-        .wait_for(
-            "the escalation reason",
-            "return document.querySelector('[data-testid=reason-code]')?.textContent;",
-            vec![],
-        )
-        .await;
+    let reason = reason_code(&browser).await;
     assert!(
         reason == "negative_sentiment" || reason == "intent_needs_human",
         "{reason}"
