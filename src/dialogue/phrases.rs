@@ -73,7 +73,12 @@ pub(crate) use person::asks_for_person;
 /// Unicode word class makes each compiled pattern megabytes large
 /// (docs/benchmarks.md, section 0h).
 fn words(list: &str) -> Regex {
-    Regex::new(&format!(r"(?i)\b(?:{list})")).expect("valid pattern")
+    Regex::new(&word_pattern(list)).expect("valid pattern")
+}
+
+/// The source of [`words`], for a set of such patterns.
+fn word_pattern(list: &str) -> String {
+    format!(r"(?i)\b(?:{list})")
 }
 
 static ASKED_BEFORE: LazyLock<Regex> = LazyLock::new(|| {

@@ -25,7 +25,7 @@ static LANGUAGES: LazyLock<RegexSet> = LazyLock::new(|| {
         // Dutch
         r"vlam gevat|in brand\b|(?:is|zijn) (?:\S+ )?(?:ontploft|gesmolten)|(?:hand|vinger|arm|huid|gezicht) (?:\S+ )?verbrand|brandwond|(?:raakte|is|werd|ben|zijn) (?:\S+ ){0,2}(?:gewond|bezeerd)|(?:in|naar) het ziekenhuis|(?:op|naar) de (?:spoedeisende hulp|eerste hulp)|allergische reactie|uitslag|koolmonoxide|gaslucht|gaslek",
     ];
-    RegexSet::new(languages.iter().map(|l| format!(r"(?i)\b(?:{l})"))).expect("valid patterns")
+    RegexSet::new(languages.map(super::word_pattern)).expect("valid patterns")
 });
 
 /// Words that take the event back: it did not happen, or nobody was hurt
