@@ -38,7 +38,7 @@ use confidence::hybrid_score;
 pub(crate) use confidence::{calibrate, FaqCandidate, ENGLISH, MULTILINGUAL};
 use edit::{entries_of, Mode};
 use index::FaqIndex;
-use semantic::Semantic;
+use semantic::{Semantic, Walk};
 use vectors::{Graph, Prepared};
 
 /// The demo FAQ of a fictional shop, loaded into an empty store once.
@@ -309,8 +309,10 @@ impl Faq {
                         let s = semantic.and_then(|s| s.similarity(&h.id, query));
                         scored.push((h.id, h.score, s));
                     }
+                    let around: Vec<String> = scored.iter().map(|(id, ..)| id.clone()).collect();
+                    let walk = Walk::Graph { around: &around };
                     let by_meaning = semantic
-                        .map(|s| s.nearest(query, SEMANTIC_CANDIDATES, false))
+                        .map(|s| s.nearest(query, SEMANTIC_CANDIDATES, walk))
                         .unwrap_or_default();
                     for (id, _) in by_meaning {
                         if !scored.iter().any(|(known, ..)| *known == id) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
-use super::semantic::{Embedder, EntryVectors, Semantic};
+use super::semantic::{Embedder, EntryVectors, Semantic, Walk};
 use super::{Faq, FaqEntry, FaqError, Inner, ScoredEntry};
 use crate::nlu::multilingual::Multilingual;
 use crate::nlu::Nlu;
@@ -218,7 +218,32 @@ impl Faq {
             Ok(inner
                 .semantic
                 .get()
-                .map(|s| s.nearest(&embedding, limit, exact))
+                .map(|s| {
+                    let walk = match exact {
+                        true => Walk::Exact,
+                        false => Walk::Graph { around: &[] },
+                    };
+                    s.nearest(&embedding, limit, walk)
+                })
+                .unwrap_or_default())
+        })
+        .await
+    }
+
+    /// The graph walk of a turn's hybrid search: the `limit` entries
+    /// closest in meaning to `embedding`, walked to also from the texts of
+    /// the entries `around` (its keyword hits).
+    pub async fn nearest_around(
+        &self,
+        embedding: Vec<f32>,
+        limit: usize,
+        around: Vec<String>,
+    ) -> Result<Vec<(String, f32)>, FaqError> {
+        self.blocking(move |inner| {
+            Ok(inner
+                .semantic
+                .get()
+                .map(|s| s.nearest(&embedding, limit, Walk::Graph { around: &around }))
                 .unwrap_or_default())
         })
         .await
@@ -293,7 +318,11 @@ impl Faq {
             };
             // The closest by any text, then ranked by phrasings and answer.
             let mut out = Vec::with_capacity(MULTILINGUAL_CANDIDATES);
-            for (id, _) in s.nearest(&embedding, MULTILINGUAL_CANDIDATES.max(limit), false) {
+            for (id, _) in s.nearest(
+                &embedding,
+                MULTILINGUAL_CANDIDATES.max(limit),
+                Walk::Graph { around: &[] },
+            ) {
                 if let Some(entry) = inner.get(&id)? {
                     if let Some(similarity) = s.across_languages(&entry, &embedding) {
                         out.push(ScoredEntry {

@@ -10,7 +10,10 @@
 //! of the wrong length are re-embedded. The graph is saved to
 //! `<data-dir>/faq-vectors.hnsw` (see [`file`]) at shutdown, after the
 //! start and a while after edits; a file that does not match the model
-//! and the exact set of texts is rebuilt, never trusted.
+//! and the exact set of texts is rebuilt, never trusted. A rebuild
+//! inserts the texts in a fixed shuffled order, and a turn's search walks
+//! the graph from its keyword hits as well as from the entry point
+//! ([`Walk`]): both keep a small topic beside a large one findable.
 //!
 //! Concurrency: the graph and its labels sit behind one `RwLock`;
 //! searches take it shared, edits exclusively and only for the
@@ -48,6 +51,18 @@ const DIM: usize = 384;
 const EF_SEARCH: usize = 96;
 /// Texts per embedding request while catching up at start.
 const EMBED_CHUNK: usize = 512;
+
+/// How [`Semantic::nearest`] looks for the closest texts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Walk<'a> {
+    /// Through the graph, from its entry point and from the texts of
+    /// the entries `around` (those a keyword search found): a walk that
+    /// starts among them reaches their neighbourhood even where few
+    /// links lead into it from elsewhere.
+    Graph { around: &'a [String] },
+    /// By comparing every text: for tests and recall checks.
+    Exact,
+}
 
 /// The embeddings of one entry's texts, ready to be applied.
 #[derive(Debug, Clone)]
@@ -143,15 +158,25 @@ impl Semantic {
                     if semantic.graph_file.exists() {
                         tracing::warn!(path = %semantic.graph_file.display(), reason = %why, "faq vector graph not usable; rebuilding it");
                     }
-                    let mut state = State::new();
+                    let mut texts_in_order = Vec::new();
                     for e in entries.iter() {
                         let id: Arc<str> = e.id.as_str().into();
                         for t in texts(e, answers) {
                             let k = key(&fingerprint, &t);
                             if let Some(v) = have.get(&k) {
-                                state.insert(&id, k, v);
+                                texts_in_order.push((id.clone(), k, v));
                             }
                         }
+                    }
+                    // Inserted in entry order, a topic added as a block
+                    // (the entries of one kind of question, or a small FAQ
+                    // under a large one) ends up an island that the rest
+                    // of the graph rarely links into, and searches from
+                    // elsewhere miss it (docs/benchmarks.md, section 4).
+                    shuffle(&mut texts_in_order);
+                    let mut state = State::new();
+                    for (id, k, v) in texts_in_order {
+                        state.insert(&id, k, v);
                     }
                     *semantic.write() = state;
                     semantic.dirty.store(true, Ordering::Relaxed);
@@ -359,14 +384,25 @@ impl Semantic {
     }
 
     /// The `limit` entries closest to `query` (by their closest text),
-    /// best first; from the graph, or, with `exact`, by scanning every
-    /// text.
-    pub(crate) fn nearest(&self, query: &[f32], limit: usize, exact: bool) -> Vec<(String, f32)> {
+    /// best first, found as `walk` says.
+    pub(crate) fn nearest(
+        &self,
+        query: &[f32],
+        limit: usize,
+        walk: Walk<'_>,
+    ) -> Vec<(String, f32)> {
         let state = self.read();
-        let found = if exact {
-            state.graph.exact(query, usize::MAX)
-        } else {
-            state.graph.search(query, EF_SEARCH.max(4 * limit))
+        let found = match walk {
+            Walk::Exact => state.graph.exact(query, usize::MAX),
+            Walk::Graph { around } => {
+                let seeds: Vec<u32> = around
+                    .iter()
+                    .filter_map(|id| state.by_entry.get(id.as_str()))
+                    .flatten()
+                    .copied()
+                    .collect();
+                state.graph.search(query, EF_SEARCH.max(4 * limit), &seeds)
+            }
         };
         let mut out: Vec<(String, f32)> = Vec::with_capacity(limit);
         for f in found {
@@ -411,10 +447,39 @@ impl Semantic {
     }
 }
 
+/// Put `items` in a fixed pseudo-random order (Fisher-Yates with a
+/// xorshift generator): the same input always gives the same graph.
+fn shuffle<T>(items: &mut [T]) {
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    for i in (1..items.len()).rev() {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        items.swap(i, (rng % (i as u64 + 1)) as usize);
+    }
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, FaqError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| FaqError::Task(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shuffle;
+
+    #[test]
+    fn shuffle_is_a_fixed_permutation() {
+        let mut a: Vec<u32> = (0..100).collect();
+        let mut b = a.clone();
+        shuffle(&mut a);
+        shuffle(&mut b);
+        assert_eq!(a, b, "the same order every time");
+        assert_ne!(a, (0..100).collect::<Vec<_>>());
+        a.sort_unstable();
+        assert_eq!(a, (0..100).collect::<Vec<_>>());
+    }
 }

@@ -112,8 +112,10 @@ impl Hnsw {
     }
 
     /// The (about) `ef` nodes closest to `query`, best first, with their
-    /// exact similarity: found on the codes, then scored again.
-    pub(crate) fn search(&self, query: &[f32], ef: usize) -> Vec<Found> {
+    /// exact similarity: found on the codes, then scored again. The walk
+    /// on level 0 starts from where the descent through the upper levels
+    /// ends and from `seeds` (free slots among them are skipped).
+    pub(crate) fn search(&self, query: &[f32], ef: usize, seeds: &[u32]) -> Vec<Found> {
         let Some(entry) = self.entry else {
             return Vec::new();
         };
@@ -125,7 +127,12 @@ impl Hnsw {
         for l in (1..=self.level_of(entry)).rev() {
             nearest = self.greedy(&coded, nearest, l);
         }
-        let mut found = self.search_layer(&coded, &[nearest], ef.max(1), 0);
+        let mut starts = vec![nearest];
+        starts.extend(seeds.iter().filter(|&&s| self.live(s)).map(|&s| Found {
+            slot: s,
+            similarity: coded.score(self, s),
+        }));
+        let mut found = self.search_layer(&coded, &starts, ef.max(1), 0);
         for f in &mut found {
             f.similarity = self.similarity(query, f.slot);
         }
