@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::QueryParser;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, QueryParser, TermQuery};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED, STRING,
 };
@@ -62,6 +62,8 @@ pub(crate) struct FaqIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     parser: QueryParser,
+    /// The fields' analyzer, for [`FaqIndex::terms`].
+    analyzer: TextAnalyzer,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -170,15 +172,16 @@ impl FaqIndex {
                 fields.tags,
             ],
         );
-        parser.set_field_boost(fields.question, 2.0);
-        parser.set_field_boost(fields.phrasings, 1.5);
-        parser.set_field_boost(fields.answer, 0.5);
+        for (field, boost) in boosts(&fields) {
+            parser.set_field_boost(field, boost);
+        }
         Ok(Self {
             path: dir.to_owned(),
             reader,
             writer: Mutex::new(writer),
             fields,
             parser,
+            analyzer: analyzer(),
         })
     }
 
@@ -213,7 +216,11 @@ impl FaqIndex {
 
     /// The `limit` best entries for a customer's text, best first.
     pub(crate) fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit>, IndexError> {
-        let (query, _ignored) = self.parser.parse_query_lenient(&sanitize(text));
+        let text = sanitize(text);
+        let query = match self.terms(&text) {
+            Some(query) => query,
+            None => self.parser.parse_query_lenient(&text).0,
+        };
         let searcher = self.reader.searcher();
         let top = self.tantivy(searcher.search(&query, &TopDocs::with_limit(limit.max(1))))?;
         let mut hits = Vec::with_capacity(top.len());
@@ -228,6 +235,58 @@ impl FaqIndex {
         }
         Ok(hits)
     }
+}
+
+impl FaqIndex {
+    /// The query the parser makes of `text` (sanitised), built flat: one
+    /// boosted term per word and field, in one disjunction. The parser
+    /// nests each word's fields in a query of their own, so tantivy walks
+    /// every entry holding any word; flat, it can skip those that cannot
+    /// reach the best `limit` (block-max WAND), which matters when common
+    /// words such as "how" or "my" appear in most of a large FAQ. The
+    /// scores are the parser's. `None` when a word splits into several
+    /// terms ("don't"), of which the parser makes a phrase, or when no
+    /// word is left once stop words are dropped.
+    fn terms(&self, text: &str) -> Option<Box<dyn Query>> {
+        let mut analyzer = self.analyzer.clone();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for word in text.split_whitespace() {
+            let mut tokens = Vec::new();
+            analyzer
+                .token_stream(word)
+                .process(&mut |t| tokens.push(t.text.clone()));
+            if tokens.len() > 1 {
+                return None;
+            }
+            for token in tokens {
+                for (field, boost) in boosts(&self.fields) {
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, &token),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(term), boost)),
+                    ));
+                }
+            }
+        }
+        // Of stop words only: the parser's query, whatever it matches.
+        if clauses.is_empty() {
+            return None;
+        }
+        Some(Box::new(BooleanQuery::new(clauses)))
+    }
+}
+
+/// The searched fields and how much a match in each counts.
+fn boosts(f: &Fields) -> [(Field, f32); 4] {
+    [
+        (f.question, 2.0),
+        (f.phrasings, 1.5),
+        (f.answer, 0.5),
+        (f.tags, 1.0),
+    ]
 }
 
 /// Changes made under the writer lock.
@@ -279,4 +338,63 @@ fn sanitize(text: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faq::io::{parse, Format};
+
+    fn demo_index(dir: &Path) -> FaqIndex {
+        let (index, _) = FaqIndex::open(dir).expect("open");
+        let entries: Vec<FaqEntry> = parse(crate::faq::DEMO_FAQ, Format::Yaml)
+            .expect("demo")
+            .into_iter()
+            .map(|d| {
+                let id = d.id.clone().expect("demo ids");
+                d.into_entry(id).expect("entry")
+            })
+            .collect();
+        index
+            .edit(|e| {
+                for entry in &entries {
+                    e.upsert(entry).expect("upsert");
+                }
+            })
+            .expect("commit");
+        index
+    }
+
+    #[test]
+    fn the_flat_query_scores_as_the_parser_does() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let index = demo_index(dir.path());
+        let searcher = index.reader.searcher();
+        for text in [
+            "how do I return my boots",
+            "Where is my order #10482??",
+            "refund refund REFUND to my card",
+            "do you ship to Switzerland",
+            "the and of",
+        ] {
+            let text = sanitize(text);
+            let parsed = index.parser.parse_query_lenient(&text).0;
+            let flat = index.terms(&text).unwrap_or_else(|| parsed.box_clone());
+            let top = |q: &dyn Query| {
+                searcher
+                    .search(q, &TopDocs::with_limit(10))
+                    .expect("search")
+            };
+            let (a, b) = (top(flat.as_ref()), top(parsed.as_ref()));
+            assert_eq!(a.len(), b.len(), "{text}");
+            for ((sa, _), (sb, _)) in a.iter().zip(&b) {
+                assert!((sa - sb).abs() < 1e-4, "{text}: {sa} against {sb}");
+            }
+        }
+        // A word of several terms is left to the parser, which makes a
+        // phrase of it, and so is a text of stop words only.
+        assert!(index.terms("don't").is_none());
+        assert!(index.terms("the and of").is_none());
+        assert!(index.terms("my boots").is_some());
+    }
 }

@@ -172,7 +172,7 @@ impl Semantic {
                     // (the entries of one kind of question, or a small FAQ
                     // under a large one) ends up an island that the rest
                     // of the graph rarely links into, and searches from
-                    // elsewhere miss it (docs/benchmarks.md, section 4).
+                    // elsewhere miss it (docs/benchmarks.md, section 0i).
                     shuffle(&mut texts_in_order);
                     let mut state = State::new();
                     for (id, k, v) in texts_in_order {
