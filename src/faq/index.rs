@@ -163,15 +163,8 @@ impl FaqIndex {
         let writer = index
             .writer_with_num_threads(1, WRITER_MEMORY)
             .map_err(err)?;
-        let mut parser = QueryParser::for_index(
-            &index,
-            vec![
-                fields.question,
-                fields.phrasings,
-                fields.answer,
-                fields.tags,
-            ],
-        );
+        let searched = boosts(&fields).map(|(field, _)| field).to_vec();
+        let mut parser = QueryParser::for_index(&index, searched);
         for (field, boost) in boosts(&fields) {
             parser.set_field_boost(field, boost);
         }
@@ -235,9 +228,7 @@ impl FaqIndex {
         }
         Ok(hits)
     }
-}
 
-impl FaqIndex {
     /// The query the parser makes of `text` (sanitised), built flat: one
     /// boosted term per word and field, in one disjunction. The parser
     /// nests each word's fields in a query of their own, so tantivy walks

@@ -309,7 +309,7 @@ impl Faq {
                         let s = semantic.and_then(|s| s.similarity(&h.id, query));
                         scored.push((h.id, h.score, s));
                     }
-                    let around: Vec<String> = scored.iter().map(|(id, ..)| id.clone()).collect();
+                    let around: Vec<&str> = scored.iter().map(|(id, ..)| id.as_str()).collect();
                     let walk = Walk::Graph { around: &around };
                     let by_meaning = semantic
                         .map(|s| s.nearest(query, SEMANTIC_CANDIDATES, walk))

@@ -214,20 +214,7 @@ impl Faq {
         limit: usize,
         exact: bool,
     ) -> Result<Vec<(String, f32)>, FaqError> {
-        self.blocking(move |inner| {
-            Ok(inner
-                .semantic
-                .get()
-                .map(|s| {
-                    let walk = match exact {
-                        true => Walk::Exact,
-                        false => Walk::Graph { around: &[] },
-                    };
-                    s.nearest(&embedding, limit, walk)
-                })
-                .unwrap_or_default())
-        })
-        .await
+        self.walk(embedding, limit, (!exact).then(Vec::new)).await
     }
 
     /// The graph walk of a turn's hybrid search: the `limit` entries
@@ -239,11 +226,27 @@ impl Faq {
         limit: usize,
         around: Vec<String>,
     ) -> Result<Vec<(String, f32)>, FaqError> {
+        self.walk(embedding, limit, Some(around)).await
+    }
+
+    /// [`Faq::nearest`] through the graph walked from `around`, or
+    /// exactly when `None`.
+    async fn walk(
+        &self,
+        embedding: Vec<f32>,
+        limit: usize,
+        around: Option<Vec<String>>,
+    ) -> Result<Vec<(String, f32)>, FaqError> {
         self.blocking(move |inner| {
+            let ids: Vec<&str> = around.iter().flatten().map(String::as_str).collect();
+            let walk = match around {
+                Some(_) => Walk::Graph { around: &ids },
+                None => Walk::Exact,
+            };
             Ok(inner
                 .semantic
                 .get()
-                .map(|s| s.nearest(&embedding, limit, Walk::Graph { around: &around }))
+                .map(|s| s.nearest(&embedding, limit, walk))
                 .unwrap_or_default())
         })
         .await

@@ -142,14 +142,19 @@ pub(super) mod tests {
     use super::*;
 
     pub(in crate::faq::semantic) fn random_unit(rng: &mut u64, dim: usize) -> Vec<f32> {
-        let mut v: Vec<f32> = (0..dim)
-            .map(|_| {
-                *rng ^= *rng << 13;
-                *rng ^= *rng >> 7;
-                *rng ^= *rng << 17;
-                (*rng >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-            })
-            .collect();
+        unit(
+            (0..dim)
+                .map(|_| {
+                    *rng ^= *rng << 13;
+                    *rng ^= *rng >> 7;
+                    *rng ^= *rng << 17;
+                    (*rng >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+                })
+                .collect(),
+        )
+    }
+
+    fn unit(mut v: Vec<f32>) -> Vec<f32> {
         let norm = dot(&v, &v).sqrt();
         v.iter_mut().for_each(|x| *x /= norm);
         v
@@ -233,14 +238,13 @@ pub(super) mod tests {
     /// `centre` moved by `spread` in a random direction, made unit again.
     fn near(rng: &mut u64, centre: &[f32], spread: f32) -> Vec<f32> {
         let noise = random_unit(rng, centre.len());
-        let mut v: Vec<f32> = centre
-            .iter()
-            .zip(&noise)
-            .map(|(c, n)| c + spread * n)
-            .collect();
-        let norm = dot(&v, &v).sqrt();
-        v.iter_mut().for_each(|x| *x /= norm);
-        v
+        unit(
+            centre
+                .iter()
+                .zip(&noise)
+                .map(|(c, n)| c + spread * n)
+                .collect(),
+        )
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub(crate) enum Walk<'a> {
     /// the entries `around` (those a keyword search found): a walk that
     /// starts among them reaches their neighbourhood even where few
     /// links lead into it from elsewhere.
-    Graph { around: &'a [String] },
+    Graph { around: &'a [&'a str] },
     /// By comparing every text: for tests and recall checks.
     Exact,
 }
@@ -158,13 +158,13 @@ impl Semantic {
                     if semantic.graph_file.exists() {
                         tracing::warn!(path = %semantic.graph_file.display(), reason = %why, "faq vector graph not usable; rebuilding it");
                     }
-                    let mut texts_in_order = Vec::new();
+                    let mut to_insert = Vec::new();
                     for e in entries.iter() {
                         let id: Arc<str> = e.id.as_str().into();
                         for t in texts(e, answers) {
                             let k = key(&fingerprint, &t);
                             if let Some(v) = have.get(&k) {
-                                texts_in_order.push((id.clone(), k, v));
+                                to_insert.push((id.clone(), k, v));
                             }
                         }
                     }
@@ -173,9 +173,9 @@ impl Semantic {
                     // under a large one) ends up an island that the rest
                     // of the graph rarely links into, and searches from
                     // elsewhere miss it (docs/benchmarks.md, section 0i).
-                    shuffle(&mut texts_in_order);
+                    shuffle(&mut to_insert);
                     let mut state = State::new();
-                    for (id, k, v) in texts_in_order {
+                    for (id, k, v) in to_insert {
                         state.insert(&id, k, v);
                     }
                     *semantic.write() = state;
@@ -397,7 +397,7 @@ impl Semantic {
             Walk::Graph { around } => {
                 let seeds: Vec<u32> = around
                     .iter()
-                    .filter_map(|id| state.by_entry.get(id.as_str()))
+                    .filter_map(|&id| state.by_entry.get(id))
                     .flatten()
                     .copied()
                     .collect();
